@@ -1,0 +1,124 @@
+"""Configuration classes, chosen by PRACTICE_CONFIG and read from the environment.
+
+Development generates what it needs into the instance folder; production refuses to
+start unless it is told everything (see `ProductionConfig.missing`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+
+def _minutes(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Settings common to every environment."""
+
+    NAME = "base"
+    INSTANCE_PATH = Path(os.environ.get("PRACTICE_INSTANCE_PATH", DEFAULT_INSTANCE))
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PRACTICE_KEYRING = os.environ.get("PRACTICE_KEYRING")
+
+    SESSION_IDLE_MINUTES = _minutes("SESSION_IDLE_MINUTES", 15)
+    SESSION_MAX_HOURS = _minutes("SESSION_MAX_HOURS", 12)
+    SESSION_COOKIE_NAME = "practice_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_MAX_HOURS)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    SEND_HSTS = True
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_FAILURES_BEFORE_LOCK = 10
+    LOGIN_LOCK_MINUTES = 15
+
+    API_TITLE = "practice"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    # Served from the swagger-ui-bundle package by our own route: no CDN.
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19 * 1024
+    ARGON2_PARALLELISM = 1
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """Settings this environment needs but was not given."""
+        return []
+
+
+class DevelopmentConfig(Config):
+    """Local use: SQLite in instance/, generated secret key and keyring, plain-HTTP cookies."""
+
+    NAME = "development"
+    SESSION_COOKIE_SECURE = False
+    SEND_HSTS = False
+
+
+class TestingConfig(Config):
+    """The test suite: tests/conftest.py supplies the database, keyring and secret key."""
+
+    NAME = "testing"
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    SEND_HSTS = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    """Clinics: every secret comes from the environment; nothing is generated."""
+
+    NAME = "production"
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        missing = []
+        if not os.environ.get("SECRET_KEY"):
+            missing.append("SECRET_KEY")
+        if not os.environ.get("DATABASE_URL"):
+            missing.append("DATABASE_URL")
+        keyring = os.environ.get("PRACTICE_KEYRING")
+        if not keyring:
+            missing.append("PRACTICE_KEYRING")
+        elif not keyring.lstrip().startswith("{") and not os.access(keyring, os.R_OK):
+            missing.append(f"PRACTICE_KEYRING (cannot read {keyring})")
+        return missing
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The config class named by `name` or PRACTICE_CONFIG (default: development)."""
+    name = name or os.environ.get("PRACTICE_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise SystemExit(
+            f"practice: unknown PRACTICE_CONFIG {name!r}; use one of {', '.join(CONFIGS)}"
+        ) from None

@@ -1,0 +1,113 @@
+"""The practice application factory."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from config import config_for
+from practice import crypto
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers, CLI."""
+    config = config_for(config_name)
+    missing = config.missing()
+    if missing:
+        sys.exit(
+            f"practice: the {config.NAME} configuration cannot start; missing: "
+            + ", ".join(missing)
+        )
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=True)
+    app.config.from_object(config)
+    app.config.update(overrides or {})
+    prepare_instance(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def _say(message: str) -> None:
+    click.echo(f"practice: {message}", err=True)
+
+
+def prepare_instance(app: Flask) -> None:
+    """Fill in the database URL, secret key and keyring; development generates them once."""
+    instance = Path(app.instance_path)
+    development = app.config["NAME"] == "development"
+    if development:
+        instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'practice.db'}"
+    if not app.config.get("SECRET_KEY") and development:
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+            _say(f"generated a development secret key in {key_file}")
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if not app.config.get("SECRET_KEY"):
+        sys.exit("practice: SECRET_KEY is not set")
+
+    source = app.config.get("PRACTICE_KEYRING")
+    if not source and development:
+        path = instance / "keyring.json"
+        if not path.exists():
+            crypto.generate_keyring(path)
+            _say(f"generated a development keyring in {path} (mode 0600); back it up")
+        source = str(path)
+    if not source:
+        sys.exit("practice: PRACTICE_KEYRING is not set")
+    try:
+        app.extensions["keyring"] = crypto.load_keyring(source)
+    except crypto.KeyringError as exc:
+        sys.exit(f"practice: {exc}")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind db, migrate, login manager, OpenAPI and the rate limiter to this app."""
+    from practice.database import configure_sqlite
+    from practice.extensions import api, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from practice.audit import service as audit_service
+    from practice.auth import sessions
+
+    sessions.init_login_manager(login_manager)
+    app.before_request(sessions.forget_caller)
+    audit_service.init_session_events()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the HTTP API and the offline docs assets."""
+    from practice.api import register
+
+    register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """One error envelope for everything, plus the request-boundary hooks."""
+    from practice import http
+
+    http.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    """`flask practice|keys|audit|backup|restore …`."""
+    from practice.cli import register
+
+    register(app)

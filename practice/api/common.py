@@ -1,0 +1,71 @@
+"""Schemas and helpers every resource file shares: pagination, the error body, ETags."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import abort
+from marshmallow import Schema, fields, validate
+
+from practice.extensions import db
+
+MAX_PAGE_SIZE = 200
+
+
+class PageArgs(Schema):
+    """`?page=1&page_size=50` (at most 200)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String()
+    errors = fields.Dict()
+
+
+_page_schemas: dict[type, type] = {}
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """A list-response schema `{items, page, page_size, total}` for `item_schema`."""
+    if item_schema not in _page_schemas:
+        name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+        _page_schemas[item_schema] = Schema.from_dict(
+            {
+                "items": fields.List(fields.Nested(item_schema)),
+                "page": fields.Integer(),
+                "page_size": fields.Integer(),
+                "total": fields.Integer(),
+            },
+            name=name,
+        )
+    return _page_schemas[item_schema]
+
+
+def paginate(query, args: dict) -> dict:
+    """Run a select() one page at a time; `total` counts the whole filtered set."""
+    import sqlalchemy as sa
+
+    page, size = args["page"], args["page_size"]
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    )
+    items = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    return {"items": items, "page": page, "page_size": size, "total": total}
+
+
+def require_if_match(current_version: int) -> None:
+    """Optimistic concurrency: 428 without If-Match, 412 when it names another version."""
+    header = request.headers.get("If-Match")
+    if not header:
+        abort(428, message="Send If-Match with the version (ETag) you last read.")
+    sent = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    if "*" not in sent and str(current_version) not in sent:
+        abort(412, message="This changed since you read it; reload and try again.")
+
+
+def etag(version: int) -> dict[str, str]:
+    """Response headers carrying the ETag of `version`."""
+    return {"ETag": f'"{version}"'}

@@ -1,0 +1,24 @@
+"""Output schemas shared by several resource files."""
+
+from marshmallow import Schema, fields
+
+
+class PracticeSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    timezone = fields.String()
+    require_totp = fields.Boolean()
+
+
+class UserSchema(Schema):
+    id = fields.UUID()
+    email = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.String())
+    active = fields.Boolean()
+    totp_enabled = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class MeSchema(UserSchema):
+    practice = fields.Nested(PracticeSchema)

@@ -1,0 +1,138 @@
+"""Users of the practice and supervision links (owners only)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from practice.api.common import PageArgs, page_of, paginate
+from practice.api.schemas import UserSchema
+from practice.audit import service as audit
+from practice.auth import policy, service, sessions
+from practice.auth.models import ROLES, User
+from practice.extensions import db
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users of the practice")
+
+
+class UserCreateSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(ROLES)),
+    )
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class UserUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        validate=validate.Length(min=1, max=len(ROLES)),
+    )
+    active = fields.Boolean()
+
+
+class UserListArgs(PageArgs):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    active = fields.Boolean()
+
+
+def get_user_for(owner: User, user_id: uuid.UUID) -> User:
+    """A user of the owner's practice, or 404."""
+    user = db.session.get(User, user_id)
+    if user is None or not policy.in_practice(owner, user):
+        policy.deny("user", user_id)
+    return user
+
+
+def _refuse(exc: service.PolicyError):
+    abort(422, message="The request was refused.", errors={"json": exc.errors})
+
+
+@blp.route("")
+class Users(MethodView):
+    @policy.roles_required("owner")
+    @blp.arguments(UserListArgs, location="query")
+    @blp.response(200, page_of(UserSchema))
+    def get(self, args):
+        """List the practice's users."""
+        query = sa.select(User).where(User.practice_id == current_user.practice_id)
+        if "role" in args:
+            query = query.where(User.role_names.contains(args["role"]))
+        if "active" in args:
+            query = query.where(User.active.is_(args["active"]))
+        return paginate(query.order_by(User.name, User.id), args)
+
+    @policy.roles_required("owner")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, args):
+        """Create a user with roles and an initial password."""
+        try:
+            user = service.create_user(current_user.practice, **args)
+        except service.PolicyError as exc:
+            _refuse(exc)
+        audit.record(db.session, "user.create", object_type="user", object_id=user.id)
+        return user
+
+
+@blp.route("/<uuid:user_id>")
+class UserItem(MethodView):
+    @policy.roles_required("owner")
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One user of the practice."""
+        return get_user_for(current_user, user_id)
+
+    @policy.roles_required("owner")
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, args, user_id):
+        """Change name or roles; `{"active": false}` deactivates and ends their sessions."""
+        user = get_user_for(current_user, user_id)
+        if user.id == current_user.id and (
+            args.get("active") is False or ("roles" in args and "owner" not in args["roles"])
+        ):
+            abort(409, message="Owners cannot deactivate themselves or drop their own owner role.")
+        if "name" in args:
+            user.name = args["name"]
+        if "roles" in args:
+            user.roles = args["roles"]
+        if "active" in args and args["active"] != user.active:
+            user.active = args["active"]
+            if not user.active:
+                sessions.end_sessions(user, "deactivated")
+                audit.record(db.session, "user.deactivate", object_type="user", object_id=user.id)
+        audit.record(db.session, "user.update", object_type="user", object_id=user.id)
+        return user
+
+
+@blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")
+class Supervisee(MethodView):
+    @policy.roles_required("owner")
+    @blp.response(204)
+    def post(self, user_id, clinician_id):
+        """Let this supervisor read the clinician's notes (read-only)."""
+        supervisor = get_user_for(current_user, user_id)
+        clinician = get_user_for(current_user, clinician_id)
+        try:
+            service.add_supervision(current_user, supervisor, clinician)
+        except service.PolicyError as exc:
+            _refuse(exc)
+
+    @policy.roles_required("owner")
+    @blp.response(204)
+    def delete(self, user_id, clinician_id):
+        """End the supervision link; the supervisor loses access at once."""
+        supervisor = get_user_for(current_user, user_id)
+        clinician = get_user_for(current_user, clinician_id)
+        if not service.end_supervision(supervisor, clinician):
+            abort(404, message="No such supervision link.")

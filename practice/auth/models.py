@@ -1,0 +1,133 @@
+"""Practices, their users, login sessions, personal API tokens and supervision links."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.database import IdMixin, utcnow
+from practice.extensions import db
+
+ROLES = ("owner", "clinician", "scheduler", "supervisor")
+
+
+class Practice(IdMixin, db.Model):
+    """A private practice or clinic: the tenant every other row belongs to."""
+
+    __tablename__ = "practices"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    require_totp: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(IdMixin, db.Model):
+    """Someone who logs in: owner, clinician, scheduler and/or supervisor of one practice."""
+
+    __tablename__ = "users"
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Space-separated, sorted role names (see ROLES); use `roles` / `has_role`.
+    role_names: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    practice: Mapped[Practice] = relationship(lazy="joined")
+
+    @property
+    def roles(self) -> list[str]:
+        return self.role_names.split()
+
+    @roles.setter
+    def roles(self, value) -> None:
+        self.role_names = " ".join(sorted(set(value)))
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of `roles`."""
+        mine = self.roles
+        return any(role in mine for role in roles)
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class UserSession(IdMixin, db.Model):
+    """A server-side login session; the cookie carries only its random secret."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(IdMixin, db.Model):
+    """A personal API token; only its hash is stored, the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Supervision(IdMixin, db.Model):
+    """A supervisor may read a supervisee clinician's notes while this link is active."""
+
+    __tablename__ = "supervisions"
+    __table_args__ = (
+        sa.Index(
+            "uq_supervisions_active_pair",
+            "supervisor_id",
+            "supervisee_id",
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+    )
+
+    practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"), index=True)
+    supervisor_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    supervisee_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

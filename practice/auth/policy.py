@@ -1,0 +1,115 @@
+"""The access policy: who may do what on which object, always within the caller's practice.
+
+Every domain's loader asks these questions instead of checking roles itself. What a
+caller may not see is reported as 404 by the loaders (indistinguishable from an id that
+does not exist); a role that may see a resource but not change it gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import NoReturn
+
+import sqlalchemy as sa
+from flask_login import current_user, login_required
+from flask_smorest import abort
+
+from practice.audit import service as audit
+from practice.auth.models import Supervision, User
+from practice.extensions import db
+
+
+def in_practice(user: User, obj) -> bool:
+    """True when `obj` (anything with practice_id) belongs to the user's practice."""
+    return obj is not None and getattr(obj, "practice_id", None) == user.practice_id
+
+
+def sees_all_clients(user: User) -> bool:
+    """Owners and schedulers see every client and appointment of their practice."""
+    return user.has_role("owner", "scheduler")
+
+
+def can_see_client(user: User, client) -> bool:
+    """Demographics and appointments: owner, scheduler, or a clinician assigned to the client."""
+    if not in_practice(user, client):
+        return False
+    return sees_all_clients(user) or (user.has_role("clinician") and client.is_assigned(user.id))
+
+
+def can_do_clinical_work(user: User, client) -> bool:
+    """Figures, scripts and notes of a client: a clinician assigned to the client."""
+    return in_practice(user, client) and user.has_role("clinician") and client.is_assigned(user.id)
+
+
+def supervises(supervisor: User, clinician_id: uuid.UUID) -> bool:
+    """True while an active supervision link runs from `supervisor` to the clinician."""
+    if not supervisor.has_role("supervisor"):
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Supervision.id).where(
+                Supervision.practice_id == supervisor.practice_id,
+                Supervision.supervisor_id == supervisor.id,
+                Supervision.supervisee_id == clinician_id,
+                Supervision.ended_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def supervisee_ids(supervisor: User) -> set[uuid.UUID]:
+    """Clinicians this user currently supervises."""
+    if not supervisor.has_role("supervisor"):
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Supervision.supervisee_id).where(
+                Supervision.practice_id == supervisor.practice_id,
+                Supervision.supervisor_id == supervisor.id,
+                Supervision.ended_at.is_(None),
+            )
+        )
+    )
+
+
+def can_read_note(user: User, note) -> bool:
+    """Psychotherapy notes: the author, or the author's supervisor while the link exists."""
+    if not in_practice(user, note):
+        return False
+    return note.author_id == user.id or supervises(user, note.author_id)
+
+
+def can_write_note(user: User, note) -> bool:
+    """Only the author writes, signs and adds addenda."""
+    return in_practice(user, note) and note.author_id == user.id
+
+
+def deny(
+    object_type: str, object_id=None, *, code: int = 404, message: str | None = None
+) -> NoReturn:
+    """Record an authorization failure and answer 404 (or 403) in the error shape."""
+    audit.record(
+        db.session, "access.denied", object_type=object_type, object_id=object_id, outcome="denied"
+    )
+    if code == 404:
+        abort(404, message=message or f"No such {object_type.replace('_', ' ')}.")
+    abort(code, message=message or "You are not allowed to do that.")
+
+
+def roles_required(*roles: str) -> Callable:
+    """View decorator: logged in (401) and holding one of `roles` (403, audited)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                deny("route", code=403, message="Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

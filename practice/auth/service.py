@@ -1,0 +1,158 @@
+"""Users, practices, login and supervision links. Services flush; the request commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from practice.audit import service as audit
+from practice.auth import passwords
+from practice.auth.models import ROLES, Practice, Supervision, User
+from practice.database import utcnow
+from practice.extensions import db
+
+
+class PolicyError(ValueError):
+    """A request the rules refuse; `errors` maps field names to messages (for a 422)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("refused")
+        self.errors = errors
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def check_password(password: str, *, email: str, name: str) -> None:
+    """Raise PolicyError with the reasons when the password is refused."""
+    problems = passwords.password_problems(password, email=email, name=name)
+    if problems:
+        raise PolicyError({"password": problems})
+
+
+def create_practice(name: str, timezone: str) -> Practice:
+    practice = Practice(id=uuid.uuid4(), name=name, timezone=timezone)
+    db.session.add(practice)
+    db.session.flush()
+    return practice
+
+
+def create_user(
+    practice: Practice | uuid.UUID, *, email: str, name: str, roles, password: str
+) -> User:
+    """A new user of the practice; refuses a taken email or a weak password (PolicyError)."""
+    practice_id = practice.id if isinstance(practice, Practice) else practice
+    email = normalise_email(email)
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise PolicyError({"roles": [f"Roles must be among {', '.join(ROLES)}."]})
+    if find_user_by_email(email) is not None:
+        raise PolicyError({"email": ["A user with this email already exists."]})
+    check_password(password, email=email, name=name)
+    user = User(
+        id=uuid.uuid4(),
+        practice_id=practice_id,
+        email=email,
+        name=name,
+        password_hash=passwords.hash_password(password),
+    )
+    user.roles = roles
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    check_password(new_password, email=user.email, name=user.name)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+
+
+def account_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def register_failed_login(user: User) -> None:
+    """Count a failure on the account; lock it for a while past the configured limit."""
+    cfg = current_app.config
+    user.failed_logins += 1
+    if user.failed_logins >= cfg["LOGIN_FAILURES_BEFORE_LOCK"]:
+        user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        user.failed_logins = 0
+
+
+def register_successful_login(user: User, password: str) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+
+
+def add_supervision(owner: User, supervisor: User, supervisee: User) -> Supervision:
+    """Link a supervisor to a clinician (idempotent while a link is active)."""
+    if not supervisor.has_role("supervisor"):
+        raise PolicyError({"supervisor": ["This user does not have the supervisor role."]})
+    if not supervisee.has_role("clinician"):
+        raise PolicyError({"clinician_id": ["This user is not a clinician."]})
+    if supervisor.id == supervisee.id:
+        raise PolicyError({"clinician_id": ["A clinician cannot supervise themselves."]})
+    existing = db.session.scalar(
+        sa.select(Supervision).where(
+            Supervision.supervisor_id == supervisor.id,
+            Supervision.supervisee_id == supervisee.id,
+            Supervision.ended_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    link = Supervision(
+        practice_id=owner.practice_id, supervisor_id=supervisor.id, supervisee_id=supervisee.id
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(db.session, "supervision.create", object_type="supervision", object_id=link.id)
+    return link
+
+
+def end_supervision(supervisor: User, supervisee: User) -> bool:
+    """End the active link; False when there was none."""
+    link = db.session.scalar(
+        sa.select(Supervision).where(
+            Supervision.supervisor_id == supervisor.id,
+            Supervision.supervisee_id == supervisee.id,
+            Supervision.ended_at.is_(None),
+        )
+    )
+    if link is None:
+        return False
+    link.ended_at = utcnow()
+    audit.record(db.session, "supervision.end", object_type="supervision", object_id=link.id)
+    return True
+
+
+def issue_api_token(user: User, name: str, expires_at=None):
+    """A new personal API token; returns (record, secret). Only the hash is stored."""
+    import secrets
+
+    from practice.auth.models import ApiToken
+    from practice.auth.sessions import digest
+
+    secret = "pt_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        secret_hash=digest(secret),
+        prefix=secret[:10],
+        expires_at=expires_at,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret

@@ -1,0 +1,160 @@
+"""Who is calling: server-side session records (cookie) and personal API tokens (bearer).
+
+The cookie holds one opaque random secret; the database keeps only its SHA-256, so a
+stolen database yields no usable sessions. Logout, password change and deactivation end
+session records at once; idle and absolute timeouts are enforced here, server-side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, g, request, session
+from flask_login import LoginManager
+from flask_smorest import abort
+
+from practice.auth.models import ApiToken, User, UserSession
+from practice.database import utcnow
+from practice.extensions import db
+
+SESSION_KEY = "sid"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Write last_seen_at at most this often, so reads do not each cost a write.
+TOUCH_EVERY = timedelta(seconds=30)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex of a high-entropy secret (sessions, API tokens, feed tokens)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(user: User) -> tuple[UserSession, str]:
+    """A new session record for `user`; the caller puts the secret in the cookie."""
+    secret = secrets.token_urlsafe(32)
+    record = UserSession(
+        user_id=user.id,
+        secret_hash=digest(secret),
+        csrf_token=secrets.token_urlsafe(32),
+        address=request.remote_addr,
+    )
+    db.session.add(record)
+    db.session.flush()
+    session.clear()
+    session[SESSION_KEY] = secret
+    session.permanent = True
+    return record, secret
+
+
+def end_sessions(user: User, reason: str, *, keep: UserSession | None = None) -> int:
+    """End every live session of `user` (except `keep`); returns how many."""
+    query = sa.update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    result = db.session.execute(
+        query.values(ended_at=utcnow(), ended_reason=reason),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
+
+
+def end_current_session(reason: str = "logout") -> None:
+    record = g.get("user_session")
+    if record is not None and record.ended_at is None:
+        record.ended_at = utcnow()
+        record.ended_reason = reason
+    session.clear()
+
+
+def current_session() -> UserSession | None:
+    """The session record of this request, when it is cookie-authenticated."""
+    return g.get("user_session")
+
+
+def _expired(record: UserSession) -> str | None:
+    now = utcnow()
+    cfg = current_app.config
+    if now - record.created_at > timedelta(hours=cfg["SESSION_MAX_HOURS"]):
+        return "absolute_timeout"
+    if now - record.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return "idle_timeout"
+    return None
+
+
+def _from_cookie() -> User | None:
+    secret = session.get(SESSION_KEY)
+    if not isinstance(secret, str):
+        return None
+    record = db.session.scalar(
+        sa.select(UserSession).where(UserSession.secret_hash == digest(secret))
+    )
+    if record is None or record.ended_at is not None:
+        return None
+    reason = _expired(record)
+    if reason:
+        record.ended_at = utcnow()
+        record.ended_reason = reason
+        db.session.commit()
+        return None
+    user = record.user
+    if not user.active:
+        return None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), record.csrf_token.encode()):
+            abort(403, message=f"Missing or invalid {CSRF_HEADER} header.")
+    now = utcnow()
+    if now - record.last_seen_at > TOUCH_EVERY:
+        record.last_seen_at = now
+    g.user_session = record
+    return user
+
+
+def _from_bearer(header: str) -> User | None:
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    token = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.secret_hash == digest(secret.strip()))
+    )
+    if token is None or token.revoked_at is not None:
+        return None
+    now = utcnow()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if not token.user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+        token.last_used_at = now
+    g.api_token = token
+    return token.user
+
+
+def load_user_from_request(_request) -> User | None:
+    """Flask-Login's request loader: bearer token first, then the session cookie."""
+    header = request.headers.get("Authorization")
+    if header:
+        return _from_bearer(header)
+    return _from_cookie()
+
+
+def forget_caller() -> None:
+    """Start each request unauthenticated. An app context (and its `g`) can outlive one
+    request, e.g. under the test client; a caller must never carry over."""
+    for name in ("_login_user", "user_session", "api_token"):
+        g.pop(name, None)
+
+
+def init_login_manager(manager: LoginManager) -> None:
+    manager.session_protection = None
+    manager.request_loader(load_user_from_request)
+
+    @manager.unauthorized_handler
+    def _unauthorized():
+        abort(401, message="Log in first.")

@@ -1,0 +1,72 @@
+"""Command-line interface: `flask --app wsgi practice|audit|keys|backup|restore …`.
+
+Each domain keeps its commands next to its services; this module only mounts them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from practice.extensions import db
+
+practice_cli = AppGroup("practice", help="Practices and the demo practice.")
+
+# Modules that attach commands: each exposes `register(app)`.
+COMMAND_MODULES = ("practice.audit.cli",)
+
+
+@practice_cli.command("create")
+@click.option("--name", required=True, help="The practice's name.")
+@click.option(
+    "--timezone", "timezone_name", required=True, help="IANA time zone, e.g. Europe/Berlin."
+)
+@click.option("--owner-email", required=True)
+@click.option("--owner-name", required=True)
+@click.option(
+    "--clinician/--no-clinician",
+    default=True,
+    help="The owner also sees clients (a solo therapist). Default: yes.",
+)
+def create_practice_command(name, timezone_name, owner_email, owner_name, clinician):
+    """Create a practice and its owner (password from PRACTICE_OWNER_PASSWORD or a prompt)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from practice.audit import service as audit
+    from practice.auth import service
+
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.UsageError(f"unknown time zone {timezone_name!r}") from None
+    password = os.environ.get("PRACTICE_OWNER_PASSWORD") or click.prompt(
+        "Owner password", hide_input=True, confirmation_prompt=True
+    )
+    roles = ["owner", "clinician"] if clinician else ["owner"]
+    practice = service.create_practice(name, timezone_name)
+    try:
+        owner = service.create_user(
+            practice, email=owner_email, name=owner_name, roles=roles, password=password
+        )
+    except service.PolicyError as exc:
+        db.session.rollback()
+        for field, problems in exc.errors.items():
+            for problem in problems:
+                click.echo(f"{field}: {problem}", err=True)
+        sys.exit(1)
+    audit.record(
+        db.session, "practice.create", object_type="practice", object_id=practice.id, actor=owner
+    )
+    db.session.commit()
+    click.echo(f"Created practice {practice.name!r} ({practice.id}); owner {owner.email}.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(practice_cli)
+    for name in COMMAND_MODULES:
+        import_module(name).register(app)

@@ -1,0 +1,1 @@
+"""Clients, their care team and the figures in their life."""

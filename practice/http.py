@@ -1,0 +1,147 @@
+"""HTTP conventions: the error envelope, JSON body rules, the commit at the request
+boundary and the security headers. Views stay free of all of it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from practice.extensions import db
+
+log = logging.getLogger("practice.http")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Keys of `abort(..., key=value)` that go into the error body next to code/status/message.
+EXTRA_ERROR_KEYS = ("conflicts",)
+
+CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
+
+
+def error_response(error: HTTPException) -> Response:
+    """The API.md error body for any HTTP error."""
+    code = error.code or 500
+    payload: dict = {"code": code, "status": error.name}
+    data = getattr(error, "data", None) or {}
+    payload["message"] = data.get("message") or error.description or error.name
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        payload["errors"] = errors
+    for key in EXTRA_ERROR_KEYS:
+        if key in data:
+            payload[key] = data[key]
+    response = jsonify(payload)
+    response.status_code = code
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if isinstance(error, HTTPException) and code == 405:
+        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    if code == 429:
+        retry_after = getattr(error, "retry_after", None) or data.get("retry_after")
+        if retry_after:
+            response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    if error.code is None or 300 <= error.code < 400:
+        return error
+    return error_response(error)
+
+
+def handle_database_down(error: Exception):
+    db.session.rollback()
+    log.error("database unavailable: %s", type(error).__name__)
+    return error_response(ServiceUnavailable("The database is unavailable; try again shortly."))
+
+
+def handle_unexpected(error: Exception):
+    """500 with no detail; the transaction is rolled back; the traceback is logged,
+    the request body never is."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    db.session.rollback()
+    if isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    ):
+        return handle_database_down(error)
+    log.error(
+        "unhandled %s on %s %s",
+        type(error).__name__,
+        request.method,
+        request.url_rule.rule if request.url_rule else "<no route>",
+        exc_info=(type(error), None, error.__traceback__),
+    )
+    return error_response(InternalServerError("An unexpected error occurred."))
+
+
+def check_json_body():
+    """Unsafe requests with a body must send JSON (415) that parses (400)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if not has_body:
+        return None
+    if not request.is_json:
+        return error_response(_http(415, "Request bodies must be application/json."))
+    if request.get_json(silent=True) is None:
+        return error_response(_http(400, "The request body is not valid JSON."))
+    return None
+
+
+def _http(code: int, message: str) -> HTTPException:
+    from werkzeug.exceptions import default_exceptions
+
+    error = default_exceptions[code]()
+    error.data = {"message": message}
+    return error
+
+
+def finish_request(response: Response) -> Response:
+    """Commit a successful request; roll back a failed one, keeping its refusal audit events."""
+    from practice.audit.service import keep_refusals_only
+
+    try:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+            if keep_refusals_only(db.session):
+                db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return response
+
+
+def security_headers(response: Response) -> Response:
+    from flask import current_app
+
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    docs = request.path.startswith("/api/docs")
+    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
+    if request.path.startswith("/api/v1/"):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    if current_app.config.get("SEND_HSTS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.before_request(check_json_body)
+    app.after_request(security_headers)
+    app.after_request(finish_request)

@@ -1,0 +1,22 @@
+"""Import every domain's models, so metadata (Alembic, tests) sees all tables."""
+
+from practice.audit.models import AuditCheckpoint, AuditEntry
+from practice.auth.models import ApiToken, Practice, Supervision, User, UserSession
+from practice.clients.models import CareTeamMember, Client
+from practice.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Room
+
+__all__ = [
+    "ApiToken",
+    "Appointment",
+    "AppointmentSeries",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "CalendarFeed",
+    "CareTeamMember",
+    "Client",
+    "Practice",
+    "Room",
+    "Supervision",
+    "User",
+    "UserSession",
+]

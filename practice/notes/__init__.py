@@ -1,0 +1,1 @@
+"""Process notes, addenda, scripts, the note template and theme history."""

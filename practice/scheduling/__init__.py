@@ -1,0 +1,1 @@
+"""Appointments, recurring series, rooms, conflicts and the iCalendar feed."""

@@ -1,0 +1,120 @@
+"""Fixtures: one migrated database per run (SQLite or PostgreSQL, see tests/databases.py),
+each test inside a transaction that is rolled back, and a live server for concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
+from werkzeug.serving import make_server
+
+from practice import create_app, crypto
+from practice.extensions import db as _db
+from tests.databases import TestDatabase
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def build_app(database: TestDatabase, keyring_path: Path, **overrides) -> Flask:
+    """A testing app on `database`, migrated to head."""
+    config = {
+        "SQLALCHEMY_DATABASE_URI": database.url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "PRACTICE_KEYRING": str(keyring_path),
+    }
+    config.update(overrides)
+    app = create_app("testing", config)
+    with app.app_context():
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def keyring_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "keyring.json"
+    crypto.generate_keyring(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[TestDatabase]:
+    database = TestDatabase().create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def app(database, keyring_path) -> Iterator[Flask]:
+    app = build_app(database, keyring_path)
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db(app) -> Iterator:
+    """The database session for one test; everything it commits is rolled back after."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        # Flask-SQLAlchemy's Session picks engines itself and would ignore `bind`;
+        # the plain SQLAlchemy Session honours it, so the whole test shares `connection`.
+        _db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
+        )
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            if transaction.is_active:
+                transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """A real threaded HTTP server on its own fresh database, for concurrency tests."""
+
+    def __init__(self, app: Flask, database: TestDatabase):
+        self.app = app
+        self.database = database
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        with self.app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(keyring_path) -> Iterator[LiveServer]:
+    """Start a server on a fresh, migrated database; seed it inside `server.app.app_context()`."""
+    database = TestDatabase().create()
+    app = build_app(database, keyring_path)
+    server = LiveServer(app, database).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        database.drop()
