@@ -3,6 +3,7 @@
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.auth.models import ApiToken, Practice, Supervision, User, UserSession
 from practice.clients.models import CareTeamMember, Client
+from practice.notes.models import ClientDataKey, Figure, NoteAddendum, ProcessNote, Script
 from practice.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Room
 
 __all__ = [
@@ -14,8 +15,13 @@ __all__ = [
     "CalendarFeed",
     "CareTeamMember",
     "Client",
+    "ClientDataKey",
+    "Figure",
+    "NoteAddendum",
     "Practice",
+    "ProcessNote",
     "Room",
+    "Script",
     "Supervision",
     "User",
     "UserSession",
