@@ -75,6 +75,14 @@ def supervisee_ids(supervisor: User) -> set[uuid.UUID]:
     )
 
 
+def supervises_care_of(user: User, client) -> bool:
+    """Read-only clinical access: the user supervises a clinician assigned to the client."""
+    if not in_practice(user, client) or not user.has_role("supervisor"):
+        return False
+    assigned = {client.primary_clinician_id} | client.care_team_ids
+    return bool(assigned & supervisee_ids(user))
+
+
 def can_read_note(user: User, note) -> bool:
     """Psychotherapy notes: the author, or the author's supervisor while the link exists."""
     if not in_practice(user, note):
