@@ -2,6 +2,15 @@
 
 The keyring holds master keys (key-encryption keys) outside the database, as JSON:
 `{"active": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}`.
+
+Each client has a random 256-bit data key, stored only wrapped (AES-256-GCM) by a
+master key; the wrap's associated data binds practice, client, data key id and master
+key id. Every encrypted value is
+
+    format byte (0x01) | data key id (16 bytes) | nonce (12 bytes) | ciphertext + tag
+
+with associated data binding the header, practice, client, table, column and row id.
+The value names its key: there is no trial decryption.
 """
 
 from __future__ import annotations
@@ -11,19 +20,54 @@ import binascii
 import json
 import os
 import secrets
+import struct
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 MASTER_KEY_BYTES = 32
 
 
-class KeyringError(Exception):
+class CryptoError(Exception):
+    """Any failure to encrypt or decrypt. Messages carry ids at most, never plaintext."""
+
+
+class KeyringError(CryptoError):
     """The keyring is missing, unreadable or malformed. The message names which."""
 
 
-class UnknownKeyError(KeyringError):
-    """A value names a master key that the keyring does not hold."""
+class IntegrityError(CryptoError):
+    """A value or wrapped key cannot be authenticated: altered, moved, or its key is gone.
+
+    `table`, `column`, `row_id` and `client_id` locate the failure (ids only) when known.
+    """
+
+    def __init__(self, message: str, **where):
+        super().__init__(message)
+        self.table: str | None = where.get("table")
+        self.column: str | None = where.get("column")
+        self.row_id = where.get("row_id")
+        self.client_id = where.get("client_id")
+
+
+class MalformedValueError(IntegrityError):
+    """The blob is not a value this code wrote: wrong format byte, or truncated."""
+
+
+class UnknownDataKeyError(IntegrityError):
+    """The value names a data key that is not the client's (moved, or the key is unknown)."""
+
+
+class ShreddedKeyError(IntegrityError):
+    """The client's data key was destroyed (crypto-shredding); the text is unrecoverable."""
+
+
+class UnknownKeyError(KeyringError, IntegrityError):
+    """A wrapped data key names a master key that the keyring does not hold."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +75,7 @@ class Keyring:
     """Master keys by id, and which one wraps new data keys."""
 
     active_id: str
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, bytes] = field(repr=False)
     path: Path | None = field(default=None, compare=False)
 
     def key(self, key_id: str) -> bytes:
@@ -108,6 +152,12 @@ def save_keyring(keyring: Keyring, path: Path) -> None:
         os.fsync(handle.fileno())
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+    # The rename itself must survive a crash before anything is wrapped under a new key.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def generate_keyring(path: Path) -> Keyring:
@@ -116,3 +166,184 @@ def generate_keyring(path: Path) -> Keyring:
     keyring = Keyring(active_id=key_id, keys={key_id: secrets.token_bytes(MASTER_KEY_BYTES)})
     save_keyring(keyring, path)
     return Keyring(keyring.active_id, keyring.keys, path)
+
+
+# --- envelope encryption -------------------------------------------------------------
+
+DATA_KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+VALUE_FORMAT = 0x01
+WRAP_FORMAT = 0x01
+KEY_REF_BYTES = 16
+VALUE_HEADER_BYTES = 1 + KEY_REF_BYTES
+MIN_VALUE_BYTES = VALUE_HEADER_BYTES + NONCE_BYTES + TAG_BYTES
+WRAPPED_KEY_BYTES = 1 + NONCE_BYTES + DATA_KEY_BYTES + TAG_BYTES
+
+
+def _ad(purpose: bytes, *parts: bytes | str | uuid.UUID) -> bytes:
+    """Canonical associated data: every part length-prefixed, so no two tuples collide."""
+    out = [purpose]
+    for part in parts:
+        if isinstance(part, uuid.UUID):
+            raw = part.bytes
+        elif isinstance(part, str):
+            raw = part.encode()
+        else:
+            raw = bytes(part)
+        out.append(struct.pack(">I", len(raw)) + raw)
+    return b"".join(out)
+
+
+def _uuid(value, name: str) -> uuid.UUID:
+    if not isinstance(value, uuid.UUID):
+        raise TypeError(f"{name} must be a uuid.UUID")
+    return value
+
+
+def generate_data_key() -> bytes:
+    """A fresh random 256-bit data key."""
+    return secrets.token_bytes(DATA_KEY_BYTES)
+
+
+def _wrap_ad(practice_id, client_id, data_key_id, master_key_id: str) -> bytes:
+    return _ad(b"practice/data-key/v1", practice_id, client_id, data_key_id, master_key_id)
+
+
+def wrap_data_key(
+    keyring: Keyring,
+    practice_id: uuid.UUID,
+    client_id: uuid.UUID,
+    data_key_id: uuid.UUID,
+    data_key: bytes,
+) -> tuple[str, bytes]:
+    """Wrap `data_key` under the active master key: (master key id, wrapped bytes)."""
+    if len(data_key) != DATA_KEY_BYTES:
+        raise ValueError("a data key is 32 bytes")
+    master_id = keyring.active_id
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    ad = _wrap_ad(practice_id, client_id, data_key_id, master_id)
+    sealed = AESGCM(keyring.key(master_id)).encrypt(nonce, data_key, ad)
+    return master_id, bytes([WRAP_FORMAT]) + nonce + sealed
+
+
+def unwrap_data_key(
+    keyring: Keyring,
+    practice_id: uuid.UUID,
+    client_id: uuid.UUID,
+    data_key_id: uuid.UUID,
+    master_key_id: str,
+    wrapped: bytes | None,
+) -> bytes:
+    """The data key inside `wrapped`; IntegrityError (or UnknownKeyError) when it cannot be."""
+    where = {"table": "client_data_keys", "row_id": data_key_id, "client_id": client_id}
+    if wrapped is None:
+        raise ShreddedKeyError(f"data key {data_key_id} was destroyed", **where)
+    wrapped = bytes(wrapped)
+    if len(wrapped) != WRAPPED_KEY_BYTES or wrapped[0] != WRAP_FORMAT:
+        raise MalformedValueError(f"wrapped data key {data_key_id} is malformed", **where)
+    try:
+        master = keyring.key(master_key_id)
+    except UnknownKeyError as exc:
+        raise UnknownKeyError(
+            f"data key {data_key_id} is wrapped by master key {master_key_id!r}, "
+            "which is not in the keyring",
+            **where,
+        ) from exc
+    nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(master).decrypt(
+            nonce, sealed, _wrap_ad(practice_id, client_id, data_key_id, master_key_id)
+        )
+    except InvalidTag:
+        raise IntegrityError(
+            f"data key {data_key_id} failed its integrity check", **where
+        ) from None
+
+
+def rewrap_data_key(
+    keyring: Keyring,
+    practice_id: uuid.UUID,
+    client_id: uuid.UUID,
+    data_key_id: uuid.UUID,
+    master_key_id: str,
+    wrapped: bytes,
+) -> tuple[str, bytes]:
+    """Unwrap under its master key and wrap again under the active one."""
+    key = unwrap_data_key(keyring, practice_id, client_id, data_key_id, master_key_id, wrapped)
+    return wrap_data_key(keyring, practice_id, client_id, data_key_id, key)
+
+
+def key_reference(blob: bytes) -> uuid.UUID:
+    """The data key id an encrypted value names; MalformedValueError for a foreign blob."""
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        raise MalformedValueError("an encrypted value must be bytes")
+    blob = bytes(blob)
+    if len(blob) < MIN_VALUE_BYTES:
+        raise MalformedValueError("encrypted value is truncated")
+    if blob[0] != VALUE_FORMAT:
+        raise MalformedValueError(f"encrypted value has unknown format byte 0x{blob[0]:02x}")
+    return uuid.UUID(bytes=blob[1:VALUE_HEADER_BYTES])
+
+
+class ValueCipher:
+    """Encrypts and decrypts values under one client's unwrapped data key."""
+
+    __slots__ = ("_aead", "client_id", "data_key_id", "practice_id")
+
+    def __init__(
+        self, practice_id: uuid.UUID, client_id: uuid.UUID, data_key_id: uuid.UUID, key: bytes
+    ):
+        self.practice_id = _uuid(practice_id, "practice_id")
+        self.client_id = _uuid(client_id, "client_id")
+        self.data_key_id = _uuid(data_key_id, "data_key_id")
+        self._aead = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return f"<ValueCipher client={self.client_id} key={self.data_key_id}>"
+
+    def _value_ad(self, header: bytes, table: str, column: str, row_id: uuid.UUID) -> bytes:
+        if not table or not column:
+            raise ValueError("table and column are required")
+        return _ad(
+            b"practice/value/v1",
+            header,
+            self.practice_id,
+            self.client_id,
+            table,
+            column,
+            _uuid(row_id, "row_id"),
+        )
+
+    def encrypt(self, table: str, column: str, row_id: uuid.UUID, plaintext: bytes) -> bytes:
+        """Encrypt `plaintext` for exactly this table, column and row, with a fresh nonce."""
+        header = bytes([VALUE_FORMAT]) + self.data_key_id.bytes
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        ad = self._value_ad(header, table, column, row_id)
+        return header + nonce + self._aead.encrypt(nonce, plaintext, ad)
+
+    def decrypt(self, table: str, column: str, row_id: uuid.UUID, blob: bytes) -> bytes:
+        """The plaintext of `blob`; IntegrityError if it was altered or belongs elsewhere."""
+        where = {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
+        try:
+            key_id = key_reference(blob)
+        except MalformedValueError as exc:
+            raise MalformedValueError(f"{table}.{column} of {row_id}: {exc}", **where) from None
+        if key_id != self.data_key_id:
+            raise UnknownDataKeyError(
+                f"{table}.{column} of {row_id} names data key {key_id}, which is not this client's",
+                **where,
+            )
+        blob = bytes(blob)
+        header = blob[:VALUE_HEADER_BYTES]
+        nonce = blob[VALUE_HEADER_BYTES : VALUE_HEADER_BYTES + NONCE_BYTES]
+        try:
+            return self._aead.decrypt(
+                nonce,
+                blob[VALUE_HEADER_BYTES + NONCE_BYTES :],
+                self._value_ad(header, table, column, row_id),
+            )
+        except InvalidTag:
+            raise IntegrityError(
+                f"{table}.{column} of {row_id} failed its integrity check", **where
+            ) from None

@@ -1,0 +1,228 @@
+"""Client data keys in the database, and sealing clinical values with them.
+
+`seal` / `unseal` encrypt one JSON value bound to its client, table, column and row.
+`client_cipher` unwraps a client's data key once for bulk work (theme history).
+Unwrapped keys are cached on the database session (`session.info`) only: the cache
+dies with the request's session and is dropped on any rollback, so a key created in a
+rolled-back transaction can never be used. practice/crypto.py does all cryptography.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+from sqlalchemy.orm import Session
+
+from practice import crypto
+from practice.database import utcnow
+from practice.extensions import db
+from practice.notes.models import ClientDataKey
+
+log = logging.getLogger("practice.keys")
+
+CACHE = "practice.client_ciphers"
+_STAMP = "keyring_stamp"
+
+
+def current_keyring() -> crypto.Keyring:
+    """The app's keyring, re-read when its file changed (e.g. after `flask keys rotate`).
+
+    Lets running instances learn a new active master key without a restart.
+    """
+    app = current_app
+    keyring: crypto.Keyring = app.extensions["keyring"]
+    if keyring.path is None:
+        return keyring
+    try:
+        st = os.stat(keyring.path)
+    except OSError:
+        return keyring
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    seen = app.extensions.get(_STAMP)
+    if seen is not None and seen[0] is keyring and seen[1] == stamp:
+        return keyring
+    try:
+        fresh = crypto.load_keyring(keyring.path)
+    except crypto.KeyringError as exc:
+        log.warning("keeping the loaded keyring: %s", exc)
+        return keyring
+    app.extensions["keyring"] = fresh
+    app.extensions[_STAMP] = (fresh, stamp)
+    return fresh
+
+
+class ClientCipher:
+    """One client's data key, unwrapped at most once; seals and unseals JSON values."""
+
+    def __init__(self, session: Session, practice_id: uuid.UUID, client_id: uuid.UUID):
+        self._session = session
+        self.practice_id = practice_id
+        self.client_id = client_id
+        self._cipher: crypto.ValueCipher | None = None
+        self._shredded_key_id: uuid.UUID | None = None
+        self._loaded = False
+
+    def __repr__(self) -> str:
+        return f"<ClientCipher client={self.client_id}>"
+
+    def _load(self) -> None:
+        row = self._session.scalar(
+            sa.select(ClientDataKey).where(ClientDataKey.client_id == self.client_id)
+        )
+        self._loaded = True
+        if row is None:
+            return
+        self._adopt(row)
+
+    def _adopt(self, row: ClientDataKey) -> None:
+        if row.practice_id != self.practice_id:
+            raise crypto.IntegrityError(
+                f"data key {row.id} belongs to another practice", client_id=self.client_id
+            )
+        if row.wrapped_key is None:
+            self._shredded_key_id = row.id
+            return
+        key = crypto.unwrap_data_key(
+            current_keyring(),
+            self.practice_id,
+            self.client_id,
+            row.id,
+            row.master_key_id,
+            row.wrapped_key,
+        )
+        self._cipher = crypto.ValueCipher(self.practice_id, self.client_id, row.id, key)
+
+    def _create(self) -> None:
+        keyring = current_keyring()
+        key_id = uuid.uuid4()
+        key = crypto.generate_data_key()
+        master_id, wrapped = crypto.wrap_data_key(
+            keyring, self.practice_id, self.client_id, key_id, key
+        )
+        row = ClientDataKey(
+            id=key_id,
+            practice_id=self.practice_id,
+            client_id=self.client_id,
+            master_key_id=master_id,
+            wrapped_key=wrapped,
+        )
+        try:
+            with self._session.begin_nested():
+                self._session.add(row)
+        except DatabaseIntegrityError:
+            # A concurrent request created this client's key first: use theirs.
+            self._loaded = False
+            self._load()
+            return
+        self._cipher = crypto.ValueCipher(self.practice_id, self.client_id, key_id, key)
+
+    def _shredded(self, table: str, column: str, row_id) -> crypto.ShreddedKeyError:
+        return crypto.ShreddedKeyError(
+            f"the data key of client {self.client_id} was destroyed",
+            table=table,
+            column=column,
+            row_id=row_id,
+            client_id=self.client_id,
+        )
+
+    def seal(self, table: str, column: str, row_id: uuid.UUID, value) -> bytes:
+        """JSON-serialise `value` and encrypt it for this table, column and row."""
+        plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        if not self._loaded:
+            self._load()
+        if self._shredded_key_id is not None:
+            raise self._shredded(table, column, row_id)
+        if self._cipher is None:
+            self._create()
+        assert self._cipher is not None
+        return self._cipher.encrypt(table, column, row_id, plaintext)
+
+    def unseal(self, table: str, column: str, row_id: uuid.UUID, blob: bytes):
+        """Decrypt `blob` and parse its JSON; crypto.IntegrityError when it cannot be trusted."""
+        where = {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
+        if blob is None:
+            raise crypto.MalformedValueError("encrypted value is missing", **where)
+        try:
+            key_id = crypto.key_reference(blob)
+        except crypto.MalformedValueError as exc:
+            raise crypto.MalformedValueError(
+                f"{table}.{column} of {row_id}: {exc}", **where
+            ) from None
+        if not self._loaded:
+            self._load()
+        if self._shredded_key_id is not None and key_id == self._shredded_key_id:
+            raise self._shredded(table, column, row_id)
+        if self._cipher is None:
+            raise crypto.UnknownDataKeyError(
+                f"{table}.{column} of {row_id} names data key {key_id}, which is not this client's",
+                **where,
+            )
+        plaintext = self._cipher.decrypt(table, column, row_id, blob)
+        try:
+            return json.loads(plaintext)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise crypto.IntegrityError(
+                f"{table}.{column} of {row_id} is not a sealed JSON value", **where
+            ) from None
+
+
+def _cache(session) -> dict[uuid.UUID, ClientCipher]:
+    return session.info.setdefault(CACHE, {})
+
+
+def client_cipher(client) -> ClientCipher:
+    """The client's cipher for this database session: the data key is unwrapped once."""
+    cache = _cache(db.session)
+    cipher = cache.get(client.id)
+    if cipher is None:
+        cipher = ClientCipher(db.session(), client.practice_id, client.id)
+        cache[client.id] = cipher
+    return cipher
+
+
+def seal(client, table: str, column: str, row_id: uuid.UUID, value) -> bytes:
+    """JSON-serialise `value` and encrypt it under the client's data key (created on first use)."""
+    return client_cipher(client).seal(table, column, row_id, value)
+
+
+def unseal(client, table: str, column: str, row_id: uuid.UUID, blob: bytes):
+    """Decrypt and JSON-parse; crypto.IntegrityError when altered, moved, unknown or shredded."""
+    return client_cipher(client).unseal(table, column, row_id, blob)
+
+
+def forget_keys(session=None) -> None:
+    """Drop every cached unwrapped key on `session` (default: the current one)."""
+    (session if session is not None else db.session).info.pop(CACHE, None)
+
+
+def destroy_client_key(client) -> ClientDataKey:
+    """Crypto-shred: destroy the client's data key (a destroyed marker if none existed)."""
+    session = db.session
+    row = session.scalar(sa.select(ClientDataKey).where(ClientDataKey.client_id == client.id))
+    if row is None:
+        row = ClientDataKey(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            master_key_id=current_keyring().active_id,
+        )
+        session.add(row)
+    row.wrapped_key = None
+    row.destroyed_at = row.destroyed_at or utcnow()
+    session.flush()
+    forget_keys(session)
+    return row
+
+
+def _drop_cache_on_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop(CACHE, None)
+
+
+if not event.contains(Session, "after_soft_rollback", _drop_cache_on_rollback):
+    event.listen(Session, "after_soft_rollback", _drop_cache_on_rollback)
