@@ -138,12 +138,22 @@ def upgrade():
             BEFORE UPDATE OR DELETE ON audit_entries
             FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()
         """)
+    elif op.get_bind().dialect.name == "sqlite":
+        for operation in ("UPDATE", "DELETE"):
+            op.execute(f"""
+                CREATE TRIGGER audit_entries_no_{operation.lower()}
+                BEFORE {operation} ON audit_entries
+                BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only ({operation} refused)'); END
+            """)
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION IF EXISTS audit_entries_append_only()")
+    elif op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS audit_entries_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_entries_no_delete")
     op.drop_table('user_sessions')
     op.drop_table('supervisions')
     op.drop_table('api_tokens')

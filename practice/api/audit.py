@@ -1,4 +1,4 @@
-"""The audit log, for owners."""
+"""The audit log, for owners: their own practice's entries only, newest first."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from practice.api.common import PageArgs, page_of, paginate
+from practice.audit import service as audit
 from practice.audit.models import AuditEntry
 from practice.auth import policy
+from practice.extensions import db
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
 
@@ -28,10 +30,17 @@ class AuditEntrySchema(Schema):
 
 class AuditArgs(PageArgs):
     actor_id = fields.UUID()
-    action = fields.String(validate=validate.Length(max=64))
-    object_id = fields.String(validate=validate.Length(max=64))
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    action = fields.String(validate=validate.Length(min=1, max=64))
+    object_type = fields.String(validate=validate.Length(min=1, max=32))
+    object_id = fields.String(validate=validate.Length(min=1, max=64))
+    outcome = fields.String(validate=validate.OneOf(audit.OUTCOMES))
+    since = fields.AwareDateTime(metadata={"description": "Entries at or after this time."})
+    until = fields.AwareDateTime(metadata={"description": "Entries before this time."})
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if "since" in data and "until" in data and data["until"] <= data["since"]:
+            raise ValidationError("Must be later than since.", "until")
 
 
 @blp.route("")
@@ -39,14 +48,19 @@ class AuditLog(MethodView):
     @policy.roles_required("owner")
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, page_of(AuditEntrySchema))
+    @blp.alt_response(403, description="Only owners read the audit log")
     def get(self, args):
         """Audit entries of this practice, newest first."""
         query = sa.select(AuditEntry).where(AuditEntry.practice_id == current_user.practice_id)
-        for name in ("actor_id", "action", "object_id"):
+        for name in ("actor_id", "action", "object_type", "object_id", "outcome"):
             if name in args:
                 query = query.where(getattr(AuditEntry, name) == args[name])
         if "since" in args:
             query = query.where(AuditEntry.occurred_at >= args["since"])
         if "until" in args:
             query = query.where(AuditEntry.occurred_at < args["until"])
-        return paginate(query.order_by(AuditEntry.seq.desc()), args)
+        page = paginate(query.order_by(AuditEntry.seq.desc()), args)
+        audit.record(
+            db.session, "audit.read", object_type="practice", object_id=current_user.practice_id
+        )
+        return page

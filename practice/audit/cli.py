@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from practice.audit.service import verify_chain
+from practice.audit.verify import verify_chain
 from practice.extensions import db
 
 audit_cli = AppGroup("audit", help="The audit log.")

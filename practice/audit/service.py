@@ -1,9 +1,18 @@
-"""Recording audit events and verifying the chain.
+"""Recording audit events and writing them onto the hash chain.
 
 Every domain calls `record(...)`. Events are held on the database session and written
-when it commits, under a chain lock, so the chain has no gaps or forks and the lock is
-the last one a transaction takes. When a request fails, its refusals and failures are
-still written (see `keep_refusals_only`); successes that were rolled back are not.
+when it commits: the session is flushed first (so every domain lock is already held),
+then the chain lock is taken last, the head is read and the events are appended. The
+chain therefore has no gaps or forks, and the chain lock cannot take part in a deadlock.
+
+Rolled-back work leaves no success events behind, but refusals and failures survive:
+whenever a session's outermost transaction ends without committing, only the non-success
+events stay queued, and the request boundary commits them (`keep_refusals_only`).
+
+Each entry's hash is an HMAC-SHA-256 over the previous hash and the entry's fields, keyed
+from SECRET_KEY: someone who can write to the database but does not hold the key cannot
+recompute the chain after an edit, so verification names the first entry touched. The
+head is additionally signed in `audit_checkpoint`, which catches a truncated tail.
 """
 
 from __future__ import annotations
@@ -11,14 +20,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.database import utcnow
@@ -28,6 +38,12 @@ GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied", "error")
 # Any constant will do: it names the PostgreSQL advisory lock that serialises the chain.
 CHAIN_LOCK_ID = 7_220_141
+
+# Audit columns hold identifiers only. These shapes keep free text (and so clinical
+# text) out: dotted lowercase verbs, lowercase nouns, and UUIDs or short key-like ids.
+ACTION_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+OBJECT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*")
+OBJECT_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,38 @@ class Event:
     occurred_at: datetime
 
 
+def _as_uuid(value) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def _object_id(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID | int):
+        return str(value)
+    text = str(value)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        pass
+    if len(text) > 64 or not OBJECT_ID_RE.fullmatch(text):
+        raise ValueError("audit object_id must be a UUID or a short key-like id")
+    return text
+
+
+def _check_names(action: str, object_type: str | None, outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    if len(action) > 64 or not ACTION_RE.fullmatch(action):
+        raise ValueError("audit action must look like 'domain.verb'")
+    if object_type is not None and (
+        len(object_type) > 32 or not OBJECT_TYPE_RE.fullmatch(object_type)
+    ):
+        raise ValueError("audit object_type must be a short lowercase name")
+
+
 def record(
     session: Session,
     action: str,
@@ -54,28 +102,34 @@ def record(
 ) -> None:
     """Queue one audit event on `session`; it is written when the session commits.
 
-    `actor` defaults to the logged-in user. Never pass clinical text in any argument.
+    `actor` defaults to the logged-in user. Only identifiers are accepted (ValueError
+    otherwise), so clinical text cannot reach the log through any argument.
     """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown audit outcome {outcome!r}")
+    _check_names(action, object_type, outcome)
     if actor is None and has_request_context():
         from flask_login import current_user
 
         if current_user and current_user.is_authenticated:
             actor = current_user
-    actor_id = getattr(actor, "id", None)
+    actor_id = _as_uuid(getattr(actor, "id", None))
     if practice_id is None and actor is not None:
         practice_id = getattr(actor, "practice_id", None)
     address = request.remote_addr if has_request_context() else None
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        # Begin now, so a rollback before any SQL still ends a transaction and the
+        # rolled-back successes are dropped (see `_after_transaction_end`).
+        session.begin()
     session.info.setdefault(PENDING, []).append(
         Event(
             action=action,
             outcome=outcome,
-            practice_id=practice_id,
+            practice_id=_as_uuid(practice_id),
             actor_id=actor_id,
             object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            address=address,
+            object_id=_object_id(object_id),
+            address=address[:64] if address else None,
             occurred_at=utcnow(),
         )
     )
@@ -88,16 +142,22 @@ def keep_refusals_only(session: Session) -> bool:
     return bool(pending)
 
 
-def entry_hash(prev_hash: str, fields: dict) -> str:
-    """SHA-256 over the previous hash and this entry's fields, canonically encoded."""
+def _key(label: str) -> bytes:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"practice audit {label}".encode(), hashlib.sha256).digest()
+
+
+def entry_hash(prev_hash: str, fields: dict, key: bytes | None = None) -> str:
+    """HMAC-SHA-256 over the previous hash and this entry's fields, canonically encoded."""
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return hmac.new(key or _key("chain"), (prev_hash + body).encode(), hashlib.sha256).hexdigest()
 
 
-def hashed_fields(entry: AuditEntry) -> dict:
+def hashed_fields(entry) -> dict:
+    """The fields an entry's hash covers (an AuditEntry or a row with the same columns)."""
     return {
         "seq": entry.seq,
-        "occurred_at": entry.occurred_at.isoformat(),
+        "occurred_at": entry.occurred_at.astimezone(UTC).isoformat(),
         "practice_id": str(entry.practice_id) if entry.practice_id else None,
         "actor_id": str(entry.actor_id) if entry.actor_id else None,
         "action": entry.action,
@@ -109,8 +169,9 @@ def hashed_fields(entry: AuditEntry) -> dict:
 
 
 def checkpoint_signature(seq: int, head_hash: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"audit-head:{seq}:{head_hash}".encode(), hashlib.sha256).hexdigest()
+    """The HMAC that vouches for the chain's head (so truncation is detected)."""
+    message = f"audit-head:{seq}:{head_hash}".encode()
+    return hmac.new(_key("checkpoint"), message, hashlib.sha256).hexdigest()
 
 
 def _lock_chain(session: Session) -> None:
@@ -124,11 +185,14 @@ def write_pending(session: Session) -> None:
     pending: list[Event] = session.info.pop(PENDING, [])
     if not pending:
         return
+    # Take every domain row lock first; the chain lock must be the last one taken.
+    session.flush()
     _lock_chain(session)
     head = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
+    key = _key("chain")
     for item in pending:
         seq += 1
         entry = AuditEntry(
@@ -143,10 +207,10 @@ def write_pending(session: Session) -> None:
             outcome=item.outcome,
             prev_hash=prev,
         )
-        entry.entry_hash = entry_hash(prev, hashed_fields(entry))
+        entry.entry_hash = entry_hash(prev, hashed_fields(entry), key)
         prev = entry.entry_hash
         session.add(entry)
-    checkpoint = session.get(AuditCheckpoint, 1)
+    checkpoint = session.get(AuditCheckpoint, 1, populate_existing=True)
     if checkpoint is None:
         checkpoint = AuditCheckpoint(id=1)
         session.add(checkpoint)
@@ -159,72 +223,23 @@ def _before_commit(session: Session) -> None:
     write_pending(session)
 
 
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended; after a commit nothing is pending, so anything
+    # left was rolled back: its successes never happened, its refusals did.
+    if transaction.parent is None and session.info.get(PENDING):
+        keep_refusals_only(session)
+
+
 def init_session_events() -> None:
     """Write queued audit events whenever a session commits (idempotent)."""
     if not event.contains(Session, "before_commit", _before_commit):
         event.listen(Session, "before_commit", _before_commit)
+    if not event.contains(Session, "after_transaction_end", _after_transaction_end):
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    problem: str | None = None
-    bad_seq: int | None = None
+def verify_chain(session: Session, batch: int = 5000):
+    """Walk the chain; see practice.audit.verify.verify_chain."""
+    from practice.audit.verify import verify_chain as _verify
 
-
-def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in order; name the first entry that was edited, deleted,
-    reordered, or the tail that was truncated."""
-    prev_hash, expected_seq, checked = GENESIS, 1, 0
-    last_seq = 0
-    while True:
-        rows = session.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.seq >= expected_seq)
-            .order_by(AuditEntry.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for entry in rows:
-            if entry.seq != expected_seq:
-                return VerifyResult(
-                    False, checked, f"entry {expected_seq} is missing (deleted)", expected_seq
-                )
-            if entry.prev_hash != prev_hash:
-                return VerifyResult(
-                    False,
-                    checked,
-                    f"entry {entry.seq} does not follow entry {entry.seq - 1} "
-                    "(deleted, reordered or edited)",
-                    entry.seq,
-                )
-            if entry_hash(prev_hash, hashed_fields(entry)) != entry.entry_hash:
-                return VerifyResult(False, checked, f"entry {entry.seq} was edited", entry.seq)
-            prev_hash, expected_seq, last_seq = entry.entry_hash, entry.seq + 1, entry.seq
-            checked += 1
-        session.expunge_all()
-    checkpoint = session.get(AuditCheckpoint, 1)
-    if checkpoint is None:
-        if checked:
-            return VerifyResult(False, checked, "the signed checkpoint is missing", None)
-        return VerifyResult(True, 0)
-    if not hmac.compare_digest(
-        checkpoint.signature, checkpoint_signature(checkpoint.head_seq, checkpoint.head_hash)
-    ):
-        return VerifyResult(False, checked, "the checkpoint signature is invalid", None)
-    if checkpoint.head_seq > last_seq:
-        return VerifyResult(
-            False,
-            checked,
-            f"entry {last_seq + 1} is missing: the log was truncated "
-            f"(the checkpoint names entry {checkpoint.head_seq})",
-            last_seq + 1,
-        )
-    if checkpoint.head_seq < last_seq or checkpoint.head_hash != prev_hash:
-        bad = checkpoint.head_seq + 1 if checkpoint.head_seq < last_seq else last_seq
-        return VerifyResult(
-            False, checked, f"entry {bad} does not match the signed checkpoint", bad
-        )
-    return VerifyResult(True, checked)
+    return _verify(session, batch=batch)

@@ -1,0 +1,127 @@
+# ruff: noqa: S608 (tampering SQL is built from fixed column names)
+"""What an attacker with database superuser rights would do to the audit log.
+
+Every helper runs inside the test's transaction, which is rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import sqlalchemy as sa
+
+from practice.audit import service as audit
+
+COLUMNS = (
+    "occurred_at, practice_id, actor_id, action, object_type, object_id, address, "
+    "outcome, prev_hash, entry_hash"
+)
+
+
+def bypass_append_only(session) -> None:
+    """Switch off the database's refusal of UPDATE/DELETE, as a superuser could."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+        )
+    else:
+        session.execute(sa.text("DROP TRIGGER audit_entries_no_update"))
+        session.execute(sa.text("DROP TRIGGER audit_entries_no_delete"))
+
+
+def write_events(session, count: int, practice_id: uuid.UUID | None = None) -> None:
+    """`count` committed audit events, one commit each."""
+    for _ in range(count):
+        audit.record(
+            session,
+            "test.event",
+            object_type="thing",
+            object_id=uuid.uuid4(),
+            practice_id=practice_id,
+        )
+        session.commit()
+
+
+def row(session, seq: int) -> dict:
+    return dict(
+        session.execute(
+            sa.text(f"SELECT seq, {COLUMNS} FROM audit_entries WHERE seq = :s"),
+            {"s": seq},
+        )
+        .mappings()
+        .one()
+    )
+
+
+def sha256_chain_hash(prev_hash: str, entry: dict) -> str:
+    """The hash an attacker can compute without the key (plain SHA-256)."""
+    body = json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def edit(session, seq: int) -> None:
+    session.execute(
+        sa.text(
+            "UPDATE audit_entries SET outcome = 'success', action = 'auth.login' WHERE seq = :s"
+        ),
+        {"s": seq},
+    )
+
+
+def edit_and_rehash(session, seq: int) -> None:
+    """Edit and recompute this entry's hash as plain SHA-256 (the attacker lacks the key)."""
+    current = row(session, seq)
+    current["action"] = "auth.logout"
+    fields = {k: current[k] for k in ("seq", "action", "object_type", "object_id", "outcome")}
+    session.execute(
+        sa.text("UPDATE audit_entries SET action = :a, entry_hash = :h WHERE seq = :s"),
+        {"a": "auth.logout", "h": sha256_chain_hash(current["prev_hash"], fields), "s": seq},
+    )
+
+
+def delete(session, *seqs: int) -> None:
+    for seq in seqs:
+        session.execute(sa.text("DELETE FROM audit_entries WHERE seq = :s"), {"s": seq})
+
+
+def swap(session, a: int, b: int) -> None:
+    """Swap two entries' contents (every column but seq): a reordering."""
+    first, second = row(session, a), row(session, b)
+    assignments = ", ".join(f"{c.strip()} = :{c.strip()}" for c in COLUMNS.split(","))
+    for seq, values in ((a, second), (b, first)):
+        params = {k: v for k, v in values.items() if k != "seq"}
+        session.execute(
+            sa.text(f"UPDATE audit_entries SET {assignments} WHERE seq = :seq"),
+            {**params, "seq": seq},
+        )
+
+
+def insert_after(session, seq: int) -> None:
+    """Shift later entries up by one and insert a forged entry at seq + 1."""
+    session.execute(
+        sa.text("UPDATE audit_entries SET seq = seq + 1000000 WHERE seq > :s"), {"s": seq}
+    )
+    session.execute(
+        sa.text("UPDATE audit_entries SET seq = seq - 999999 WHERE seq > 1000000"),
+    )
+    _insert(session, seq + 1, row(session, seq)["entry_hash"])
+
+
+def append(session, after: int) -> None:
+    """Add a forged entry at the end of the chain."""
+    _insert(session, after + 1, row(session, after)["entry_hash"])
+
+
+def _insert(session, seq: int, prev_hash: str) -> None:
+    template = row(session, 1)
+    values = {**template, "seq": seq, "prev_hash": prev_hash, "action": "auth.login"}
+    values["entry_hash"] = sha256_chain_hash(prev_hash, {"seq": seq})
+    names = ", ".join(values)
+    session.execute(
+        sa.text(
+            f"INSERT INTO audit_entries ({names}) VALUES ({', '.join(':' + n for n in values)})"
+        ),
+        values,
+    )

@@ -1,0 +1,166 @@
+"""The hash chain: `verify_chain` and `flask audit verify` name the first bad entry."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from practice.audit import service as audit
+from practice.audit.models import AuditCheckpoint, AuditEntry
+from practice.audit.verify import verify_chain
+from tests.audit import tamper
+
+COUNT = 6
+
+
+@pytest.fixture
+def chain(db):
+    tamper.write_events(db.session, COUNT)
+    return db.session
+
+
+def run_verify(app):
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def test_empty_log_verifies(app, db):
+    assert verify_chain(db.session).ok
+    assert run_verify(app)[0] == 0
+
+
+def test_intact_chain_verifies(app, chain):
+    result = verify_chain(chain)
+    assert result.ok and result.checked == COUNT
+    code, output = run_verify(app)
+    assert code == 0
+    assert f"intact: {COUNT} entries" in output
+
+
+def test_entries_link_and_checkpoint_names_head(chain):
+    entries = chain.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [e.seq for e in entries] == list(range(1, COUNT + 1))
+    assert entries[0].prev_hash == audit.GENESIS
+    for before, after in itertools.pairwise(entries):
+        assert after.prev_hash == before.entry_hash
+    checkpoint = chain.get(AuditCheckpoint, 1)
+    assert (checkpoint.head_seq, checkpoint.head_hash) == (COUNT, entries[-1].entry_hash)
+
+
+TAMPERING = [
+    ("edited", lambda s: tamper.edit(s, 3), 3, "entry 3 was edited"),
+    ("edited and rehashed", lambda s: tamper.edit_and_rehash(s, 4), 4, "entry 4 was edited"),
+    ("edited first", lambda s: tamper.edit(s, 1), 1, "entry 1 was edited"),
+    ("deleted", lambda s: tamper.delete(s, 3), 3, "entry 3 is missing"),
+    ("reordered", lambda s: tamper.swap(s, 2, 3), 2, "entry 2 does not follow"),
+    ("inserted in the middle", lambda s: tamper.insert_after(s, 2), 3, "entry 3"),
+    ("appended", lambda s: tamper.append(s, COUNT), COUNT + 1, "after the signed head"),
+    ("tail truncated", lambda s: tamper.delete(s, COUNT - 1, COUNT), COUNT - 1, "truncated"),
+    ("last entry truncated", lambda s: tamper.delete(s, COUNT), COUNT, "truncated"),
+    ("everything deleted", lambda s: tamper.delete(s, *range(1, COUNT + 1)), 1, "truncated"),
+]
+
+
+@pytest.mark.parametrize(
+    ("damage", "bad_seq", "words"),
+    [pytest.param(t[1], t[2], t[3], id=t[0]) for t in TAMPERING],
+)
+def test_tampering_names_first_bad_entry(app, chain, damage, bad_seq, words):
+    tamper.bypass_append_only(chain)
+    damage(chain)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.bad_seq == bad_seq
+    assert words in result.problem
+    code, output = run_verify(app)
+    assert code != 0
+    assert f"entry {bad_seq}" in output
+    assert words in output
+
+
+def test_forged_checkpoint_is_detected(app, chain):
+    chain.execute(sa.text("UPDATE audit_checkpoint SET head_seq = 3"))
+    result = verify_chain(chain)
+    assert not result.ok and "signature" in result.problem
+    assert run_verify(app)[0] != 0
+
+
+def test_missing_checkpoint_is_detected(app, chain):
+    chain.execute(sa.text("DELETE FROM audit_checkpoint"))
+    result = verify_chain(chain)
+    assert not result.ok and "checkpoint is missing" in result.problem
+    assert run_verify(app)[0] != 0
+
+
+def test_checkpoint_signed_with_another_key_is_refused(app, chain):
+    with app.test_request_context():
+        app.config["SECRET_KEY"], original = "another-key", app.config["SECRET_KEY"]
+        try:
+            assert not verify_chain(chain).ok
+        finally:
+            app.config["SECRET_KEY"] = original
+    assert verify_chain(chain).ok
+
+
+def test_verify_works_in_small_batches(chain):
+    result = verify_chain(chain, batch=2)
+    assert result.ok and result.checked == COUNT
+    tamper.bypass_append_only(chain)
+    tamper.edit(chain, 5)
+    assert verify_chain(chain, batch=2).bad_seq == 5
+
+
+def test_verify_leaves_the_callers_session_alone(db, chain):
+    pending = AuditCheckpoint(id=99, head_seq=0, head_hash="x", signature="y")
+    chain.add(pending)
+    verify_chain(chain)
+    assert pending in chain
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_entries SET action = 'x.y'", "DELETE FROM audit_entries"]
+)
+def test_database_refuses_update_and_delete(chain, statement):
+    nested = chain.begin_nested()
+    with pytest.raises(DBAPIError) as error:
+        chain.execute(sa.text(statement))
+    nested.rollback()
+    assert "append-only" in str(error.value.orig)
+    assert verify_chain(chain).ok
+
+
+def test_audit_columns_accept_identifiers_only(db):
+    with pytest.raises(ValueError):
+        audit.record(db.session, "note.read", object_id="the client cried about her father")
+    with pytest.raises(ValueError):
+        audit.record(db.session, "Free text here")
+    with pytest.raises(ValueError):
+        audit.record(db.session, "note.read", object_type="a note about grief")
+    with pytest.raises(ValueError):
+        audit.record(db.session, "note.read", outcome="maybe")
+    audit.record(db.session, "keys.rotate", object_type="master_key", object_id="k1a2b3c4")
+    audit.record(db.session, "note.read", object_type="note", object_id=str(uuid.uuid4()))
+    db.session.commit()
+    assert verify_chain(db.session).checked == 2
+
+
+def test_rolled_back_successes_vanish_and_refusals_stay(db):
+    audit.record(db.session, "note.read", object_id=uuid.uuid4())
+    audit.record(db.session, "access.denied", object_id=uuid.uuid4(), outcome="denied")
+    db.session.rollback()
+    db.session.commit()
+    actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+    assert actions == ["access.denied"]
+    assert verify_chain(db.session).ok
+
+
+def test_savepoint_rollback_keeps_earlier_successes(db):
+    audit.record(db.session, "note.read", object_id=uuid.uuid4())
+    nested = db.session.begin_nested()
+    nested.rollback()
+    db.session.commit()
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["note.read"]

@@ -1,0 +1,86 @@
+"""The chain stays whole when many requests write audit events at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from practice.audit.models import AuditEntry
+from practice.audit.verify import verify_chain
+from practice.extensions import db as _db
+from tests.factories import bearer, make_practice, make_user
+
+pytestmark = pytest.mark.live
+PER_KIND = 8
+
+
+@pytest.fixture
+def db():
+    """Override the autouse rollback fixture: it would bind the server's threads to the
+    test's single connection. The live server has its own database instead."""
+    return _db
+
+
+def _call(url: str, method: str = "GET", headers=None, body=None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 (our own http:// server)
+        url, data=data, method=method, headers=headers or {}
+    )
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_concurrent_requests_keep_one_unbroken_chain(live_server):
+    with live_server.app.app_context():
+        practice = make_practice()
+        owner_headers = bearer(make_user(practice, ("owner",)))
+        clinician_headers = bearer(make_user(practice, ("clinician",)))
+        _db.session.commit()
+        before = _db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+
+    base = live_server.url + "/api/v1"
+    calls = (
+        [(f"{base}/audit", "GET", owner_headers, None)] * PER_KIND
+        + [(f"{base}/audit", "GET", clinician_headers, None)] * PER_KIND
+        + [
+            (
+                f"{base}/auth/login",
+                "POST",
+                {},
+                {"email": f"nobody{i}@example.test", "password": "x" * 12},
+            )
+            for i in range(PER_KIND)
+        ]
+    )
+    start = threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        return _call(*call)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        statuses = list(pool.map(run, calls))
+
+    assert statuses.count(200) == PER_KIND
+    assert statuses.count(403) == PER_KIND
+    assert statuses.count(401) == PER_KIND
+    with live_server.app.app_context():
+        result = verify_chain(_db.session)
+        assert result.ok, result.problem
+        assert result.checked == before + len(calls)
+        actions = _db.session.scalars(
+            sa.select(AuditEntry.action).where(AuditEntry.seq > before)
+        ).all()
+        assert sorted(set(actions)) == ["access.denied", "audit.read", "auth.login_failed"]
+        assert len(actions) == len(calls)
