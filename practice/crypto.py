@@ -347,3 +347,57 @@ class ValueCipher:
             raise IntegrityError(
                 f"{table}.{column} of {row_id} failed its integrity check", **where
             ) from None
+
+
+# --- Small secrets bound to one row (TOTP seeds) -------------------------------------
+# A user's TOTP seed is sealed with AES-256-GCM under a key derived (HKDF) from a master
+# key for this purpose only; the associated data binds it to its purpose and row, so a
+# sealed seed copied onto another user fails to open. Stored as text:
+# "s1:<master key id>:<base64url(nonce | ciphertext + tag)>".
+
+SEALED_PREFIX = "s1"
+
+
+class SealedSecretError(Exception):
+    """A sealed secret cannot be opened: malformed, moved to another row, or key missing."""
+
+
+def _purpose_key(master_key: bytes, purpose: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    info = f"practice sealed secret:{purpose}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master_key)
+
+
+def seal_secret(keyring: Keyring, purpose: str, bound_to: str, plaintext: bytes) -> str:
+    """Encrypt a small secret for `purpose`, bound to the row named by `bound_to`."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _AESGCM
+
+    nonce = secrets.token_bytes(12)
+    aead = _AESGCM(_purpose_key(keyring.active_key, purpose))
+    sealed = aead.encrypt(nonce, plaintext, f"{purpose}|{bound_to}".encode())
+    body = base64.urlsafe_b64encode(nonce + sealed).decode()
+    return f"{SEALED_PREFIX}:{keyring.active_id}:{body}"
+
+
+def open_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> bytes:
+    """Decrypt what `seal_secret` wrote for the same purpose and row; else SealedSecretError."""
+    from cryptography.exceptions import InvalidTag as _InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _AESGCM
+
+    prefix, _, rest = text.partition(":")
+    key_id, _, body = rest.partition(":")
+    if prefix != SEALED_PREFIX or not key_id or not body:
+        raise SealedSecretError(f"sealed {purpose} secret is malformed")
+    if key_id not in keyring.keys:
+        raise SealedSecretError(f"sealed {purpose} secret names unknown master key {key_id!r}")
+    try:
+        blob = base64.urlsafe_b64decode(body.encode())
+    except (binascii.Error, ValueError):
+        raise SealedSecretError(f"sealed {purpose} secret is malformed") from None
+    aead = _AESGCM(_purpose_key(keyring.keys[key_id], purpose))
+    try:
+        return aead.decrypt(blob[:12], blob[12:], f"{purpose}|{bound_to}".encode())
+    except (_InvalidTag, ValueError):
+        raise SealedSecretError(f"sealed {purpose} secret failed its integrity check") from None

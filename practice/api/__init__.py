@@ -13,6 +13,8 @@ RESOURCES = (
     "health",
     "auth",
     "users",
+    "tokens",
+    "practice_settings",
     "audit",
 )
 

@@ -1,7 +1,21 @@
-"""Login, logout, the current user and the CSRF token."""
+"""Login, logout, the current user, the CSRF token, password change and the TOTP factor.
+
+Login answers 401 with one body for every failure (unknown email, wrong password,
+deactivated account, missing or wrong TOTP code), is throttled per client address and
+per submitted email (flask-limiter, 429 with Retry-After), and locks an account for a
+while after repeated failures (429).
+
+When the practice requires TOTP and the user has not enrolled, login still succeeds,
+with `totp_enrolment_required: true`: the session may then reach only /auth/me,
+/auth/csrf, /auth/logout, /auth/totp/setup and /auth/totp/enable; everything else
+answers 403 until /auth/totp/enable confirms a code (see practice.auth.sessions).
+"""
 
 from __future__ import annotations
 
+import hashlib
+
+from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
@@ -9,27 +23,71 @@ from marshmallow import Schema, fields, validate
 
 from practice.api.schemas import MeSchema
 from practice.audit import service as audit
-from practice.auth import passwords, service, sessions
-from practice.extensions import db
+from practice.auth import passwords, service, sessions, totp
+from practice.extensions import db, limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
 LOGIN_FAILED = "Email or password is incorrect."
+PASSWORD_FIELD = validate.Length(min=1, max=1024)
+CODE_FIELD = validate.Length(min=1, max=16)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def submitted_email_key() -> str:
+    """Rate-limit key: the normalised email in the body, hashed (no addresses in Redis)."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    email = service.normalise_email(email) if isinstance(email, str) else ""
+    return "login-email:" + hashlib.sha256(email[:254].encode()).hexdigest()[:32]
+
+
+def caller_key() -> str:
+    """Rate-limit key for a logged-in user's sensitive actions (their id, else the address)."""
+    user_id = getattr(current_user, "id", None)
+    return f"user:{user_id}" if user_id else f"address:{request.remote_addr}"
 
 
 class LoginSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    totp = fields.String(validate=validate.Length(max=16))
+    password = fields.String(required=True, validate=PASSWORD_FIELD)
+    totp = fields.String(validate=CODE_FIELD)
 
 
 class LoginResultSchema(Schema):
     user = fields.Nested(MeSchema)
     csrf_token = fields.String()
+    totp_enrolment_required = fields.Boolean()
 
 
 class CsrfSchema(Schema):
     csrf_token = fields.String()
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=PASSWORD_FIELD)
+    new_password = fields.String(required=True, validate=PASSWORD_FIELD)
+
+
+class EmptySchema(Schema):
+    """No fields: an unknown one is a 422."""
+
+
+class TotpSetupSchema(Schema):
+    secret = fields.String()
+    otpauth_uri = fields.String()
+
+
+class TotpEnableSchema(Schema):
+    code = fields.String(required=True, validate=CODE_FIELD)
+
+
+class TotpDisableSchema(Schema):
+    password = fields.String(required=True, validate=PASSWORD_FIELD)
+    code = fields.String(required=True, validate=CODE_FIELD)
 
 
 def _fail(user=None):
@@ -47,8 +105,18 @@ def _fail(user=None):
     abort(401, message=LOGIN_FAILED)
 
 
+def _refuse(action: str, exc: service.PolicyError):
+    """A 422 with field errors, audited as a failure of `action`."""
+    audit.record(
+        db.session, action, object_type="user", object_id=current_user.id, outcome="failure"
+    )
+    abort(422, message="The request was refused.", errors={"json": exc.errors})
+
+
 @blp.route("/login")
 class Login(MethodView):
+    @limiter.limit(_login_limit, key_func=submitted_email_key)
+    @limiter.limit(_login_limit)
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Wrong email, password or second factor")
@@ -69,14 +137,26 @@ class Login(MethodView):
                 actor=user,
             )
             db.session.commit()
-            abort(429, message="Too many failed attempts; try again later.")
+            retry = service.lock_seconds_left(user)
+            abort(
+                429,
+                message="Too many failed attempts; try again later.",
+                headers={"Retry-After": str(retry)},
+            )
         if not passwords.verify_password(user.password_hash, args["password"]) or not user.active:
+            service.register_failed_login(user)
+            _fail(user)
+        if user.totp_enabled and not totp.accept_code(user, args.get("totp")):
             service.register_failed_login(user)
             _fail(user)
         service.register_successful_login(user, args["password"])
         record, _secret = sessions.start_session(user)
         audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
-        return {"user": user, "csrf_token": record.csrf_token}
+        return {
+            "user": user,
+            "csrf_token": record.csrf_token,
+            "totp_enrolment_required": totp.enrolment_pending(user),
+        }
 
 
 @blp.route("/logout")
@@ -108,3 +188,71 @@ class Csrf(MethodView):
         if record is None:
             abort(400, message="Only cookie sessions use a CSRF token.")
         return {"csrf_token": record.csrf_token}
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @limiter.limit(_login_limit, key_func=caller_key)
+    @login_required
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, args):
+        """Change your password; every other session of yours ends at once."""
+        user = current_user._get_current_object()
+        try:
+            service.change_password(user, args["current_password"], args["new_password"])
+        except service.PolicyError as exc:
+            _refuse("auth.password_change", exc)
+        ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
+        audit.record(db.session, "auth.password_change", object_type="user", object_id=user.id)
+        if ended:
+            audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
+
+
+@blp.route("/totp/setup")
+class TotpSetup(MethodView):
+    @login_required
+    @blp.arguments(EmptySchema)
+    @blp.response(200, TotpSetupSchema)
+    @blp.alt_response(409, description="Already enabled")
+    def post(self, _args):
+        """Start TOTP enrolment: a new secret and otpauth URI; not active until confirmed."""
+        user = current_user._get_current_object()
+        if user.totp_enabled:
+            abort(409, message="Two-factor authentication is already enabled; disable it first.")
+        secret, uri = totp.begin_enrolment(user)
+        audit.record(db.session, "auth.totp_setup", object_type="user", object_id=user.id)
+        return {"secret": secret, "otpauth_uri": uri}
+
+
+@blp.route("/totp/enable")
+class TotpEnable(MethodView):
+    @limiter.limit(_login_limit, key_func=caller_key)
+    @login_required
+    @blp.arguments(TotpEnableSchema)
+    @blp.response(200, MeSchema)
+    def post(self, args):
+        """Confirm enrolment with a current code; login then asks for a code every time."""
+        user = current_user._get_current_object()
+        try:
+            totp.enable(user, args["code"])
+        except service.PolicyError as exc:
+            _refuse("auth.totp_enable", exc)
+        audit.record(db.session, "auth.totp_enable", object_type="user", object_id=user.id)
+        return user
+
+
+@blp.route("/totp/disable")
+class TotpDisable(MethodView):
+    @limiter.limit(_login_limit, key_func=caller_key)
+    @login_required
+    @blp.arguments(TotpDisableSchema)
+    @blp.response(204)
+    def post(self, args):
+        """Turn TOTP off with your password and a current code (unless the practice requires it)."""
+        user = current_user._get_current_object()
+        try:
+            totp.disable(user, args["password"], args["code"])
+        except service.PolicyError as exc:
+            _refuse("auth.totp_disable", exc)
+        audit.record(db.session, "auth.totp_disable", object_type="user", object_id=user.id)

@@ -20,6 +20,15 @@ from practice.extensions import db
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users of the practice")
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false only: 0, 1, "yes" and "false" are type errors, not booleans."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class UserCreateSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -37,7 +46,7 @@ class UserUpdateSchema(Schema):
         fields.String(validate=validate.OneOf(ROLES)),
         validate=validate.Length(min=1, max=len(ROLES)),
     )
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class UserListArgs(PageArgs):
@@ -54,6 +63,7 @@ def get_user_for(owner: User, user_id: uuid.UUID) -> User:
 
 
 def _refuse(exc: service.PolicyError):
+    """A 422 carrying the service's field errors."""
     abort(422, message="The request was refused.", errors={"json": exc.errors})
 
 
@@ -66,7 +76,9 @@ class Users(MethodView):
         """List the practice's users."""
         query = sa.select(User).where(User.practice_id == current_user.practice_id)
         if "role" in args:
-            query = query.where(User.role_names.contains(args["role"]))
+            # role_names is space-separated; match whole words only.
+            padded = " " + User.role_names + " "
+            query = query.where(padded.contains(f" {args['role']} "))
         if "active" in args:
             query = query.where(User.active.is_(args["active"]))
         return paginate(query.order_by(User.name, User.id), args)
@@ -110,7 +122,10 @@ class UserItem(MethodView):
             user.active = args["active"]
             if not user.active:
                 sessions.end_sessions(user, "deactivated")
+                service.revoke_all_api_tokens(user)
                 audit.record(db.session, "user.deactivate", object_type="user", object_id=user.id)
+            else:
+                audit.record(db.session, "user.reactivate", object_type="user", object_id=user.id)
         audit.record(db.session, "user.update", object_type="user", object_id=user.id)
         return user
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 from importlib import resources
 
@@ -25,13 +27,14 @@ def hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return hasher().hash(password)
+    """argon2id hash of the NFKC-normalised password."""
+    return hasher().hash(normalise(password))
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when `password` matches; never raises for a wrong or malformed hash."""
     try:
-        return hasher().verify(password_hash, password)
+        return hasher().verify(password_hash, normalise(password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -66,11 +69,23 @@ def burn_time() -> None:
 def common_passwords() -> frozenset[str]:
     """The shipped list of common and breached passwords, lower-cased."""
     text = resources.files("practice").joinpath("data/common_passwords.txt").read_text()
-    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+    return frozenset(
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("# ")
+    )
 
 
-def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
+def normalise(password: str) -> str:
+    """NFKC, as NIST SP 800-63B asks, so the same passphrase typed on another keyboard matches."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def password_problems(
+    password: str, *, email: str = "", name: str = "", current_hash: str | None = None
+) -> list[str]:
     """Reasons `password` is refused; empty when it is acceptable. No composition rules."""
+    password = normalise(password)
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(
@@ -78,26 +93,69 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
         )
     if len(password) > MAX_LENGTH:
         problems.append(f"Use at most {MAX_LENGTH} characters.")
+        return problems
     lowered = password.lower()
-    if lowered in common_passwords() or _is_repetitive(lowered):
-        problems.append("This password is too common or too easy to guess.")
+    if _is_common(lowered):
+        problems.append("This password is on a list of common or breached passwords.")
+    elif _is_predictable(lowered):
+        problems.append("This password is a repetition or sequence that is easy to guess.")
     context = _context_words(email, name)
     if any(word in lowered for word in context):
         problems.append("Do not use your name or email address in your password.")
+    elif any(word in lowered for word in SERVICE_WORDS) and len(_squash(lowered)) < 20:
+        problems.append("Do not build your password from the name of this service.")
+    if current_hash and verify_password(current_hash, password):
+        problems.append("Choose a password different from your current one.")
     return problems
 
 
-def _is_repetitive(lowered: str) -> bool:
-    return len(set(lowered)) <= 2
+# The service's own name, which people tend to reuse in their password.
+SERVICE_WORDS = ("practice",)
+_SEQUENCES = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "01234567890",
+    "qwertyuiopasdfghjklzxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+)
+
+
+def _squash(lowered: str) -> str:
+    return "".join(ch for ch in lowered if not ch.isspace())
+
+
+def _is_common(lowered: str) -> bool:
+    """On the list, or a listed password with only digits and symbols added or repeated."""
+    common = common_passwords()
+    squashed = _squash(lowered)
+    if lowered in common or squashed in common:
+        return True
+    stem = squashed.rstrip("0123456789!@#$%^&*?.-_+=")
+    stem = stem.lstrip("0123456789!@#$%^&*?.-_+=")
+    if len(stem) >= 4 and stem in common:
+        return True
+    # "passwordpassword", "dragondragondragon": a listed word repeated.
+    for size in range(4, len(squashed) // 2 + 1):
+        if len(squashed) % size == 0 and squashed[:size] * (len(squashed) // size) == squashed:
+            return squashed[:size] in common or len(set(squashed[:size])) <= 3
+    return False
+
+
+def _is_predictable(lowered: str) -> bool:
+    """Few distinct characters, or one run along the alphabet, the digits or a keyboard row."""
+    squashed = _squash(lowered)
+    if len(set(squashed)) <= 3:
+        return True
+    return any(squashed in seq or squashed in seq[::-1] for seq in _SEQUENCES)
 
 
 def _context_words(email: str, name: str) -> set[str]:
+    """The user's name parts and email, which must not appear in their password."""
     words = set()
     local = email.split("@", 1)[0].lower()
     if len(local) >= 3:
         words.add(local)
-    for part in name.lower().replace("-", " ").split():
-        if len(part) >= 3:
+    for part in re.split(r"[\s.\-_+]+", f"{local} {name.lower()}"):
+        if len(part) >= 4:
             words.add(part)
     if email and len(email) >= 3:
         words.add(email.lower())

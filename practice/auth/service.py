@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -10,7 +11,8 @@ from flask import current_app
 
 from practice.audit import service as audit
 from practice.auth import passwords
-from practice.auth.models import ROLES, Practice, Supervision, User
+from practice.auth.models import ROLES, ApiToken, Practice, Supervision, User
+from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
 
@@ -24,21 +26,28 @@ class PolicyError(ValueError):
 
 
 def normalise_email(email: str) -> str:
+    """Emails are compared trimmed and lower-cased."""
     return email.strip().lower()
 
 
 def find_user_by_email(email: str) -> User | None:
+    """The user with this email, in any practice (emails are unique across practices)."""
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
-def check_password(password: str, *, email: str, name: str) -> None:
-    """Raise PolicyError with the reasons when the password is refused."""
-    problems = passwords.password_problems(password, email=email, name=name)
+def check_password(
+    password: str, *, email: str, name: str, field: str = "password", current_hash=None
+) -> None:
+    """Raise PolicyError with the reasons (under `field`) when the password is refused."""
+    problems = passwords.password_problems(
+        password, email=email, name=name, current_hash=current_hash
+    )
     if problems:
-        raise PolicyError({"password": problems})
+        raise PolicyError({field: problems})
 
 
 def create_practice(name: str, timezone: str) -> Practice:
+    """A new practice (tenant); the caller adds its owner."""
     practice = Practice(id=uuid.uuid4(), name=name, timezone=timezone)
     db.session.add(practice)
     db.session.flush()
@@ -65,18 +74,33 @@ def create_user(
         password_hash=passwords.hash_password(password),
     )
     user.roles = roles
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except sa.exc.IntegrityError:
+        # Another request took the email between our check and this insert.
+        raise PolicyError({"email": ["A user with this email already exists."]}) from None
     return user
 
 
-def set_password(user: User, new_password: str) -> None:
-    check_password(new_password, email=user.email, name=user.name)
+def set_password(user: User, new_password: str, *, field: str = "password") -> None:
+    """Replace the user's password after checking it against the policy."""
+    check_password(
+        new_password, email=user.email, name=user.name, field=field, current_hash=user.password_hash
+    )
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
 
 
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """The user's own change: the current password must be right (PolicyError otherwise)."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise PolicyError({"current_password": ["The current password is not correct."]})
+    set_password(user, new_password, field="new_password")
+
+
 def account_locked(user: User) -> bool:
+    """True while too many failed logins keep the account locked."""
     return user.locked_until is not None and user.locked_until > utcnow()
 
 
@@ -89,7 +113,15 @@ def register_failed_login(user: User) -> None:
         user.failed_logins = 0
 
 
+def lock_seconds_left(user: User) -> int:
+    """Seconds until a locked account may try again (for Retry-After)."""
+    if user.locked_until is None:
+        return 0
+    return max(1, int((user.locked_until - utcnow()).total_seconds()) + 1)
+
+
 def register_successful_login(user: User, password: str) -> None:
+    """Reset the failure counter; rehash when the argon2 parameters have changed."""
     user.failed_logins = 0
     user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
@@ -140,11 +172,8 @@ def end_supervision(supervisor: User, supervisee: User) -> bool:
 
 def issue_api_token(user: User, name: str, expires_at=None):
     """A new personal API token; returns (record, secret). Only the hash is stored."""
-    import secrets
-
-    from practice.auth.models import ApiToken
-    from practice.auth.sessions import digest
-
+    if expires_at is not None and expires_at <= utcnow():
+        raise PolicyError({"expires_at": ["Choose a time in the future."]})
     secret = "pt_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -156,3 +185,48 @@ def issue_api_token(user: User, name: str, expires_at=None):
     db.session.add(token)
     db.session.flush()
     return token, secret
+
+
+def tokens_of(user: User):
+    """A select() of the user's tokens, newest first (revoked and expired included)."""
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)
+    )
+
+
+def revoke_api_token(user: User, token_id: uuid.UUID) -> ApiToken | None:
+    """Revoke one of the user's own tokens; None when it is not theirs (or does not exist)."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def revoke_all_api_tokens(user: User) -> None:
+    """Revoke every live token of `user` (on deactivation: reactivating must not revive them)."""
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
+    """Rename the practice or require a second factor of every user.
+
+    Requiring TOTP is refused while the owner making the change has none: they would
+    lock themselves into the enrolment-only state.
+    """
+    if changes.get("require_totp") and not owner.totp_enabled:
+        raise PolicyError(
+            {"require_totp": ["Enable two-factor authentication on your own account first."]}
+        )
+    for field in ("name", "require_totp"):
+        if field in changes:
+            setattr(practice, field, changes[field])
+    return practice

@@ -24,6 +24,11 @@ from practice.extensions import db
 SESSION_KEY = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a user may reach while their practice requires TOTP and they have not enrolled.
+ENROLMENT_PATHS = frozenset(
+    "/api/v1/auth/" + name
+    for name in ("login", "logout", "me", "csrf", "totp/setup", "totp/enable")
+)
 # Write last_seen_at at most this often, so reads do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=30)
 
@@ -65,6 +70,7 @@ def end_sessions(user: User, reason: str, *, keep: UserSession | None = None) ->
 
 
 def end_current_session(reason: str = "logout") -> None:
+    """End this request's session record and clear the cookie."""
     record = g.get("user_session")
     if record is not None and record.ended_at is None:
         record.ended_at = utcnow()
@@ -137,11 +143,25 @@ def _from_bearer(header: str) -> User | None:
 
 
 def load_user_from_request(_request) -> User | None:
-    """Flask-Login's request loader: bearer token first, then the session cookie."""
+    """Flask-Login's request loader: bearer token first, then the session cookie.
+
+    A user whose practice requires TOTP and who has not enabled it may use only the
+    ENROLMENT_PATHS; everything else answers 403 until they enrol.
+    """
     header = request.headers.get("Authorization")
-    if header:
-        return _from_bearer(header)
-    return _from_cookie()
+    user = _from_bearer(header) if header else _from_cookie()
+    if (
+        user is not None
+        and user.practice.require_totp
+        and not user.totp_enabled
+        and request.path not in ENROLMENT_PATHS
+    ):
+        abort(
+            403,
+            message="Your practice requires two-factor authentication; "
+            "enrol at /api/v1/auth/totp/setup first.",
+        )
+    return user
 
 
 def forget_caller() -> None:
@@ -152,6 +172,7 @@ def forget_caller() -> None:
 
 
 def init_login_manager(manager: LoginManager) -> None:
+    """Authenticate every request through `load_user_from_request`; 401 in the error shape."""
     manager.session_protection = None
     manager.request_loader(load_user_from_request)
 

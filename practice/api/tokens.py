@@ -1,0 +1,87 @@
+"""Personal API tokens: create (secret shown once), list (prefix only), revoke."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from practice.api.common import PageArgs, page_of, paginate
+from practice.audit import service as audit
+from practice.auth import service
+from practice.database import utcnow
+from practice.extensions import db
+
+blp = Blueprint(
+    "tokens", __name__, url_prefix="/api/v1/auth/tokens", description="Personal API tokens"
+)
+
+
+class TokenCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class TokenSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    active = fields.Method("_active")
+
+    def _active(self, token) -> bool:
+        return token.revoked_at is None and (
+            token.expires_at is None or token.expires_at > utcnow()
+        )
+
+
+class TokenCreatedSchema(TokenSchema):
+    secret = fields.String(metadata={"description": "Shown only in this response."})
+
+
+@blp.route("")
+class Tokens(MethodView):
+    @login_required
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(TokenSchema))
+    def get(self, args):
+        """Your personal API tokens (never their secrets)."""
+        return paginate(service.tokens_of(current_user), args)
+
+    @login_required
+    @blp.arguments(TokenCreateSchema)
+    @blp.response(201, TokenCreatedSchema)
+    def post(self, args):
+        """Create a token; the secret is in this response and nowhere else, ever."""
+        try:
+            token, secret = service.issue_api_token(
+                current_user, args["name"], expires_at=args["expires_at"]
+            )
+        except service.PolicyError as exc:
+            abort(422, message="The request was refused.", errors={"json": exc.errors})
+        audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
+        token.secret = secret
+        return token
+
+
+@blp.route("/<uuid:token_id>")
+class TokenItem(MethodView):
+    @login_required
+    @blp.response(204)
+    def delete(self, token_id):
+        """Revoke one of your tokens; it stops working at once."""
+        token = service.revoke_api_token(current_user, token_id)
+        if token is None:
+            audit.record(
+                db.session,
+                "access.denied",
+                object_type="api_token",
+                object_id=token_id,
+                outcome="denied",
+            )
+            abort(404, message="No such API token.")
+        audit.record(db.session, "auth.token_revoke", object_type="api_token", object_id=token.id)
