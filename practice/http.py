@@ -9,6 +9,7 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from practice.crypto import CryptoError
 from practice.extensions import db
 
 log = logging.getLogger("practice.http")
@@ -81,6 +82,38 @@ def handle_unexpected(error: Exception):
     return error_response(InternalServerError("An unexpected error occurred."))
 
 
+INTEGRITY_MESSAGE = "This record failed an integrity check and cannot be shown."
+
+
+def handle_crypto_failure(error: Exception):
+    """A stored value failed to decrypt (tampered, moved, shredded, key missing): 500 with
+    a generic message, an audit entry and a log line carrying ids only, never any text.
+
+    500 because the request was fine and the fault is in the stored data or the keyring.
+    """
+    from practice.audit import service as audit
+
+    db.session.rollback()
+    table = getattr(error, "table", None)
+    row_id = getattr(error, "row_id", None)
+    log.error(
+        "crypto failure %s: table=%s column=%s row=%s client=%s",
+        type(error).__name__,
+        table,
+        getattr(error, "column", None),
+        row_id,
+        getattr(error, "client_id", None),
+    )
+    audit.record(
+        db.session,
+        "crypto.integrity_failure",
+        object_type=table or "record",
+        object_id=row_id,
+        outcome="error",
+    )
+    return error_response(InternalServerError(INTEGRITY_MESSAGE))
+
+
 def check_json_body():
     """Unsafe requests with a body must send JSON (415) that parses (400)."""
     if request.method not in UNSAFE_METHODS:
@@ -142,6 +175,7 @@ def security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(CryptoError, handle_crypto_failure)
     app.before_request(check_json_body)
     app.after_request(security_headers)
     app.after_request(finish_request)

@@ -215,3 +215,61 @@ def test_keyring_file_change_is_picked_up_without_restart(db, app, clinic, tmp_p
     assert keys.current_keyring().active_id == new_id
     keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
     assert _key_row(db, client).master_key_id == new_id
+
+
+@pytest.fixture(scope="module")
+def probe_app(database, keyring_path):
+    """A second app with a route that unseals a tampered value, for the HTTP handler."""
+    from practice import create_app
+    from tests.conftest import TEST_SECRET_KEY
+
+    probe = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": database.url,
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "PRACTICE_KEYRING": str(keyring_path),
+        },
+    )
+
+    @probe.get("/api/v1/_probe/<uuid:client_id>/<uuid:row_id>")
+    def unseal_tampered(client_id, row_id):
+        from practice.clients.models import Client
+        from practice.extensions import db as _db
+
+        client = _db.session.get(Client, client_id)
+        blob = bytearray(keys.seal(client, "process_notes", "content", row_id, CANARY))
+        blob[-1] ^= 1
+        return {"text": keys.unseal(client, "process_notes", "content", row_id, bytes(blob))}
+
+    yield probe
+    with probe.app_context():
+        from practice.extensions import db as _db
+
+        _db.engine.dispose()
+
+
+def test_integrity_failure_over_http_is_a_generic_500_and_audited(db, clinic, probe_app):
+    from practice.audit.models import AuditEntry
+
+    _, _, client, _ = clinic
+    db.session.commit()
+    row_id = uuid.uuid4()
+    response = probe_app.test_client().get(f"/api/v1/_probe/{client.id}/{row_id}")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body == {
+        "code": 500,
+        "status": "Internal Server Error",
+        "message": "This record failed an integrity check and cannot be shown.",
+    }
+    assert CANARY not in response.get_data(as_text=True)
+    entry = db.session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.action == "crypto.integrity_failure")
+    )
+    assert entry is not None
+    assert (entry.outcome, entry.object_type, entry.object_id) == (
+        "error",
+        "process_notes",
+        str(row_id),
+    )

@@ -1,0 +1,201 @@
+"""`flask keys status|rotate|retire` and `flask clients shred`."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from practice import crypto
+from practice.extensions import db
+from practice.notes import keys, rotation
+
+keys_cli = AppGroup("keys", help="Master keys (the keyring) and client data keys.")
+clients_cli = AppGroup("clients", help="Clients.")
+
+KEYRING_OPTION = click.option(
+    "--keyring",
+    "keyring_path",
+    default=None,
+    help="Keyring file to use (default: PRACTICE_KEYRING).",
+)
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(keyring_path: str | None):
+    try:
+        path = rotation.keyring_file(keyring_path or current_app.config.get("PRACTICE_KEYRING"))
+        return path, crypto.load_keyring(path)
+    except (rotation.RotationError, crypto.KeyringError) as exc:
+        _fail(str(exc), 2)
+
+
+@keys_cli.command("status")
+@KEYRING_OPTION
+def status_command(keyring_path):
+    """List master keys, the active one, and how many data keys each wraps.
+
+    Exits 1 when a data key is wrapped by a master key missing from the keyring.
+    """
+    path, keyring = _load(keyring_path)
+    usage = rotation.key_usage(db.session)
+    click.echo(f"keyring {path}: {len(keyring.keys)} master key(s)")
+    for key_id in sorted(set(keyring.keys) | set(usage)):
+        mark = "active" if key_id == keyring.active_id else ""
+        if key_id not in keyring.keys:
+            mark = "MISSING"
+        secrets_count = rotation.secret_usage(db.session, key_id)
+        click.echo(
+            f"  {key_id:<12} {mark:<8} {usage.get(key_id, 0)} data key(s), "
+            f"{secrets_count} sealed user secret(s)"
+        )
+    click.echo(f"shredded data keys: {rotation.shredded_count(db.session)}")
+    pending = rotation.pending_count(db.session, keyring.active_id)
+    if pending:
+        click.echo(f"{pending} data key(s) not on the active key: run `flask keys rotate --resume`")
+    if any(key_id not in keyring.keys for key_id in usage):
+        _fail("data keys reference master keys that are not in the keyring")
+
+
+@keys_cli.command("rotate")
+@KEYRING_OPTION
+@click.option("--resume", is_flag=True, help="Only finish an unfinished rotation; add no key.")
+@click.option("--batch-size", default=rotation.DEFAULT_BATCH, show_default=True, type=int)
+def rotate_command(keyring_path, resume, batch_size):
+    """Add a new active master key and rewrap every client data key under it.
+
+    The new key is written to the keyring file (atomically, mode 0600) before any data
+    key is rewrapped; data keys are then rewrapped in batches, one transaction each.
+    Safe to kill at any point and rerun: when data keys are still wrapped by a key other
+    than the active one (an interrupted rotation, or keys made by an instance that had
+    not yet seen the new key), `rotate` finishes that rotation instead of adding another
+    key, and `rotate --resume` never adds a key. Old master keys stay in the keyring
+    until `flask keys retire ID`; keep a copy of the old keyring with old backups.
+    Running instances pick the changed keyring file up on their next key use.
+    """
+    if batch_size < 1:
+        _fail("--batch-size must be at least 1", 2)
+    path, keyring = _load(keyring_path)
+    pending = rotation.pending_count(db.session, keyring.active_id)
+    if pending:
+        click.echo(
+            f"resuming an unfinished rotation: {pending} data key(s) "
+            f"not yet on active key {keyring.active_id}"
+        )
+    elif resume:
+        click.echo(f"nothing to resume: every data key is on active key {keyring.active_id}")
+        return
+    else:
+        db.session.rollback()  # hold no transaction (or SQLite write lock) while writing
+        previous = keyring.active_id
+        keyring = rotation.add_master_key(path)
+        click.echo(f"added master key {keyring.active_id} (active) to {path}; was {previous}")
+        pending = rotation.pending_count(db.session, keyring.active_id)
+    current_app.extensions["keyring"] = keyring
+
+    def progress(done: int) -> None:
+        click.echo(f"rewrapped {done}/{pending}")
+
+    try:
+        result = rotation.rewrap_pending(db.session, keyring, batch_size, progress)
+    except crypto.UnknownKeyError as exc:
+        _fail(f"{exc}; put that key back into the keyring and rerun (nothing was lost)")
+    keys.forget_keys()
+    _audit("keys.rotate", keyring.active_id, "failure" if result.failed else "success")
+    if result.failed:
+        _fail(
+            f"{len(result.failed)} data key(s) failed their integrity check and were left "
+            f"as they are: {', '.join(result.failed[:20])}"
+        )
+    click.echo(f"done: {result.rewrapped} data key(s) rewrapped; all on {keyring.active_id}")
+
+
+@keys_cli.command("retire")
+@KEYRING_OPTION
+@click.argument("key_id")
+def retire_command(keyring_path, key_id):
+    """Remove master key KEY_ID from the keyring; refused while anything still uses it.
+
+    The active key can never be retired. Backups taken while KEY_ID was in use need the
+    old keyring: keep a copy of it with them.
+    """
+    path, _keyring = _load(keyring_path)
+    try:
+        keyring = rotation.retire_master_key(db.session, path, key_id)
+    except rotation.RotationError as exc:
+        _fail(str(exc))
+    current_app.extensions["keyring"] = keyring
+    _audit("keys.retire", key_id)
+    click.echo(f"retired master key {key_id}; {len(keyring.keys)} key(s) remain in {path}")
+
+
+def _audit(action: str, key_id: str, outcome: str = "success") -> None:
+    from practice.audit import service as audit
+
+    audit.record(db.session, action, object_type="master_key", object_id=key_id, outcome=outcome)
+    db.session.commit()
+
+
+CONFIRM_FLAG = "--i-understand-this-destroys-clinical-records"
+
+
+@clients_cli.command("shred")
+@click.argument("client_id", type=click.UUID)
+@click.option("--force", is_flag=True, help=f"Ignore the retention period (needs {CONFIRM_FLAG}).")
+@click.option(CONFIRM_FLAG, "confirmed", is_flag=True, help="Confirm --force.")
+def shred_command(client_id: uuid.UUID, force: bool, confirmed: bool):
+    """Destroy a discharged client's data key: their clinical text becomes unrecoverable.
+
+    Appointments and demographics stay. Refused unless the client was discharged at
+    least PRACTICE_RETENTION_YEARS (default 7) ago. Database backups still hold the
+    wrapped key until they expire.
+    """
+    from practice.audit import service as audit
+    from practice.clients.models import Client
+
+    if force and not confirmed:
+        _fail(f"--force also needs {CONFIRM_FLAG}", 2)
+    client = db.session.get(Client, client_id)
+    if client is None:
+        _fail(f"no client {client_id}")
+    years = int(current_app.config.get("PRACTICE_RETENTION_YEARS", 7))
+    if not force:
+        if client.status != "discharged" or client.discharge_date is None:
+            _fail(f"client {client_id} is not discharged (with a discharge date); nothing shredded")
+        ends = _add_years(client.discharge_date, years)
+        if date.today() < ends:
+            _fail(f"the {years}-year retention period of client {client_id} ends on {ends}")
+    row = keys.destroy_client_key(client)
+    audit.record(
+        db.session,
+        "client.shred",
+        object_type="client",
+        object_id=client.id,
+        practice_id=client.practice_id,
+    )
+    db.session.commit()
+    click.echo(f"shredded client {client_id}: data key {row.id} destroyed")
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(keys_cli)
+    existing = app.cli.commands.get("clients")
+    if isinstance(existing, click.Group):
+        existing.add_command(shred_command)
+    else:
+        app.cli.add_command(clients_cli)

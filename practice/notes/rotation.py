@@ -1,0 +1,194 @@
+"""Master key rotation and retirement: the keyring file first, then rewrap in batches.
+
+Crash safety: a new master key is written to the keyring file (atomically, fsynced)
+before any data key is wrapped under it, and the old key stays in the file until it is
+retired, which is refused while anything still references it. Each batch rewraps and
+commits its rows in one transaction, so a kill at any point leaves every data key
+wrapped by a key that is in the file; rerunning continues with what is left.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from practice import crypto
+from practice.auth.models import User
+from practice.database import utcnow
+from practice.notes.models import ClientDataKey
+
+DEFAULT_BATCH = 500
+_keys = ClientDataKey.__table__
+
+
+class RotationError(Exception):
+    """Rotation or retirement cannot go ahead; the message says why and what to do."""
+
+
+def keyring_file(source: str | None) -> Path:
+    """The keyring file behind PRACTICE_KEYRING; inline JSON cannot be rewritten."""
+    if not source:
+        raise RotationError("PRACTICE_KEYRING is not set")
+    if str(source).lstrip().startswith("{"):
+        raise RotationError(
+            "PRACTICE_KEYRING holds the keyring inline; rotation must rewrite a keyring "
+            "file: pass --keyring PATH (then point PRACTICE_KEYRING at it)"
+        )
+    return Path(source)
+
+
+def key_usage(session: Session) -> dict[str, int]:
+    """How many live (not shredded) data keys each master key id wraps."""
+    rows = session.execute(
+        sa.select(_keys.c.master_key_id, sa.func.count())
+        .where(_keys.c.wrapped_key.is_not(None))
+        .group_by(_keys.c.master_key_id)
+    )
+    return {key_id: count for key_id, count in rows}
+
+
+def shredded_count(session: Session) -> int:
+    """How many data keys have been destroyed."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(_keys).where(_keys.c.wrapped_key.is_(None))
+    )
+
+
+def secret_usage(session: Session, key_id: str) -> int:
+    """How many sealed user secrets (TOTP seeds, "s1:<key id>:...") name master key `key_id`."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.totp_secret.startswith(f"s1:{key_id}:", autoescape=True))
+    )
+
+
+def pending_count(session: Session, active_id: str) -> int:
+    """Live data keys not yet wrapped by the active master key."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(_keys)
+        .where(_keys.c.wrapped_key.is_not(None), _keys.c.master_key_id != active_id)
+    )
+
+
+def add_master_key(path: Path) -> crypto.Keyring:
+    """Add a fresh master key to the keyring file and make it active (atomic write)."""
+    keyring = crypto.load_keyring(path)
+    new_id = crypto.new_key_id()
+    while new_id in keyring.keys:
+        new_id = crypto.new_key_id()
+    grown = crypto.Keyring(
+        active_id=new_id,
+        keys={**keyring.keys, new_id: secrets.token_bytes(crypto.MASTER_KEY_BYTES)},
+        path=path,
+    )
+    crypto.save_keyring(grown, path)
+    return crypto.load_keyring(path)
+
+
+@dataclass
+class RewrapResult:
+    rewrapped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def rewrap_pending(
+    session: Session,
+    keyring: crypto.Keyring,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> RewrapResult:
+    """Rewrap every live data key not on the active master key, one transaction per batch.
+
+    A data key whose master key is missing from the keyring stops the run (nothing is
+    lost; restore the key and rerun). One that fails its integrity check is left as it
+    is and reported, so its old master key cannot be retired.
+    """
+    result = RewrapResult()
+    active, last_id = keyring.active_id, None
+    statement = (
+        sa.update(_keys)
+        .where(_keys.c.id == sa.bindparam("b_id"), _keys.c.master_key_id == sa.bindparam("b_old"))
+        .values(
+            master_key_id=sa.bindparam("b_master"),
+            wrapped_key=sa.bindparam("b_wrapped"),
+            rewrapped_at=sa.bindparam("b_at"),
+        )
+    )
+    while True:
+        query = (
+            sa.select(
+                _keys.c.id,
+                _keys.c.practice_id,
+                _keys.c.client_id,
+                _keys.c.master_key_id,
+                _keys.c.wrapped_key,
+            )
+            .where(_keys.c.wrapped_key.is_not(None), _keys.c.master_key_id != active)
+            .order_by(_keys.c.id)
+            .limit(batch_size)
+        )
+        if last_id is not None:
+            query = query.where(_keys.c.id > last_id)
+        rows = session.execute(query).all()
+        if not rows:
+            break
+        now, params = utcnow(), []
+        for row in rows:
+            try:
+                master_id, wrapped = crypto.rewrap_data_key(
+                    keyring, row.practice_id, row.client_id, row.id, row.master_key_id,
+                    row.wrapped_key,
+                )  # fmt: skip
+            except crypto.UnknownKeyError:
+                session.rollback()
+                raise
+            except crypto.IntegrityError:
+                result.failed.append(str(row.id))
+                continue
+            params.append(
+                {"b_id": row.id, "b_old": row.master_key_id, "b_master": master_id,
+                 "b_wrapped": wrapped, "b_at": now}
+            )  # fmt: skip
+        if params:
+            session.execute(statement, params)
+        session.commit()
+        result.rewrapped += len(params)
+        last_id = rows[-1].id
+        if progress:
+            progress(result.rewrapped)
+    return result
+
+
+def retire_master_key(session: Session, path: Path, key_id: str) -> crypto.Keyring:
+    """Remove `key_id` from the keyring file; RotationError while it is active or in use."""
+    keyring = crypto.load_keyring(path)
+    if key_id not in keyring.keys:
+        raise RotationError(f"master key {key_id!r} is not in the keyring {path}")
+    if key_id == keyring.active_id:
+        raise RotationError(
+            f"master key {key_id!r} is the active key and can never be retired; "
+            "run `flask keys rotate` first"
+        )
+    in_use = key_usage(session).get(key_id, 0)
+    if in_use:
+        raise RotationError(
+            f"master key {key_id!r} still wraps {in_use} data key(s); "
+            "run `flask keys rotate --resume` and retire it afterwards"
+        )
+    sealed = secret_usage(session, key_id)
+    if sealed:
+        raise RotationError(
+            f"master key {key_id!r} still seals {sealed} user secret(s) (TOTP); "
+            "they must be re-enrolled or resealed before it can be retired"
+        )
+    remaining = {k: v for k, v in keyring.keys.items() if k != key_id}
+    smaller = crypto.Keyring(active_id=keyring.active_id, keys=remaining, path=path)
+    crypto.save_keyring(smaller, path)
+    return crypto.load_keyring(path)

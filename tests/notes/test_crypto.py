@@ -1,0 +1,197 @@
+"""practice.crypto: value format, binding, tamper detection (hypothesis), wrapping, HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from practice import crypto
+
+CANARY = "Zwieback-canary: the critical-parent script, again"
+PRACTICE, CLIENT, KEY_ID, ROW = (uuid.uuid4() for _ in range(4))
+KEYRING = crypto.Keyring("ka01", {"ka01": bytes(range(32)), "kb01": bytes(range(1, 33))})
+DATA_KEY = bytes(range(100, 132))
+CIPHER = crypto.ValueCipher(PRACTICE, CLIENT, KEY_ID, DATA_KEY)
+BLOB = CIPHER.encrypt("process_notes", "content", ROW, CANARY.encode())
+MASTER_ID, WRAPPED = crypto.wrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, DATA_KEY)
+# Regions of a value: format byte, key reference, nonce, ciphertext, tag.
+REGIONS = {
+    "format": (0, 1),
+    "key_reference": (1, 17),
+    "nonce": (17, 29),
+    "ciphertext": (29, len(BLOB) - 16),
+    "tag": (len(BLOB) - 16, len(BLOB)),
+}
+PROPERTY = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def test_value_layout_and_round_trip():
+    assert len(BLOB) == 1 + 16 + 12 + len(CANARY.encode()) + 16
+    assert BLOB[0] == crypto.VALUE_FORMAT and BLOB[1:17] == KEY_ID.bytes
+    assert crypto.key_reference(BLOB) == KEY_ID
+    assert CIPHER.decrypt("process_notes", "content", ROW, BLOB) == CANARY.encode()
+    assert CANARY.encode() not in BLOB
+
+
+def test_same_plaintext_twice_differs():
+    blobs = {CIPHER.encrypt("process_notes", "content", ROW, b"same") for _ in range(50)}
+    assert len(blobs) == 50
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        ("process_notes", "content", uuid.uuid4()),
+        ("process_notes", "summary", ROW),
+        ("note_addenda", "content", ROW),
+        ("process_note", "scontent", ROW),  # length-prefixed: no ambiguous concatenation
+    ],
+)
+def test_value_is_bound_to_table_column_and_row(place):
+    with pytest.raises(crypto.IntegrityError):
+        CIPHER.decrypt(*place, BLOB)
+
+
+@pytest.mark.parametrize("who", ["practice", "client"])
+def test_value_is_bound_to_practice_and_client(who):
+    practice = uuid.uuid4() if who == "practice" else PRACTICE
+    client = uuid.uuid4() if who == "client" else CLIENT
+    other = crypto.ValueCipher(practice, client, KEY_ID, DATA_KEY)
+    with pytest.raises(crypto.IntegrityError):
+        other.decrypt("process_notes", "content", ROW, BLOB)
+
+
+def test_value_naming_another_key_is_refused_without_trying():
+    other = crypto.ValueCipher(PRACTICE, CLIENT, uuid.uuid4(), DATA_KEY)
+    with pytest.raises(crypto.UnknownDataKeyError, match="names data key"):
+        other.decrypt("process_notes", "content", ROW, BLOB)
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (b"", "truncated"),
+        (BLOB[:40], "truncated"),
+        (b"\x02" + BLOB[1:], "unknown format byte 0x02"),
+        ("text", "must be bytes"),
+    ],
+)
+def test_malformed_values_are_clear_errors(blob, message):
+    with pytest.raises(crypto.MalformedValueError, match=message):
+        CIPHER.decrypt("process_notes", "content", ROW, blob)
+
+
+def _flip(data: bytes, index: int, mask: int) -> bytes:
+    out = bytearray(data)
+    out[index] ^= mask
+    return bytes(out)
+
+
+@PROPERTY
+@given(
+    region=st.sampled_from(sorted(REGIONS)),
+    offset=st.integers(min_value=0, max_value=10_000),
+    mask=st.integers(min_value=1, max_value=255),
+)
+def test_any_flipped_byte_of_a_value_fails(region, offset, mask):
+    start, end = REGIONS[region]
+    tampered = _flip(BLOB, start + offset % (end - start), mask)
+    with pytest.raises(crypto.IntegrityError) as caught:
+        CIPHER.decrypt("process_notes", "content", ROW, tampered)
+    assert CANARY not in str(caught.value)
+
+
+@pytest.mark.parametrize("index", range(len(BLOB)))
+def test_every_single_bit_flip_of_a_value_fails(index):
+    for bit in range(8):
+        with pytest.raises(crypto.IntegrityError):
+            CIPHER.decrypt("process_notes", "content", ROW, _flip(BLOB, index, 1 << bit))
+
+
+def test_truncating_or_extending_a_value_fails():
+    for cut in range(len(BLOB)):
+        with pytest.raises(crypto.IntegrityError):
+            CIPHER.decrypt("process_notes", "content", ROW, BLOB[:cut])
+    with pytest.raises(crypto.IntegrityError):
+        CIPHER.decrypt("process_notes", "content", ROW, BLOB + b"\x00")
+
+
+def test_wrap_round_trip_and_layout():
+    assert MASTER_ID == "ka01" and len(WRAPPED) == crypto.WRAPPED_KEY_BYTES
+    assert DATA_KEY not in WRAPPED
+    unwrapped = crypto.unwrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, MASTER_ID, WRAPPED)
+    assert unwrapped == DATA_KEY
+    again = crypto.wrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, DATA_KEY)[1]
+    assert again != WRAPPED
+
+
+@PROPERTY
+@given(
+    index=st.integers(min_value=0, max_value=crypto.WRAPPED_KEY_BYTES - 1), mask=st.integers(1, 255)
+)
+def test_any_flipped_byte_of_a_wrapped_key_fails(index, mask):
+    with pytest.raises(crypto.IntegrityError):
+        crypto.unwrap_data_key(
+            KEYRING, PRACTICE, CLIENT, KEY_ID, MASTER_ID, _flip(WRAPPED, index, mask)
+        )
+
+
+@PROPERTY
+@given(index=st.integers(min_value=0, max_value=3), mask=st.integers(1, 255))
+def test_any_flipped_byte_of_the_master_key_id_fails(index, mask):
+    flipped = _flip(MASTER_ID.encode(), index, mask).decode("utf-8", "surrogateescape")
+    with pytest.raises(crypto.IntegrityError):
+        crypto.unwrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, flipped, WRAPPED)
+
+
+def test_master_key_id_swapped_for_another_key_in_the_keyring_fails():
+    with pytest.raises(crypto.IntegrityError, match="failed its integrity check"):
+        crypto.unwrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, "kb01", WRAPPED)
+
+
+@pytest.mark.parametrize("field", ["practice", "client", "data_key"])
+def test_wrapped_key_is_bound_to_practice_client_and_key_id(field):
+    ids = {"practice": PRACTICE, "client": CLIENT, "data_key": KEY_ID}
+    ids[field] = uuid.uuid4()
+    with pytest.raises(crypto.IntegrityError):
+        crypto.unwrap_data_key(
+            KEYRING, ids["practice"], ids["client"], ids["data_key"], MASTER_ID, WRAPPED
+        )
+
+
+def test_unknown_master_key_is_a_clear_keyring_error():
+    with pytest.raises(crypto.UnknownKeyError, match="master key 'kgone'"):
+        crypto.unwrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, "kgone", WRAPPED)
+    assert issubclass(crypto.UnknownKeyError, crypto.KeyringError)
+    assert issubclass(crypto.UnknownKeyError, crypto.IntegrityError)
+
+
+def test_shredded_key_cannot_be_unwrapped():
+    with pytest.raises(crypto.ShreddedKeyError, match="destroyed"):
+        crypto.unwrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, MASTER_ID, None)
+
+
+def test_rewrap_moves_to_the_active_key_and_keeps_the_data_key():
+    rotated = crypto.Keyring("kb01", KEYRING.keys)
+    master, wrapped = crypto.rewrap_data_key(rotated, PRACTICE, CLIENT, KEY_ID, "ka01", WRAPPED)
+    assert master == "kb01"
+    assert crypto.unwrap_data_key(rotated, PRACTICE, CLIENT, KEY_ID, master, wrapped) == DATA_KEY
+
+
+def test_keyring_repr_never_shows_key_bytes():
+    assert repr(bytes(range(32))) not in repr(KEYRING)
+    assert "ka01" in repr(KEYRING)
+    assert repr(DATA_KEY) not in repr(CIPHER)
+
+
+def test_saved_keyring_is_mode_0600_and_round_trips(tmp_path):
+    path = tmp_path / "k" / "keyring.json"
+    crypto.save_keyring(KEYRING, path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert crypto.load_keyring(path) == KEYRING
+    assert not path.with_name("keyring.json.tmp").exists()
