@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from practice.api.common import PageArgs, page_of, paginate
 from practice.audit import service as audit
@@ -46,7 +46,7 @@ class AuditArgs(PageArgs):
 @blp.route("")
 class AuditLog(MethodView):
     @policy.roles_required("owner")
-    @blp.arguments(AuditArgs, location="query")
+    @blp.arguments(AuditArgs, location="query", unknown=RAISE)
     @blp.response(200, page_of(AuditEntrySchema))
     @blp.alt_response(403, description="Only owners read the audit log")
     def get(self, args):
