@@ -16,6 +16,8 @@ RESOURCES = (
     "tokens",
     "practice_settings",
     "audit",
+    "appointments",
+    "rooms",
 )
 
 

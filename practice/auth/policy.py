@@ -121,3 +121,21 @@ def roles_required(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def can_see_appointment(user: User, appointment) -> bool:
+    """Owners and schedulers: every appointment of the practice; a clinician: their own."""
+    if not in_practice(user, appointment):
+        return False
+    return sees_all_clients(user) or (
+        user.has_role("clinician") and appointment.clinician_id == user.id
+    )
+
+
+def can_book(user: User, client, clinician_id: uuid.UUID) -> bool:
+    """Owners and schedulers book anyone; a clinician books only themself, for their clients."""
+    if not in_practice(user, client):
+        return False
+    if sees_all_clients(user):
+        return True
+    return clinician_id == user.id and can_do_clinical_work(user, client)

@@ -1,0 +1,239 @@
+"""Appointments: booking (single or recurring), calendar views, moves and status changes.
+
+Owners and schedulers see and book every appointment of the practice; a clinician sees
+their own and books only themself, for clients assigned to them. Ids in a body that the
+caller may not see read as "No such ..." (422); ids in the path as 404. Payloads carry
+scheduling data only, never clinical fields. Every read and write is audited (ids only).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from practice.api.common import PageArgs, page_of, paginate
+from practice.audit import service as audit
+from practice.auth import policy
+from practice.extensions import db
+from practice.scheduling import changes, service
+from practice.scheduling.models import CANCELLED_BY, KINDS, MODALITIES, STATUSES
+from practice.scheduling.recurrence import MAX_EVERY_WEEKS, MAX_OCCURRENCES
+
+blp = Blueprint(
+    "appointments", __name__, url_prefix="/api/v1/appointments", description="Appointments"
+)
+BOOKERS = ("owner", "scheduler", "clinician")
+MAX_MINUTES = 12 * 60
+# Far enough for any real calendar, near enough that date arithmetic cannot overflow.
+SANE_TIMES = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2200, 1, 1, tzinfo=UTC)
+)
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An ISO 8601 time that must carry an offset; loaded as UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+def _time(**kwargs) -> UTCDateTime:
+    return UTCDateTime(validate=SANE_TIMES, **kwargs)
+
+
+def _minutes(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_MINUTES), **kwargs)
+
+
+class RecurrenceSchema(Schema):
+    every_weeks = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_EVERY_WEEKS)
+    )
+    count = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_OCCURRENCES))
+    until = fields.Date()
+
+    @validates_schema
+    def _one_bound(self, data, **_kwargs):
+        if ("count" in data) == ("until" in data):
+            raise ValidationError("Give exactly one of count and until.", "count")
+
+
+class AppointmentCreateSchema(Schema):
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.UUID(required=True)
+    starts_at = _time(required=True)
+    ends_at = _time()
+    duration_minutes = _minutes()
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
+    room_id = fields.UUID(allow_none=True)
+    recurrence = fields.Nested(RecurrenceSchema)
+
+    @validates_schema
+    def _one_end(self, data, **_kwargs):
+        if ("ends_at" in data) == ("duration_minutes" in data):
+            raise ValidationError("Give exactly one of ends_at and duration_minutes.", "ends_at")
+
+
+class AppointmentUpdateSchema(Schema):
+    starts_at = _time()
+    ends_at = _time()
+    duration_minutes = _minutes()
+    room_id = fields.UUID(allow_none=True)
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    modality = fields.String(validate=validate.OneOf(MODALITIES))
+    status = fields.String(validate=validate.OneOf(STATUSES[1:]))
+    cancelled_by = fields.String(validate=validate.OneOf(CANCELLED_BY))
+    cancel_reason = fields.String(validate=validate.Length(max=500))
+
+    @validates_schema
+    def _consistent(self, data, **_kwargs):
+        if "ends_at" in data and "duration_minutes" in data:
+            raise ValidationError("Give at most one of ends_at and duration_minutes.", "ends_at")
+        cancelling = data.get("status") in changes.CANCELLATIONS
+        if cancelling and "cancelled_by" not in data:
+            raise ValidationError("Say who cancelled.", "cancelled_by")
+        for name in ("cancelled_by", "cancel_reason"):
+            if name in data and not cancelling:
+                raise ValidationError("Only for cancellations.", name)
+
+
+class ScopeArgs(Schema):
+    scope = fields.String(validate=validate.OneOf(changes.SCOPES))
+
+
+class AppointmentListArgs(PageArgs):
+    clinician_id = fields.UUID()
+    client_id = fields.UUID()
+    room_id = fields.UUID()
+    series_id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    start = _time()
+    end = _time()
+
+    @validates_schema
+    def _range(self, data, **_kwargs):
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ValidationError("end must be after start.", "end")
+
+
+class AppointmentSchema(Schema):
+    id = fields.UUID()
+    client_id = fields.UUID()
+    clinician_id = fields.UUID()
+    room_id = fields.UUID(allow_none=True)
+    series_id = fields.UUID(allow_none=True)
+    series_index = fields.Integer(allow_none=True)
+    detached = fields.Boolean()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    duration_minutes = fields.Method("_duration")
+    kind = fields.String()
+    modality = fields.String()
+    status = fields.String()
+    cancelled_by = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    status_changed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _duration(self, appointment) -> int:
+        return int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+
+
+class BookingSchema(AppointmentSchema):
+    occurrences = fields.Integer()
+
+
+def _conflict_json(conflicts: list[dict]) -> list[dict]:
+    return [
+        {
+            "appointment_id": str(c["appointment_id"]),
+            "starts_at": c["starts_at"].isoformat(),
+            "ends_at": c["ends_at"].isoformat(),
+            "reason": c["reason"],
+        }
+        for c in conflicts
+    ]
+
+
+def refuse(error: service.SchedulingError, action: str):
+    """Answer a SchedulingError in the error envelope; conflicts are audited as failures."""
+    if error.status == 409:
+        audit.record(db.session, action, object_type="appointment", outcome="failure")
+    extra = {}
+    if error.errors:
+        extra["errors"] = {"json": error.errors}
+    if error.conflicts is not None:
+        extra["conflicts"] = _conflict_json(error.conflicts)
+    abort(error.status, message=error.message, **extra)
+
+
+@blp.route("")
+class Appointments(MethodView):
+    @policy.roles_required(*BOOKERS)
+    @blp.arguments(AppointmentListArgs, location="query")
+    @blp.response(200, page_of(AppointmentSchema))
+    def get(self, args):
+        """List appointments (a clinician's week, the practice's day) ordered by start."""
+        page = paginate(service.appointment_query(current_user, args), args)
+        audit.record(
+            db.session,
+            "appointment.list",
+            object_type="client" if args.get("client_id") else "appointment",
+            object_id=args.get("client_id"),
+        )
+        return page
+
+    @policy.roles_required(*BOOKERS)
+    @blp.arguments(AppointmentCreateSchema)
+    @blp.response(201, BookingSchema)
+    def post(self, args):
+        """Book an appointment, or a recurring series (every occurrence is checked)."""
+        try:
+            booked = service.book(current_user, args)
+        except service.SchedulingError as error:
+            refuse(error, "appointment.create")
+        for appointment in booked:
+            audit.record(
+                db.session,
+                "appointment.create",
+                object_type="appointment",
+                object_id=appointment.id,
+            )
+        first = booked[0]
+        first.occurrences = len(booked)
+        return first
+
+
+@blp.route("/<uuid:appointment_id>")
+class AppointmentItem(MethodView):
+    @policy.roles_required(*BOOKERS)
+    @blp.response(200, AppointmentSchema)
+    def get(self, appointment_id):
+        """One appointment."""
+        appointment = service.get_appointment_for(current_user, appointment_id)
+        audit.record(
+            db.session, "appointment.read", object_type="appointment", object_id=appointment.id
+        )
+        return appointment
+
+    @policy.roles_required(*BOOKERS)
+    @blp.arguments(ScopeArgs, location="query")
+    @blp.arguments(AppointmentUpdateSchema)
+    @blp.response(200, AppointmentSchema)
+    def patch(self, query, args, appointment_id):
+        """Move, change or set the status of an appointment; `?scope=` for series members."""
+        appointment = service.get_appointment_for(current_user, appointment_id)
+        try:
+            changed = changes.change(current_user, appointment, args, query.get("scope"))
+        except service.SchedulingError as error:
+            refuse(error, "appointment.update")
+        action = "appointment.status" if "status" in args else "appointment.update"
+        for item in changed:
+            audit.record(db.session, action, object_type="appointment", object_id=item.id)
+        return appointment

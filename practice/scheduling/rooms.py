@@ -1,0 +1,62 @@
+"""Rooms of a practice: created and renamed by owners, deactivated rather than deleted."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from practice.auth import policy
+from practice.auth.models import User
+from practice.extensions import db
+from practice.scheduling.models import Room
+from practice.scheduling.service import SchedulingError
+
+
+def get_room_for(actor: User, room_id: uuid.UUID) -> Room:
+    """A room of the actor's practice, or 404."""
+    room = db.session.get(Room, room_id)
+    if room is None or not policy.in_practice(actor, room):
+        policy.deny("room", room_id)
+    return room
+
+
+def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None) -> bool:
+    query = sa.select(Room.id).where(
+        Room.practice_id == practice_id, sa.func.lower(Room.name) == name.lower()
+    )
+    if except_id is not None:
+        query = query.where(Room.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _save(room: Room) -> None:
+    """Flush `room`; a duplicate name (also one raced in concurrently) is a 409."""
+    if _name_taken(room.practice_id, room.name, room.id):
+        raise SchedulingError(409, "A room with this name already exists.")
+    try:
+        with db.session.begin_nested():
+            db.session.add(room)
+            db.session.flush()
+    except IntegrityError:
+        raise SchedulingError(409, "A room with this name already exists.") from None
+
+
+def create_room(actor: User, name: str) -> Room:
+    """A new active room; names are unique per practice, ignoring case."""
+    room = Room(id=uuid.uuid4(), practice_id=actor.practice_id, name=name, active=True)
+    _save(room)
+    return room
+
+
+def update_room(room: Room, changes: dict) -> Room:
+    """Rename and/or (de)activate; deactivated rooms keep their bookings but take no new ones."""
+    if "name" in changes and changes["name"] != room.name:
+        if _name_taken(room.practice_id, changes["name"], room.id):
+            raise SchedulingError(409, "A room with this name already exists.")
+        room.name = changes["name"]
+    if "active" in changes:
+        room.active = changes["active"]
+    db.session.flush()
+    return room

@@ -1,0 +1,198 @@
+"""Booking, listing and changing appointments: the scheduling rules, free of HTTP.
+
+Refusals raise SchedulingError (status 404/409/422 plus field errors or conflicts); the
+API turns them into the error envelope. Services flush, the request commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from practice.auth import policy
+from practice.auth.models import User
+from practice.clients.models import Client
+from practice.extensions import db
+from practice.scheduling import recurrence
+from practice.scheduling.conflicts import MAX_DURATION, Slot, find_conflicts, overlapping
+from practice.scheduling.models import Appointment, AppointmentSeries, Room
+
+# SQLSTATE of a PostgreSQL exclusion-constraint violation (a concurrent double booking).
+EXCLUSION_VIOLATION = "23P01"
+
+
+class SchedulingError(Exception):
+    """A refused scheduling request: HTTP-like status, message, field errors, conflicts."""
+
+    def __init__(self, status: int, message: str, *, errors=None, conflicts=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.conflicts = conflicts
+
+
+def invalid(field: str, message: str):
+    """A 422 naming one field."""
+    return SchedulingError(422, "The request was refused.", errors={field: [message]})
+
+
+def practice_zone(user: User) -> ZoneInfo:
+    """The IANA zone series of this user's practice are expanded in."""
+    return ZoneInfo(user.practice.timezone)
+
+
+def check_duration(starts_at: datetime, ends_at: datetime, field: str = "ends_at") -> None:
+    """Refuse an end before/at the start or an appointment longer than MAX_DURATION."""
+    if ends_at <= starts_at:
+        raise invalid(field, "The appointment must end after it starts.")
+    if ends_at - starts_at > MAX_DURATION:
+        raise invalid(field, "An appointment may last at most 12 hours.")
+
+
+def resolve_people(actor: User, client_id, clinician_id) -> tuple[Client, User]:
+    """The client and clinician of a new booking, or a 422 naming each bad field.
+
+    Ids of other practices read exactly like ids that do not exist.
+    """
+    errors: dict[str, list[str]] = {}
+    client = db.session.get(Client, client_id)
+    if client is None or not policy.can_see_client(actor, client):
+        errors["client_id"] = ["No such client."]
+    elif client.status == "discharged":
+        errors["client_id"] = ["The client is discharged."]
+    clinician = db.session.get(User, clinician_id)
+    if clinician is None or not policy.in_practice(actor, clinician):
+        errors["clinician_id"] = ["No such clinician."]
+    elif not (clinician.active and clinician.has_role("clinician")):
+        errors["clinician_id"] = ["Not an active clinician of the practice."]
+    elif not policy.sees_all_clients(actor) and clinician.id != actor.id:
+        errors["clinician_id"] = ["Clinicians book only their own appointments."]
+    if errors:
+        raise SchedulingError(422, "The request was refused.", errors=errors)
+    if not policy.can_book(actor, client, clinician.id):
+        raise invalid("client_id", "No such client.")
+    return client, clinician
+
+
+def resolve_room(actor: User, room_id: uuid.UUID | None) -> Room | None:
+    """An active room of the actor's practice (None stays None), or a 422."""
+    if room_id is None:
+        return None
+    room = db.session.get(Room, room_id)
+    if room is None or not policy.in_practice(actor, room):
+        raise invalid("room_id", "No such room.")
+    if not room.active:
+        raise invalid("room_id", "The room is no longer in use.")
+    return room
+
+
+def get_appointment_for(actor: User, appointment_id: uuid.UUID) -> Appointment:
+    """An appointment the actor may see; anything else is a 404 (audited)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or not policy.can_see_appointment(actor, appointment):
+        policy.deny("appointment", appointment_id)
+    return appointment
+
+
+def appointment_query(actor: User, filters: dict) -> sa.Select:
+    """The appointments the actor may see, filtered, ordered by start (index-backed ranges)."""
+    query = sa.select(Appointment).where(Appointment.practice_id == actor.practice_id)
+    if not policy.sees_all_clients(actor):
+        query = query.where(Appointment.clinician_id == actor.id)
+    for name in ("clinician_id", "client_id", "room_id", "series_id", "status"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Appointment, name) == filters[name])
+    if filters.get("start") is not None or filters.get("end") is not None:
+        query = query.where(overlapping(filters.get("start"), filters.get("end")))
+    return query.order_by(Appointment.starts_at, Appointment.id)
+
+
+def is_exclusion_violation(error: IntegrityError) -> bool:
+    """True for PostgreSQL's refusal of an overlapping live appointment."""
+    return getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION
+
+
+def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=()) -> None:
+    """Check `slots` for conflicts, then run `apply` in a savepoint and flush.
+
+    The check lists every clash for the caller. A concurrent request can still win the
+    slot between check and write; PostgreSQL's exclusion constraints then refuse our
+    flush, and we answer 409 listing what won. (SQLite transactions hold the write lock
+    from their first statement, so there the check alone is already serialised.)
+    """
+    conflicts = find_conflicts(slots, ignore_ids)
+    if conflicts:
+        raise SchedulingError(409, "The time is taken.", conflicts=conflicts)
+    try:
+        with db.session.begin_nested():
+            apply()
+            db.session.flush()
+    except IntegrityError as error:
+        if not is_exclusion_violation(error):
+            raise
+        raise SchedulingError(
+            409, "The time is taken.", conflicts=find_conflicts(slots, ignore_ids)
+        ) from None
+
+
+def book(actor: User, data: dict) -> list[Appointment]:
+    """Book one appointment, or a whole series (every occurrence checked); returns them all."""
+    client, clinician = resolve_people(actor, data["client_id"], data["clinician_id"])
+    room = resolve_room(actor, data.get("room_id"))
+    starts_at = data["starts_at"]
+    ends_at = data.get("ends_at") or starts_at + timedelta(minutes=data["duration_minutes"])
+    check_duration(starts_at, ends_at)
+    rule = data.get("recurrence")
+    zone = practice_zone(actor)
+    if rule:
+        try:
+            times = recurrence.expand(starts_at, ends_at - starts_at, recurrence.Rule(**rule), zone)
+        except recurrence.RecurrenceError as error:
+            raise invalid(error.field, error.message) from None
+    else:
+        times = [(starts_at, ends_at)]
+    series = None
+    if rule:
+        series = AppointmentSeries(
+            id=uuid.uuid4(),
+            practice_id=actor.practice_id,
+            client_id=client.id,
+            clinician_id=clinician.id,
+            timezone=zone.key,
+            **rule,
+        )
+    appointments = [
+        Appointment(
+            id=uuid.uuid4(),
+            practice_id=actor.practice_id,
+            client_id=client.id,
+            clinician_id=clinician.id,
+            room_id=room.id if room else None,
+            series_id=series.id if series else None,
+            series_index=index if series else None,
+            starts_at=start,
+            ends_at=end,
+            kind=data["kind"],
+            modality=data["modality"],
+            status="scheduled",
+        )
+        for index, (start, end) in enumerate(times)
+    ]
+    slots = [
+        Slot(a.starts_at, a.ends_at, a.clinician_id, a.client_id, a.room_id) for a in appointments
+    ]
+
+    def apply():
+        if series is not None:
+            db.session.add(series)
+            db.session.flush()
+        db.session.add_all(appointments)
+
+    guarded_write(apply, slots)
+    return appointments
