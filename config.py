@@ -27,6 +27,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PRACTICE_KEYRING = os.environ.get("PRACTICE_KEYRING")
+    # ISO 3166 region (e.g. "DE") for client phone numbers written without a country code.
+    PRACTICE_PHONE_REGION = os.environ.get("PRACTICE_PHONE_REGION") or None
 
     SESSION_IDLE_MINUTES = _minutes("SESSION_IDLE_MINUTES", 15)
     SESSION_MAX_HOURS = _minutes("SESSION_MAX_HOURS", 12)

@@ -62,3 +62,41 @@ def make_client(
         db.session.add(CareTeamMember(client_id=client.id, user_id=member.id))
     db.session.flush()
     return client
+
+
+def make_appointment(
+    client: Client,
+    clinician: User | None = None,
+    *,
+    starts_at=None,
+    minutes: int = 50,
+    kind: str = "individual",
+    modality: str = "in_person",
+    status: str = "scheduled",
+    room=None,
+    cancelled_by: str | None = None,
+    cancel_reason: str | None = None,
+):
+    """An Appointment row inserted directly (no conflict checks); starts tomorrow by default."""
+    from datetime import timedelta
+
+    from practice.database import utcnow
+    from practice.scheduling.models import Appointment
+
+    start = starts_at or utcnow().replace(microsecond=0) + timedelta(days=1)
+    appointment = Appointment(
+        practice_id=client.practice_id,
+        client_id=client.id,
+        clinician_id=(clinician.id if clinician else client.primary_clinician_id),
+        room_id=room.id if room is not None else None,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        kind=kind,
+        modality=modality,
+        status=status,
+        cancelled_by=cancelled_by,
+        cancel_reason=cancel_reason,
+    )
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment

@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('discharge_date', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('name_search', sa.Text(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['practice_id'], ['practices.id'], name=op.f('fk_clients_practice_id_practices')),
     sa.ForeignKeyConstraint(['primary_clinician_id'], ['users.id'], name=op.f('fk_clients_primary_clinician_id_users')),

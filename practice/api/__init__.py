@@ -18,6 +18,8 @@ RESOURCES = (
     "audit",
     "appointments",
     "rooms",
+    "clients",
+    "calendar",
 )
 
 

@@ -3,11 +3,12 @@ be searchable and sortable); clinical text about a client lives in notes/, encry
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from practice.database import IdMixin, utcnow
 from practice.extensions import db
@@ -37,10 +38,29 @@ class Client(IdMixin, db.Model):
     discharge_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Case-folded "first last preferred", kept in step with the names, so `q` searches
+    # are case-insensitive for every script on SQLite too (its lower() knows only ASCII).
+    name_search: Mapped[str] = mapped_column(sa.Text, default="")
 
     care_team: Mapped[list[CareTeamMember]] = relationship(
         back_populates="client", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @staticmethod
+    def fold(text: str | None) -> str:
+        """Text in the form `name_search` keeps: NFKC-normalised and case-folded."""
+        return unicodedata.normalize("NFKC", text or "").casefold()
+
+    @validates("first_name", "last_name", "preferred_name")
+    def _refresh_name_search(self, key: str, value: str | None) -> str | None:
+        names = {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "preferred_name": self.preferred_name,
+        }
+        names[key] = value
+        self.name_search = " ".join(self.fold(name) for name in names.values() if name)
+        return value
 
     @property
     def care_team_ids(self) -> set[uuid.UUID]:

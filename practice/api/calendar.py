@@ -1,0 +1,94 @@
+"""A clinician's iCalendar feed: issue or revoke its secret URL, and serve the feed."""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, fields
+
+from practice.audit import service as audit
+from practice.auth import policy
+from practice.auth.models import User
+from practice.extensions import db
+from practice.scheduling import ical
+
+blp = Blueprint(
+    "calendar",
+    __name__,
+    url_prefix="/api/v1/clinicians",
+    description="Clinicians' iCalendar feeds",
+)
+
+FEED_NOT_FOUND = "No such calendar feed."
+
+
+class FeedTokenSchema(Schema):
+    token = fields.String()
+    url = fields.String()
+
+
+class FeedArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(load_default=None, metadata={"description": "the feed's secret"})
+
+
+def _own_feed(clinician_id) -> User:
+    """The caller themself, when they are the clinician named in the path."""
+    if clinician_id != current_user.id:
+        other = db.session.get(User, clinician_id)
+        code = 403 if policy.in_practice(current_user, other) else 404
+        policy.deny("calendar_feed", clinician_id, code=code, message=None)
+    if not current_user.has_role("clinician"):
+        policy.deny("calendar_feed", clinician_id, code=403, message="Only clinicians have a feed.")
+    return current_user
+
+
+@blp.route("/<uuid:clinician_id>/calendar-token")
+class CalendarToken(MethodView):
+    @login_required
+    @blp.response(201, FeedTokenSchema)
+    def post(self, clinician_id):
+        """(Re)issue your feed's secret URL, shown once; the previous URL stops working."""
+        clinician = _own_feed(clinician_id)
+        token = ical.issue_token(clinician)
+        audit.record(
+            db.session, "calendar_feed.issue", object_type="clinician", object_id=clinician.id
+        )
+        url = url_for(
+            "calendar.CalendarFeed", clinician_id=clinician.id, token=token, _external=True
+        )
+        return {"token": token, "url": url}
+
+    @login_required
+    @blp.response(204)
+    def delete(self, clinician_id):
+        """Revoke your feed; its URL stops working."""
+        clinician = _own_feed(clinician_id)
+        if not ical.revoke_token(clinician):
+            policy.deny("calendar_feed", clinician.id)
+        audit.record(
+            db.session, "calendar_feed.revoke", object_type="clinician", object_id=clinician.id
+        )
+
+
+@blp.route("/<uuid:clinician_id>/calendar.ics")
+class CalendarFeed(MethodView):
+    @blp.arguments(FeedArgs, location="query")
+    @blp.response(200, content_type="text/calendar")
+    def get(self, args, clinician_id):
+        """The clinician's appointments as iCalendar (initials and kind only); no login."""
+        clinician = ical.clinician_for_token(clinician_id, args["token"])
+        if clinician is None:
+            policy.deny("calendar_feed", clinician_id, message=FEED_NOT_FOUND)
+        audit.record(
+            db.session,
+            "calendar_feed.read",
+            object_type="clinician",
+            object_id=clinician.id,
+            practice_id=clinician.practice_id,
+        )
+        return Response(ical.render_feed(clinician), mimetype="text/calendar")

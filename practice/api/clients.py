@@ -1,0 +1,169 @@
+"""Client records: list, create, read, update, and the record export. No hard delete."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from practice.api.common import PageArgs, page_of, paginate
+from practice.auth import policy
+from practice.clients import export, service
+from practice.clients.models import CLIENT_STATUSES
+
+blp = Blueprint(
+    "clients", __name__, url_prefix="/api/v1/clients", description="Clients of the practice"
+)
+
+READERS = ("owner", "scheduler", "clinician")
+OPTIONAL_TEXT = ("preferred_name", "email", "phone")
+
+
+def _no_control_characters(value: str) -> None:
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValidationError("Control characters are not allowed.")
+
+
+class Text(fields.String):
+    """A string, trimmed and NFC-normalised, without control characters."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        checks = [validate.Length(min=1, max=max_length), _no_control_characters]
+        super().__init__(validate=checks, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return unicodedata.normalize("NFC", text.strip())
+
+
+class TrimmedEmail(fields.Email):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ClientWriteSchema(Schema):
+    first_name = Text(max_length=100)
+    last_name = Text(max_length=100)
+    preferred_name = Text(max_length=100, allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
+    email = TrimmedEmail(allow_none=True, validate=validate.Length(max=254))
+    phone = Text(max_length=40, allow_none=True)
+    primary_clinician_id = fields.UUID()
+    care_team_ids = fields.List(fields.UUID(), validate=validate.Length(max=50))
+    status = fields.String(validate=validate.OneOf(CLIENT_STATUSES))
+    intake_date = fields.Date(allow_none=True)
+    discharge_date = fields.Date(allow_none=True)
+
+    @pre_load
+    def blank_means_none(self, data, **kwargs):
+        """An empty optional text field clears it, as forms send it."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in OPTIONAL_TEXT:
+                if isinstance(data.get(name), str) and not data[name].strip():
+                    data[name] = None
+        return data
+
+
+class ClientCreateSchema(ClientWriteSchema):
+    first_name = Text(max_length=100, required=True)
+    last_name = Text(max_length=100, required=True)
+
+
+class ClientUpdateSchema(ClientWriteSchema):
+    """Every field optional; `null` clears an optional one."""
+
+
+class ClientSchema(Schema):
+    id = fields.UUID()
+    first_name = fields.String()
+    last_name = fields.String()
+    preferred_name = fields.String(allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    primary_clinician_id = fields.UUID()
+    care_team_ids = fields.Method("sorted_care_team")
+    status = fields.String()
+    intake_date = fields.Date(allow_none=True)
+    discharge_date = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def sorted_care_team(self, client) -> list[str]:
+        return sorted(str(member) for member in client.care_team_ids)
+
+
+class ClientListArgs(PageArgs):
+    q = Text(max_length=100)
+    status = fields.String(validate=validate.OneOf(CLIENT_STATUSES))
+    clinician_id = fields.UUID()
+
+
+def _refuse(exc: service.ClientError):
+    abort(422, message="The client record was refused.", errors={"json": exc.errors})
+
+
+@blp.route("")
+class Clients(MethodView):
+    @policy.roles_required(*READERS)
+    @blp.arguments(ClientListArgs, location="query", unknown=RAISE)
+    @blp.response(200, page_of(ClientSchema))
+    def get(self, args):
+        """List the clients you may see, by last name; filter by `q`, `status`, `clinician_id`."""
+        query = service.search_clients(
+            current_user,
+            q=args.get("q"),
+            status=args.get("status"),
+            clinician_id=args.get("clinician_id"),
+        )
+        page = paginate(query, args)
+        service.audit_listed(page["items"])
+        return page
+
+    @policy.roles_required(*READERS)
+    @blp.arguments(ClientCreateSchema)
+    @blp.response(201, ClientSchema)
+    def post(self, args):
+        """Register a client; clinicians register clients only for themselves."""
+        try:
+            return service.create_client(current_user, args)
+        except service.ClientError as exc:
+            _refuse(exc)
+
+
+@blp.route("/<uuid:client_id>")
+class ClientItem(MethodView):
+    @login_required
+    @blp.response(200, ClientSchema)
+    def get(self, client_id):
+        """One client's record."""
+        return service.read_client(current_user, client_id)
+
+    @login_required
+    @blp.arguments(ClientUpdateSchema)
+    @blp.response(200, ClientSchema)
+    def patch(self, args, client_id):
+        """Change a client's record; discharge with `{"status": "discharged"}`."""
+        client = service.get_client_for(current_user, client_id)
+        try:
+            return service.update_client(current_user, client, args)
+        except service.ClientError as exc:
+            _refuse(exc)
+
+
+@blp.route("/<uuid:client_id>/export")
+class ClientExport(MethodView):
+    @login_required
+    @blp.response(200, content_type="application/json")
+    def get(self, client_id):
+        """The client's record as JSON (demographics, care team, appointments; no notes)."""
+        response = jsonify(export.export_client(current_user, client_id))
+        response.headers["Content-Disposition"] = f'attachment; filename="client-{client_id}.json"'
+        return response

@@ -1,0 +1,110 @@
+"""A client's record as one JSON document: demographics, care team and appointments.
+
+Built from explicit allowlists, so a column added to a model later never leaks into the
+export by accident. Process notes, figures, scripts and every clinical field stay out
+(psychotherapy notes are excluded from client-record exports, 45 CFR 164.524(a)(1)(i)),
+and so does an appointment's free-text cancel reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from practice.audit import service as audit
+from practice.auth import policy
+from practice.auth.models import User
+from practice.clients.models import Client
+from practice.clients.service import get_client_for
+from practice.database import utcnow
+from practice.extensions import db
+from practice.scheduling.models import Appointment, Room
+
+FORMAT = "practice.client-export/1"
+EXPORT_FIELDS = ("format", "exported_at", "client", "appointments")
+CLIENT_FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "status",
+    "intake_date",
+    "discharge_date",
+    "primary_clinician_id",
+    "care_team_ids",
+    "created_at",
+    "updated_at",
+)
+APPOINTMENT_FIELDS = (
+    "id",
+    "clinician_id",
+    "starts_at",
+    "ends_at",
+    "kind",
+    "modality",
+    "status",
+    "cancelled_by",
+    "room_id",
+    "room_name",
+)
+
+
+def may_export(user: User, client: Client) -> bool:
+    """Owners and the client's assigned clinicians export a record; schedulers do not."""
+    if not policy.in_practice(user, client):
+        return False
+    return user.has_role("owner") or (user.has_role("clinician") and client.is_assigned(user.id))
+
+
+def _plain(value):
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _client_part(client: Client) -> dict:
+    values = {name: getattr(client, name) for name in CLIENT_FIELDS if name != "care_team_ids"}
+    values["care_team_ids"] = sorted(str(member) for member in client.care_team_ids)
+    return {name: _plain(values[name]) for name in CLIENT_FIELDS}
+
+
+def _appointments_part(client: Client) -> list[dict]:
+    rows = db.session.execute(
+        sa.select(Appointment, Room.name)
+        .outerjoin(Room, Room.id == Appointment.room_id)
+        .where(Appointment.client_id == client.id, Appointment.practice_id == client.practice_id)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    result = []
+    for appointment, room_name in rows:
+        values = {n: getattr(appointment, n) for n in APPOINTMENT_FIELDS if n != "room_name"}
+        values["room_name"] = room_name
+        result.append({name: _plain(values[name]) for name in APPOINTMENT_FIELDS})
+    return result
+
+
+def export_client(user: User, client_id: uuid.UUID) -> dict:
+    """The export document; 404 for a client the caller cannot see, 403 for a role that
+    sees it but may not export it. Audited."""
+    client = get_client_for(user, client_id)
+    if not may_export(user, client):
+        policy.deny(
+            "client_export",
+            client.id,
+            code=403,
+            message="Only owners and the client's clinicians can export a record.",
+        )
+    document = {
+        "format": FORMAT,
+        "exported_at": utcnow().isoformat(),
+        "client": _client_part(client),
+        "appointments": _appointments_part(client),
+    }
+    audit.record(db.session, "client.export", object_type="client", object_id=client.id)
+    return {name: document[name] for name in EXPORT_FIELDS}
