@@ -15,14 +15,21 @@ DEFAULT_INSTANCE = BASE_DIR / "instance"
 
 
 def _minutes(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default  # reported by `Config.problems`, which names the variable
+
+
+def instance_path() -> Path:
+    """The instance folder, read when the app is built (so a process may set it late)."""
+    return Path(os.environ.get("PRACTICE_INSTANCE_PATH") or DEFAULT_INSTANCE)
 
 
 class Config:
     """Settings common to every environment."""
 
     NAME = "base"
-    INSTANCE_PATH = Path(os.environ.get("PRACTICE_INSTANCE_PATH", DEFAULT_INSTANCE))
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -64,9 +71,33 @@ class Config:
     ARGON2_PARALLELISM = 1
 
     @classmethod
+    def from_environment(cls) -> dict:
+        """Settings taken from the environment now, at app creation, not at import time."""
+        settings = {
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
+            "PRACTICE_KEYRING": os.environ.get("PRACTICE_KEYRING") or None,
+            "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
+            "SESSION_IDLE_MINUTES": _minutes("SESSION_IDLE_MINUTES", 15),
+            "SESSION_MAX_HOURS": _minutes("SESSION_MAX_HOURS", 12),
+        }
+        settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
+        return {name: value for name, value in settings.items() if value is not None}
+
+    @classmethod
+    def problems(cls) -> list[str]:
+        """Environment variables that are set but unusable."""
+        problems = []
+        for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"):
+            value = os.environ.get(name)
+            if value is not None and (not value.strip().isdigit() or int(value) < 1):
+                problems.append(f"{name} must be a positive whole number")
+        return problems
+
+    @classmethod
     def missing(cls) -> list[str]:
         """Settings this environment needs but was not given."""
-        return []
+        return cls.problems()
 
 
 class DevelopmentConfig(Config):
@@ -87,17 +118,30 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
 
+    @classmethod
+    def from_environment(cls) -> dict:
+        """Nothing: tests/conftest.py passes every setting explicitly."""
+        return {}
+
 
 class ProductionConfig(Config):
     """Clinics: every secret comes from the environment; nothing is generated."""
 
     NAME = "production"
 
+    MIN_SECRET_KEY_LENGTH = 32
+
     @classmethod
     def missing(cls) -> list[str]:
-        missing = []
-        if not os.environ.get("SECRET_KEY"):
+        """SECRET_KEY, DATABASE_URL and a readable PRACTICE_KEYRING are all required."""
+        missing = cls.problems()
+        secret_key = os.environ.get("SECRET_KEY", "")
+        if not secret_key:
             missing.append("SECRET_KEY")
+        elif len(secret_key) < cls.MIN_SECRET_KEY_LENGTH:
+            missing.append(
+                f"SECRET_KEY (too short: use at least {cls.MIN_SECRET_KEY_LENGTH} characters)"
+            )
         if not os.environ.get("DATABASE_URL"):
             missing.append("DATABASE_URL")
         keyring = os.environ.get("PRACTICE_KEYRING")
@@ -117,7 +161,7 @@ CONFIGS = {
 
 def config_for(name: str | None = None) -> type[Config]:
     """The config class named by `name` or PRACTICE_CONFIG (default: development)."""
-    name = name or os.environ.get("PRACTICE_CONFIG", "development")
+    name = name or os.environ.get("PRACTICE_CONFIG") or "development"
     try:
         return CONFIGS[name]
     except KeyError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from config import config_for
+from config import config_for, instance_path
 from practice import crypto
 
 
@@ -22,8 +23,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
             f"practice: the {config.NAME} configuration cannot start; missing: "
             + ", ".join(missing)
         )
-    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
     app.config.from_object(config)
+    app.config.update(config.from_environment())
     app.config.update(overrides or {})
     prepare_instance(app)
     register_extensions(app)
@@ -46,14 +48,9 @@ def prepare_instance(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'practice.db'}"
     if not app.config.get("SECRET_KEY") and development:
-        key_file = instance / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-            _say(f"generated a development secret key in {key_file}")
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
+        app.config["SECRET_KEY"] = _development_secret_key(instance / "secret_key")
     if not app.config.get("SECRET_KEY"):
-        sys.exit("practice: SECRET_KEY is not set")
+        sys.exit("practice: cannot start: SECRET_KEY is not set")
 
     source = app.config.get("PRACTICE_KEYRING")
     if not source and development:
@@ -63,11 +60,24 @@ def prepare_instance(app: Flask) -> None:
             _say(f"generated a development keyring in {path} (mode 0600); back it up")
         source = str(path)
     if not source:
-        sys.exit("practice: PRACTICE_KEYRING is not set")
+        sys.exit("practice: cannot start: PRACTICE_KEYRING is not set")
     try:
         app.extensions["keyring"] = crypto.load_keyring(source)
     except crypto.KeyringError as exc:
-        sys.exit(f"practice: {exc}")
+        sys.exit(f"practice: cannot start: PRACTICE_KEYRING: {exc}")
+
+
+def _development_secret_key(path: Path) -> str:
+    """Read instance/secret_key, creating it (mode 0600 from the first byte) on first run."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        _say(f"generated a development secret key in {path}")
+    key = path.read_text().strip()
+    if not key:
+        sys.exit(f"practice: cannot start: {path} is empty; delete it to generate a new key")
+    return key
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,0 +1,184 @@
+"""Start-up: PRACTICE_CONFIG, production refusals, development's generated secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from practice import create_app, crypto
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOT = "from practice import create_app; create_app(); print('booted')"
+GOOD_SECRET = "s" * 64
+
+
+def boot(env: dict, code: str = BOOT) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter with exactly `env` (plus PATH)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PRACTICE_", "FLASK_"))}
+    for name in ("SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI"):
+        clean.pop(name, None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def production(tmp_path, database) -> dict:
+    keyring = tmp_path / "keyring.json"
+    crypto.generate_keyring(keyring)
+    return {
+        "PRACTICE_CONFIG": "production",
+        "SECRET_KEY": GOOD_SECRET,
+        "DATABASE_URL": database.url,
+        "PRACTICE_KEYRING": str(keyring),
+        "PRACTICE_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+
+
+def test_production_starts_when_given_everything(production):
+    result = boot(production)
+    assert result.returncode == 0, result.stderr
+    assert "booted" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "PRACTICE_KEYRING"])
+def test_production_refuses_to_start_without(production, name):
+    del production[name]
+    result = boot(production)
+    assert result.returncode != 0
+    assert "booted" not in result.stdout
+    assert name in result.stderr and "missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_names_everything_missing_at_once(production):
+    result = boot({"PRACTICE_CONFIG": "production", **{"PRACTICE_INSTANCE_PATH": "/nonexistent"}})
+    assert result.returncode != 0
+    for name in ("SECRET_KEY", "DATABASE_URL", "PRACTICE_KEYRING"):
+        assert name in result.stderr
+
+
+def test_production_refuses_a_short_secret_key(production):
+    production["SECRET_KEY"] = "short"
+    result = boot(production)
+    assert result.returncode != 0 and "SECRET_KEY (too short" in result.stderr
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("keyring", "words"),
+    [
+        (lambda d: str(d / "no-such-keyring.json"), "cannot read"),
+        (lambda d: str(d), "cannot read"),
+        (lambda d: _write(d / "bad.json", "{not json"), "not valid JSON"),
+        (lambda d: _write(d / "empty.json", ""), "not valid JSON"),
+        (lambda d: _write(d / "nokeys.json", '{"active": "a", "keys": {}}'), "needs"),
+        (
+            lambda d: _write(d / "short.json", '{"active": "a", "keys": {"a": "c2hvcnQ="}}'),
+            "32 bytes",
+        ),
+        (lambda d: _write(d / "b64.json", '{"active": "a", "keys": {"a": "***"}}'), "not base64"),
+        (
+            lambda d: _write(
+                d / "act.json", json.dumps({"active": "zz", "keys": {"a": "A" * 43 + "="}})
+            ),
+            "active",
+        ),
+        (lambda d: '{"active": ', "not valid JSON"),
+    ],
+)
+def test_production_refuses_unreadable_or_malformed_keyring(production, tmp_path, keyring, words):
+    production["PRACTICE_KEYRING"] = keyring(tmp_path)
+    result = boot(production)
+    assert result.returncode != 0
+    assert "PRACTICE_KEYRING" in result.stderr and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "A" * 43 not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["staging", "PRODUCTION", ""])
+def test_unknown_config_name_exits_with_message(value, tmp_path):
+    result = boot({"PRACTICE_CONFIG": value, "PRACTICE_INSTANCE_PATH": str(tmp_path)})
+    if value == "":
+        # Empty means unset: the development default.
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode != 0
+    assert f"unknown PRACTICE_CONFIG {value!r}" in result.stderr
+    assert "development, testing, production" in result.stderr
+
+
+def test_bad_session_timeouts_are_named(production):
+    production["SESSION_IDLE_MINUTES"] = "fifteen"
+    result = boot(production)
+    assert result.returncode != 0 and "SESSION_IDLE_MINUTES" in result.stderr
+
+
+def test_development_generates_secrets_once_and_reuses_them(tmp_path):
+    instance = tmp_path / "instance"
+    env = {"PRACTICE_CONFIG": "development", "PRACTICE_INSTANCE_PATH": str(instance)}
+    show = (
+        "from practice import create_app; app = create_app(); "
+        "print(app.config['SECRET_KEY']); print(app.extensions['keyring'].active_id)"
+    )
+    first = boot(env, show)
+    assert first.returncode == 0, first.stderr
+    assert "generated a development secret key" in first.stderr
+    assert "generated a development keyring" in first.stderr
+    secret_file, keyring_file = instance / "secret_key", instance / "keyring.json"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(keyring_file.stat().st_mode) == 0o600
+    keyring_before = keyring_file.read_text()
+
+    second = boot(env, show)
+    assert second.returncode == 0, second.stderr
+    assert "generated" not in second.stderr
+    assert second.stdout == first.stdout
+    assert keyring_file.read_text() == keyring_before
+    assert first.stdout.split()[0] == secret_file.read_text().strip()
+    assert len(first.stdout.split()[0]) >= 64
+
+
+def test_development_refuses_an_empty_secret_key_file(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text("")
+    result = boot({"PRACTICE_CONFIG": "development", "PRACTICE_INSTANCE_PATH": str(instance)})
+    assert result.returncode != 0 and "secret_key is empty" in result.stderr
+
+
+def test_instance_path_is_read_when_the_app_is_built(tmp_path, monkeypatch, keyring_path):
+    monkeypatch.setenv("PRACTICE_INSTANCE_PATH", str(tmp_path / "late"))
+    app = create_app(
+        "testing",
+        {"SECRET_KEY": GOOD_SECRET, "PRACTICE_KEYRING": str(keyring_path),
+         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"},
+    )  # fmt: skip
+    assert Path(app.instance_path) == tmp_path / "late"
+
+
+def test_environment_is_read_when_the_app_is_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRACTICE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "late-secret-" + "x" * 40)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "7")
+    app = create_app("development")
+    assert app.config["SECRET_KEY"].startswith("late-secret-")
+    assert app.config["SESSION_IDLE_MINUTES"] == 7
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'practice.db'}"
+    assert not (tmp_path / "secret_key").exists()
