@@ -16,6 +16,7 @@ RESOURCES = (
     "tokens",
     "practice_settings",
     "audit",
+    "themes",
     "appointments",
     "rooms",
     "clients",

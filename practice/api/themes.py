@@ -1,0 +1,207 @@
+"""Theme history of a client: JSON, CSV and an SVG chart.
+
+Who sees what: an assigned clinician sees the history of their own notes; a supervisor
+sees the notes of their supervisees about the client while the link exists (both, for a
+clinician who is also a supervisor). Owners and schedulers, as such, get 404.
+Every read is audited with ids only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import Response
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from practice.audit import service as audit
+from practice.auth import policy
+from practice.auth.models import User
+from practice.clients.models import Client
+from practice.extensions import db
+from practice.notes.models import ProcessNote
+from practice.notes.theme_formats import history_csv, history_svg
+from practice.notes.theme_loader import client_theme_history
+
+blp = Blueprint(
+    "themes",
+    __name__,
+    url_prefix="/api/v1/clients",
+    description="Theme history: how a client's scripts recur across sessions",
+)
+
+
+class ThemeArgs(Schema):
+    date_from = fields.Date(data_key="from", metadata={"description": "first session date"})
+    date_to = fields.Date(data_key="to", metadata={"description": "last session date"})
+    include_drafts = fields.Boolean(load_default=False)
+
+
+class SeenSchema(Schema):
+    date = fields.String()
+    session_number = fields.Integer()
+    note_id = fields.String()
+
+
+class TimelineSchema(SeenSchema):
+    figure_roles = fields.List(fields.String())
+    in_transference = fields.Boolean()
+    enacted = fields.Boolean()
+    episodes = fields.Integer()
+    ruptures = fields.Integer()
+    active_only = fields.Boolean()
+
+
+class NegativeShareSchema(Schema):
+    of_other = fields.Float(allow_none=True)
+    of_self = fields.Float(allow_none=True)
+    trend = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+
+
+class ScriptThemeSchema(Schema):
+    script_id = fields.String()
+    name = fields.String()
+    status = fields.String()
+    sessions_observed = fields.Integer()
+    first_seen = fields.Nested(SeenSchema, allow_none=True)
+    last_seen = fields.Nested(SeenSchema, allow_none=True)
+    sessions_since_last_seen = fields.Integer(allow_none=True)
+    recurrence_rate = fields.Float(allow_none=True)
+    by_figure_role = fields.Dict(keys=fields.String(), values=fields.Integer())
+    distinct_figures = fields.Integer()
+    past_vs_current = fields.Dict(keys=fields.String(), values=fields.Integer())
+    transference_count = fields.Integer()
+    enactment_count = fields.Integer()
+    rupture_count = fields.Integer()
+    negative_response_share = fields.Nested(NegativeShareSchema)
+    timeline = fields.List(fields.Nested(TimelineSchema))
+
+
+class PervasiveItemSchema(Schema):
+    kind = fields.String(metadata={"description": "tag or script"})
+    value = fields.String()
+    script_id = fields.String()
+    episodes = fields.Integer()
+    share = fields.Float(allow_none=True)
+
+
+class PervasivenessSchema(Schema):
+    label = fields.String()
+    episodes = fields.Integer()
+    wish = fields.List(fields.Nested(PervasiveItemSchema))
+    response_of_other = fields.List(fields.Nested(PervasiveItemSchema))
+    response_of_self = fields.List(fields.Nested(PervasiveItemSchema))
+
+
+class SessionCountsSchema(Schema):
+    date = fields.String()
+    session_number = fields.Integer()
+    note_id = fields.String()
+    episodes = fields.Integer()
+    transference = fields.Integer()
+    enactments = fields.Integer()
+    ruptures = fields.Integer()
+
+
+class ThemeHistorySchema(Schema):
+    client_id = fields.String()
+    date_from = fields.String(data_key="from", attribute="from", allow_none=True)
+    date_to = fields.String(data_key="to", attribute="to", allow_none=True)
+    sessions = fields.Integer()
+    episodes = fields.Integer()
+    scripts = fields.List(fields.Nested(ScriptThemeSchema))
+    pervasiveness = fields.Nested(PervasivenessSchema)
+    per_session = fields.List(fields.Nested(SessionCountsSchema))
+
+
+def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uuid.UUID]]:
+    """The client and whose notes the user may see in its theme history; 404 otherwise."""
+    client = db.session.get(Client, client_id)
+    if client is None or not policy.in_practice(user, client):
+        policy.deny("client", client_id)
+    authors: set[uuid.UUID] = set()
+    if policy.can_do_clinical_work(user, client):
+        authors.add(user.id)
+    supervisees = policy.supervisee_ids(user)
+    if supervisees and (
+        policy.supervises_care_of(user, client)
+        or db.session.scalar(
+            sa.select(ProcessNote.id)
+            .where(ProcessNote.client_id == client.id, ProcessNote.author_id.in_(supervisees))
+            .limit(1)
+        )
+        is not None
+    ):
+        authors |= supervisees
+    if not authors:
+        policy.deny("client", client_id)
+    return client, authors
+
+
+def _history(client_id: uuid.UUID, args: dict, action: str) -> dict:
+    client, authors = theme_authors_for(current_user, client_id)
+    frm, to = args.get("date_from"), args.get("date_to")
+    if frm and to and frm > to:
+        abort(422, message="The window is empty.", errors={"query": {"from": ["After `to`."]}})
+    history = client_theme_history(
+        client,
+        authors,
+        current_user.practice.timezone,
+        date_from=frm,
+        date_to=to,
+        include_drafts=args["include_drafts"],
+    )
+    audit.record(db.session, action, object_type="client", object_id=client.id)
+    return history
+
+
+def _filename(client_id: uuid.UUID, args: dict, ext: str) -> str:
+    window = "".join(
+        f"-{key}-{args[name].isoformat()}"
+        for key, name in (("from", "date_from"), ("to", "date_to"))
+        if args.get(name)
+    )
+    return f"themes-{client_id}{window}.{ext}"
+
+
+@blp.route("/<uuid:client_id>/themes")
+class Themes(MethodView):
+    @login_required
+    @blp.arguments(ThemeArgs, location="query")
+    @blp.response(200, ThemeHistorySchema)
+    def get(self, args, client_id):
+        """Theme history of the client (JSON)."""
+        return _history(client_id, args, "themes.read")
+
+
+@blp.route("/<uuid:client_id>/themes.csv")
+class ThemesCsv(MethodView):
+    @login_required
+    @blp.arguments(ThemeArgs, location="query")
+    @blp.response(200, content_type="text/csv", description="One row per script per session.")
+    def get(self, args, client_id):
+        """Theme history as CSV: one row per script per session where it was observed."""
+        text = history_csv(_history(client_id, args, "themes.export"))
+        response = Response(text, mimetype="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{_filename(client_id, args, "csv")}"'
+        )
+        return response
+
+
+@blp.route("/<uuid:client_id>/themes.svg")
+class ThemesSvg(MethodView):
+    @login_required
+    @blp.arguments(ThemeArgs, location="query")
+    @blp.response(200, content_type="image/svg+xml", description="Scripts by sessions.")
+    def get(self, args, client_id):
+        """Theme history as an SVG chart: scripts by sessions."""
+        svg = history_svg(_history(client_id, args, "themes.export"))
+        response = Response(svg, mimetype="image/svg+xml")
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="{_filename(client_id, args, "svg")}"'
+        )
+        return response

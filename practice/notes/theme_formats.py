@@ -1,0 +1,261 @@
+"""Theme history as CSV (one row per script per session) and as an SVG chart.
+
+The SVG is written here by hand, not with a plotting library: the chart is a grid of
+marks, labels and a legend (a few hundred lines of plotting API would buy nothing), and
+owning the writer means every piece of text passes through one escaping function
+(xml.sax.saxutils), nothing external is referenced and no script can ever appear. It is
+also fast enough for a thousand sessions and adds no dependency.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from xml.sax.saxutils import escape
+
+CSV_COLUMNS = (
+    "script_id",  # the surviving script (merged scripts are folded in)
+    "script_name",
+    "script_status",
+    "session_date",  # ISO date of the session
+    "session_number",  # attended-session count (or note order without appointments)
+    "note_id",
+    "episodes",  # relationship episodes linked to the script in this session
+    "figure_roles",  # roles it appeared with, ";"-separated, e.g. "father;partner"
+    "in_transference",  # "yes" when it showed up with the therapist
+    "enacted",  # "yes" when an enactment was linked to it
+    "ruptures",  # ruptures linked to it
+    "active_only",  # "yes" when only listed in scripts_active
+)
+# A spreadsheet treats cells starting with these as formulas (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_safe(value) -> str:
+    """The cell as text, prefixed with ' when a spreadsheet would run it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def history_csv(history: dict) -> str:
+    """CSV text: a header row, then one row per script per session where it was observed."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yes = {True: "yes", False: "no"}
+    for script in history["scripts"]:
+        head = [csv_safe(script["script_id"]), csv_safe(script["name"]), script["status"]]
+        for t in script["timeline"]:
+            row = [
+                t["date"],
+                t["session_number"],
+                t["note_id"],
+                t["episodes"],
+                ";".join(t["figure_roles"]),
+                yes[t["in_transference"]],
+                yes[t["enacted"]],
+                t["ruptures"],
+                yes[t["active_only"]],
+            ]
+            writer.writerow(head + [csv_safe(v) for v in row])
+    return out.getvalue()
+
+
+# --- SVG -----------------------------------------------------------------------------
+
+LABEL_WIDTH = 300
+ROW_HEIGHT = 30
+TOP = 64
+PLOT_WIDTH = 1000
+MAX_LABEL_CHARS = 40
+EPISODE = "#0072B2"  # Okabe-Ito blue: stories about others
+THERAPIST = "#D55E00"  # vermillion: with the therapist
+ACTIVE = "#8a8a8a"
+FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
+
+
+def _text(x, y, content, size=12, anchor="start", extra="") -> str:
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}'{extra}>"
+        f"{escape(str(content))}</text>"
+    )
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_LABEL_CHARS else name[: MAX_LABEL_CHARS - 1] + "…"
+
+
+def _mark(cx: float, cy: float, r: float, entry: dict) -> list[str]:
+    """One session of one script: circle (stories), diamond (therapist), frame (enacted)."""
+    parts = []
+    if entry["in_transference"]:
+        parts.append(
+            f"<path d='M{cx:.1f} {cy - r * 1.25:.1f} L{cx + r * 1.25:.1f} {cy:.1f} "
+            f"L{cx:.1f} {cy + r * 1.25:.1f} L{cx - r * 1.25:.1f} {cy:.1f} Z' fill='{THERAPIST}'/>"
+        )
+    elif entry["active_only"]:
+        parts.append(
+            f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='{r * 0.7:.1f}' fill='none' "
+            f"stroke='{ACTIVE}' stroke-width='1.5'/>"
+        )
+    else:
+        parts.append(f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='{r:.1f}' fill='{EPISODE}'/>")
+    if entry["enacted"]:
+        s = r * 1.7
+        parts.append(
+            f"<rect x='{cx - s:.1f}' y='{cy - s:.1f}' width='{2 * s:.1f}' height='{2 * s:.1f}' "
+            "fill='none' stroke='#000' stroke-width='1.6'/>"
+        )
+    return parts
+
+
+def _tick_every(count: int, col: float) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if step * col >= 26:
+            return step
+    return max(1, count // 10)
+
+
+def history_svg(history: dict, title: str = "Theme history") -> str:
+    """An SVG chart: scripts as rows, sessions as columns, marks for how each appeared."""
+    sessions = history["per_session"]
+    scripts = history["scripts"]
+    n = max(len(sessions), 1)
+    col = min(36.0, max(3.0, PLOT_WIDTH / n))
+    plot_w = col * n
+    width = LABEL_WIDTH + plot_w + 150
+    rows_h = ROW_HEIGHT * max(len(scripts), 1)
+    axis_y = TOP + rows_h
+    height = axis_y + 110
+    radius = max(1.5, min(7.0, col * 0.3))
+    column_of = {s["note_id"]: i for i, s in enumerate(sessions)}
+    x_of = lambda i: LABEL_WIDTH + col * (i + 0.5)  # noqa: E731
+    out = [
+        "<svg xmlns='http://www.w3.org/2000/svg' "
+        f"width='{width:.0f}' height='{height:.0f}' viewBox='0 0 {width:.0f} {height:.0f}' "
+        f"{FONT} role='img'>",
+        f"<title>{escape(title)}</title>",
+        f"<rect width='{width:.0f}' height='{height:.0f}' fill='#fff'/>",
+        _text(16, 26, title, size=17, extra=" font-weight='600'"),
+        _text(
+            16,
+            46,
+            f"{history['sessions']} sessions, {history['episodes']} episodes"
+            + (
+                f", {history['from'] or '…'} to {history['to'] or '…'}"
+                if history["from"] or history["to"]
+                else ""
+            ),
+            size=12,
+            extra=" fill='#555'",
+        ),
+        _text(LABEL_WIDTH + plot_w + 12, TOP - 8, "seen · rate", size=11, extra=" fill='#555'"),
+    ]
+    for row, script in enumerate(scripts):
+        y = TOP + row * ROW_HEIGHT
+        cy = y + ROW_HEIGHT / 2
+        if row % 2 == 0:
+            out.append(
+                f"<rect x='8' y='{y}' width='{width - 16:.0f}' height='{ROW_HEIGHT}' "
+                "fill='#f3f5f8'/>"
+            )
+        out.append(
+            f"<g><title>{escape(script['name'])} ({escape(script['status'])})</title>"
+            + _text(16, cy + 4, _short(script["name"]), size=13)
+            + "</g>"
+        )
+        rate = script["recurrence_rate"]
+        out.append(
+            _text(
+                LABEL_WIDTH + plot_w + 12,
+                cy + 4,
+                f"{script['sessions_observed']} · {'—' if rate is None else f'{rate:.0%}'}",
+                size=12,
+                extra=" fill='#333'",
+            )
+        )
+        for entry in script["timeline"]:
+            i = column_of.get(entry["note_id"])
+            if i is not None:
+                out.append(f"<g><title>{escape(_describe(entry))}</title>")
+                out.extend(_mark(x_of(i), cy, radius, entry))
+                out.append("</g>")
+    out.append(
+        f"<line x1='{LABEL_WIDTH}' y1='{axis_y + 2}' x2='{LABEL_WIDTH + plot_w:.1f}' "
+        f"y2='{axis_y + 2}' stroke='#333'/>"
+    )
+    step = _tick_every(n, col)
+    for i, s in enumerate(sessions):
+        last_apart = i == len(sessions) - 1 and (i % step) * col >= 26
+        if i % step and not last_apart:
+            continue
+        x = x_of(i)
+        out.append(
+            f"<line x1='{x:.1f}' y1='{axis_y + 2}' x2='{x:.1f}' y2='{axis_y + 7}' stroke='#333'/>"
+        )
+        out.append(_text(x, axis_y + 20, s["session_number"], size=11, anchor="middle"))
+    if sessions:
+        out.append(_text(16, axis_y + 20, "session", size=11, extra=" fill='#555'"))
+        out.append(_text(16, axis_y + 36, "date", size=11, extra=" fill='#555'"))
+        for i in _date_ticks(sessions, step):
+            out.append(
+                _text(
+                    x_of(i),
+                    axis_y + 36,
+                    sessions[i]["date"],
+                    size=10,
+                    anchor="middle",
+                    extra=" fill='#555'",
+                )
+            )
+    out.extend(_legend(16, axis_y + 64))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _describe(entry: dict) -> str:
+    """Tooltip of one mark: session, date, with whom, and how."""
+    how = [", ".join(entry["figure_roles"]) or "marked active"]
+    if entry["in_transference"]:
+        how.append("with the therapist")
+    if entry["enacted"]:
+        how.append("enacted")
+    if entry["ruptures"]:
+        how.append(f"{entry['ruptures']} rupture(s)")
+    return f"session {entry['session_number']}, {entry['date']}: " + "; ".join(how)
+
+
+def _date_ticks(sessions: list[dict], step: int) -> list[int]:
+    """First, last and about every fifth labelled session, keeping dates apart."""
+    last = len(sessions) - 1
+    picks = [i for i in range(0, last + 1, step * 4)]
+    if picks and picks[-1] != last and last - picks[-1] >= step * 2:
+        picks.append(last)
+    return picks or [0]
+
+
+def _legend(x: float, y: float) -> list[str]:
+    items = [
+        (
+            {"in_transference": False, "active_only": False, "enacted": False},
+            "in a story about someone",
+        ),
+        (
+            {"in_transference": True, "active_only": False, "enacted": False},
+            "with the therapist (transference)",
+        ),
+        (
+            {"in_transference": False, "active_only": False, "enacted": True},
+            "enacted in the session",
+        ),
+        (
+            {"in_transference": False, "active_only": True, "enacted": False},
+            "marked active, no episode",
+        ),
+    ]
+    out = []
+    for entry, label in items:
+        out.extend(_mark(x + 8, y, 6, entry))
+        out.append(_text(x + 22, y + 4, label, size=12))
+        x += 36 + 7 * len(label)
+    return out

@@ -1,0 +1,133 @@
+"""CSV and SVG renderings of the theme history."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import pytest
+
+from practice.notes.theme_formats import CSV_COLUMNS, csv_safe, history_csv, history_svg
+from practice.notes.themes import FigureInput, NoteInput, ScriptInput, theme_history
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = '=HYPERLINK("http://x")<script>alert(1)</script> & \'quote\' "dq" ]]>'
+
+
+def build(names=("Braces for criticism", "Rescues, then resents"), weeks=6):
+    figures = [FigureInput("fa", "father"), FigureInput("pa", "partner")]
+    scripts = [ScriptInput(f"s{i}", name, "working") for i, name in enumerate(names)]
+    notes = []
+    for week in range(weeks):
+        content = {
+            "relationship_episodes": [
+                {"figure_id": "fa" if week % 2 else "pa", "script_id": "s0", "when": "current"}
+            ]
+        }
+        if week == 2:
+            content["transference"] = {"present": True, "script_id": "s0"}
+        if week == 3 and len(scripts) > 1:
+            content["enactments"] = [{"summary": "late again", "script_id": "s1"}]
+        notes.append(
+            NoteInput(f"n{week}", date(2026, 1, 5) + timedelta(weeks=week), "signed", content)
+        )
+    return theme_history(notes, scripts, figures, [])
+
+
+def rows_of(text):
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_header_and_one_row_per_script_per_session():
+    rows = rows_of(history_csv(build()))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    body = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]]
+    assert len(body) == 6 + 1  # s0 in every session, s1 enacted once
+    third = next(r for r in body if r["script_id"] == "s0" and r["session_number"] == "3")
+    assert third["in_transference"] == "yes"
+    assert third["figure_roles"] == "partner;therapist"
+    enacted = next(r for r in body if r["script_id"] == "s1")
+    assert (enacted["enacted"], enacted["episodes"], enacted["figure_roles"]) == ("yes", "0", "")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_neutralises_formulas(start):
+    assert csv_safe(f"{start}1+1") == f"'{start}1+1"
+
+
+def test_csv_script_names_cannot_inject():
+    rows = rows_of(history_csv(build(names=(HOSTILE, "-2+3", "@SUM(A1)"))))
+    names = {r[1] for r in rows[1:]}
+    assert names == {"'" + HOSTILE, "'-2+3"}  # the third script is never observed
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_csv_of_empty_history_is_just_the_header():
+    empty = theme_history([], [], [], [])
+    assert rows_of(history_csv(empty)) == [list(CSV_COLUMNS)]
+
+
+def parse(svg: str):
+    return ET.fromstring(svg)  # noqa: S314 (our own output, parsed to prove it is well-formed)
+
+
+def test_svg_parses_and_escapes_names():
+    svg = history_svg(build(names=(HOSTILE, "Waits to be chosen")), title="Theme <history>")
+    root = parse(svg)
+    assert root.tag == f"{SVG}svg"
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    titles = " ".join(t.text or "" for t in root.iter(f"{SVG}title"))
+    assert HOSTILE in titles  # the full name survives as text, escaped in the markup
+    assert "<script>" not in svg and "<script" not in svg.replace("&lt;script", "")
+    assert not list(root.iter(f"{SVG}script"))
+    assert "Waits to be chosen" in texts
+    assert "Theme <history>" in titles
+
+
+def test_svg_has_no_external_references():
+    svg = history_svg(build())
+    root = parse(svg)
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            assert "href" not in name
+            assert "url(" not in value and "http" not in value.replace(SVG[1:-1], "")
+    assert not list(root.iter(f"{SVG}image")) and not list(root.iter(f"{SVG}foreignObject"))
+
+
+def test_svg_marks_axis_and_legend():
+    root = parse(history_svg(build()))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    for label in ("in a story about someone", "with the therapist (transference)"):
+        assert label in texts
+    assert "enacted in the session" in texts
+    assert "session" in texts and "date" in texts
+    assert {"1", "6"} <= set(texts)  # session numbers on the axis
+    assert "2026-01-05" in texts
+    diamonds = [p for p in root.iter(f"{SVG}path") if p.get("fill") == "#D55E00"]
+    assert len(diamonds) == 2  # one in the chart (week 2), one in the legend
+    frames = [r for r in root.iter(f"{SVG}rect") if r.get("stroke") == "#000"]
+    assert len(frames) == 2  # the enactment and its legend entry
+    tooltips = [t.text for t in root.iter(f"{SVG}title")]
+    assert "session 3, 2026-01-19: partner, therapist; with the therapist" in tooltips
+
+
+def test_svg_truncates_long_names_but_keeps_them_in_the_tooltip():
+    long_name = "Sets others up to criticise her achievements, then agrees with them"
+    root = parse(history_svg(build(names=(long_name,))))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert any(t and t.endswith("…") and len(t) <= 40 for t in texts)
+    assert any(long_name in (t.text or "") for t in root.iter(f"{SVG}title"))
+
+
+def test_svg_of_empty_history_is_valid():
+    root = parse(history_svg(theme_history([], [], [], [])))
+    assert root.tag == f"{SVG}svg"
+
+
+def test_svg_with_a_thousand_sessions_stays_bounded():
+    root = parse(history_svg(build(weeks=1000)))
+    assert float(root.get("width")) < 4000
+    labels = [t.text for t in root.iter(f"{SVG}text") if (t.text or "").isdigit()]
+    assert "1000" in labels and len(labels) < 120
