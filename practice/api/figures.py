@@ -1,0 +1,91 @@
+"""Figures: the people in a client's life that notes and scripts refer to.
+
+The assigned clinician reads and writes; a supervisor of an assigned clinician reads;
+everyone else gets 404. Label, role and period are encrypted.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from practice.api.common import PageArgs, page_of, paginate
+from practice.api.notes import audit_refusals
+from practice.audit import service as audit
+from practice.extensions import db
+from practice.notes import keys, service
+from practice.notes.template import FigurePayloadSchema, vocabularies
+
+blp = Blueprint(
+    "figures", __name__, url_prefix="/api/v1/clients", description="People in a client's life"
+)
+blp.after_request(audit_refusals)
+
+
+class FigureUpdateSchema(Schema):
+    label = fields.String(validate=validate.Length(min=1, max=100))
+    role = fields.String(validate=validate.OneOf(vocabularies()["figure_roles"]))
+    period = fields.String(validate=validate.OneOf(vocabularies()["figure_periods"]))
+
+
+class FigureSchema(Schema):
+    id = fields.UUID()
+    client_id = fields.UUID()
+    is_therapist = fields.Boolean()
+    label = fields.String()
+    role = fields.String()
+    period = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+def _refuse(exc: service.Invalid):
+    abort(422, message="The figure was refused.", errors={"json": exc.errors})
+
+
+@blp.route("/<uuid:client_id>/figures")
+class Figures(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(FigureSchema))
+    def get(self, args, client_id):
+        """The client's figures, the built-in therapist figure first."""
+        client = service.get_clinical_client_for(current_user, client_id)
+        service.ensure_therapist_figure(client)
+        page = paginate(service.figures_query(client), args)
+        cipher = keys.client_cipher(client)
+        audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
+        return {**page, "items": [service.figure_view(f, cipher) for f in page["items"]]}
+
+    @blp.arguments(FigurePayloadSchema)
+    @blp.response(201, FigureSchema)
+    def post(self, args, client_id):
+        """Add a person in the client's life."""
+        client = service.get_clinical_client_for(current_user, client_id, write=True)
+        try:
+            figure = service.create_figure(current_user, client, args)
+        except service.Invalid as exc:
+            _refuse(exc)
+        audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
+        return service.figure_view(figure, keys.client_cipher(client))
+
+
+@blp.route("/<uuid:client_id>/figures/<uuid:figure_id>")
+class FigureItem(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(FigureUpdateSchema)
+    @blp.response(200, FigureSchema)
+    def patch(self, args, client_id, figure_id):
+        """Change a figure's label, role or period."""
+        client = service.get_clinical_client_for(current_user, client_id, write=True)
+        figure = service.get_figure(client, figure_id)
+        try:
+            service.update_figure(client, figure, args)
+        except service.Invalid as exc:
+            _refuse(exc)
+        audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)
+        return service.figure_view(figure, keys.client_cipher(client))

@@ -1,0 +1,270 @@
+"""Process notes (psychotherapy notes): drafts, signing and addenda.
+
+Only the author reads and writes; a supervisor of the author reads while the link
+exists; everyone else gets 404, in lists too. Every read, write and refusal is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import request
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from practice.api.common import PageArgs, etag, page_of, paginate, require_if_match
+from practice.audit import service as audit
+from practice.audit.service import PENDING
+from practice.auth import policy
+from practice.clients.models import Client
+from practice.extensions import db
+from practice.notes import keys, service
+from practice.notes.models import NOTE_STATUSES
+from practice.notes.service import MAX_ADDENDUM
+from practice.notes.template import NoteContentSchema, clean_content
+
+blp = Blueprint(
+    "notes", __name__, url_prefix="/api/v1", description="Process notes (author and supervisor)"
+)
+
+VERBS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
+ID_ARGS = ("note_id", "script_id", "figure_id", "client_id")
+
+
+def audit_refusals(response):
+    """After-request hook: a refused or failed request leaves one audit entry (no text)."""
+    if response.status_code < 400 or response.status_code == 401:
+        return response
+    pending = db.session.info.get(PENDING, [])
+    if any(event.outcome != "success" for event in pending):
+        return response  # the refusal is already recorded (e.g. policy.deny)
+    view_args = request.view_args or {}
+    name = next((key for key in ID_ARGS if key in view_args), None)
+    object_type = name.removesuffix("_id") if name else None
+    rule = request.url_rule.rule if request.url_rule else ""
+    last = rule.rstrip("/").rsplit("/", 1)[-1]
+    verb = last if last.isalpha() and not last.endswith("s") else VERBS.get(request.method, "call")
+    resource = request.blueprint.removesuffix("s") if request.blueprint else "request"
+    audit.record(
+        db.session,
+        f"{resource}.{verb}",
+        object_type=object_type,
+        object_id=view_args.get(name) if name else None,
+        outcome="error" if response.status_code >= 500 else "failure",
+    )
+    return response
+
+
+blp.after_request(audit_refusals)
+
+
+def check_session_date(value: date) -> None:
+    if value < date(1900, 1, 1) or value > date.today() + timedelta(days=1):
+        raise ValidationError("The session date must lie between 1900 and tomorrow.")
+
+
+class NoteCreateSchema(Schema):
+    session_date = fields.Date(required=True)
+    appointment_id = fields.UUID(allow_none=True)
+    content = fields.Nested(NoteContentSchema, load_default=dict)
+
+    @validates("session_date")
+    def _date(self, value, **_kwargs):
+        check_session_date(value)
+
+
+class NoteReplaceSchema(Schema):
+    content = fields.Nested(NoteContentSchema, required=True)
+    session_date = fields.Date()
+
+    @validates("session_date")
+    def _date(self, value, **_kwargs):
+        check_session_date(value)
+
+
+class AddendumCreateSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ADDENDUM))
+
+
+class NoteListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(NOTE_STATUSES))
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
+
+
+class AddendumSchema(Schema):
+    id = fields.UUID()
+    author_id = fields.UUID()
+    created_at = fields.DateTime()
+    text = fields.String()
+
+
+class NoteSchema(Schema):
+    id = fields.UUID()
+    client_id = fields.UUID()
+    author_id = fields.UUID()
+    appointment_id = fields.UUID(allow_none=True)
+    session_date = fields.Date()
+    template_version = fields.Integer()
+    status = fields.String()
+    version = fields.Integer()
+    content = fields.Nested(NoteContentSchema)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    signed_at = fields.DateTime(allow_none=True)
+    addenda = fields.List(fields.Nested(AddendumSchema))
+
+
+def _canonical(content: dict) -> dict:
+    """The loaded content as stored JSON (ids as strings, nulls dropped)."""
+    return clean_content(NoteContentSchema().dump(content))
+
+
+def _client_of(note) -> Client:
+    return db.session.get(Client, note.client_id)
+
+
+def _full_view(note) -> tuple[dict, int, dict]:
+    cipher = keys.client_cipher(_client_of(note))
+    return service.note_view(note, cipher, service.addenda_of(note)), 200, etag(note.version)
+
+
+def refuse(exc: Exception):
+    """Map a service refusal to its status; messages never carry clinical text."""
+    if isinstance(exc, service.Invalid):
+        abort(
+            422,
+            message="The request refers to something it cannot use.",
+            errors={"json": exc.errors},
+        )
+    if isinstance(exc, service.Stale):
+        abort(412, message="This changed since you read it; reload and try again.")
+    abort(409, message=str(exc))
+
+
+def if_match_version() -> int | None:
+    """The version named by If-Match, when the caller sent exactly one."""
+    header = request.headers.get("If-Match", "")
+    tag = header.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 12 else None
+
+
+@blp.route("/clients/<uuid:client_id>/notes")
+class ClientNotes(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(NoteListArgs, location="query")
+    @blp.response(200, page_of(NoteSchema))
+    def get(self, args, client_id):
+        """Notes about a client that you may read, by session date."""
+        client = db.session.get(Client, client_id)
+        if client is None or not service.may_list_notes(current_user, client):
+            policy.deny("client", client_id)
+        query = service.notes_query(
+            current_user,
+            client,
+            status=args.get("status"),
+            start=args.get("start"),
+            end=args.get("end"),
+            desc=args["order"] == "desc",
+        )
+        page = paginate(query, args)
+        cipher = keys.client_cipher(client)
+        audit.record(db.session, "note.list", object_type="client", object_id=client.id)
+        items = []
+        for note in page["items"]:
+            items.append(service.note_view(note, cipher, service.addenda_of(note)))
+            audit.record(db.session, "note.read", object_type="note", object_id=note.id)
+        return {**page, "items": items}
+
+    @blp.arguments(NoteCreateSchema)
+    @blp.response(201, NoteSchema)
+    def post(self, args, client_id):
+        """Start a draft note (version 1) for a session with this client."""
+        client = service.get_clinical_client_for(current_user, client_id, write=True)
+        try:
+            note = service.create_note(
+                current_user,
+                client,
+                args["session_date"],
+                _canonical(args["content"]),
+                args.get("appointment_id"),
+            )
+        except (service.Invalid, service.Conflict) as exc:
+            refuse(exc)
+        audit.record(db.session, "note.create", object_type="note", object_id=note.id)
+        view, _status, headers = _full_view(note)
+        return view, 201, headers
+
+
+@blp.route("/notes/<uuid:note_id>")
+class NoteItem(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, NoteSchema)
+    def get(self, note_id):
+        """One note with its addenda (ETag = version)."""
+        note = service.get_note_for(current_user, note_id)
+        audit.record(db.session, "note.read", object_type="note", object_id=note.id)
+        return _full_view(note)
+
+    @blp.arguments(NoteReplaceSchema)
+    @blp.response(200, NoteSchema)
+    def put(self, args, note_id):
+        """Replace a draft's content; send If-Match with the version you read."""
+        note = service.get_note_for(current_user, note_id, write=True)
+        if note.status != "draft":
+            abort(409, message="A signed note cannot change; add an addendum instead.")
+        require_if_match(note.version)
+        try:
+            service.replace_note_content(
+                note,
+                _client_of(note),
+                _canonical(args["content"]),
+                note.version,
+                args.get("session_date"),
+            )
+        except (service.Invalid, service.Conflict, service.Stale) as exc:
+            refuse(exc)
+        audit.record(db.session, "note.update", object_type="note", object_id=note.id)
+        return _full_view(note)
+
+
+@blp.route("/notes/<uuid:note_id>/sign")
+class NoteSign(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, NoteSchema)
+    def post(self, note_id):
+        """Sign a draft: it is locked for good; corrections become addenda."""
+        note = service.get_note_for(current_user, note_id, write=True)
+        if request.headers.get("If-Match"):
+            require_if_match(note.version)
+        try:
+            service.sign_note(note, if_match_version())
+        except (service.Conflict, service.Stale) as exc:
+            refuse(exc)
+        audit.record(db.session, "note.sign", object_type="note", object_id=note.id)
+        return _full_view(note)
+
+
+@blp.route("/notes/<uuid:note_id>/addenda")
+class NoteAddenda(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(AddendumCreateSchema)
+    @blp.response(201, NoteSchema)
+    def post(self, args, note_id):
+        """Append a correction to a signed note (encrypted, attributed, time-stamped)."""
+        note = service.get_note_for(current_user, note_id, write=True)
+        try:
+            addendum = service.add_addendum(current_user, note, _client_of(note), args["text"])
+        except service.Conflict as exc:
+            refuse(exc)
+        audit.record(db.session, "note.addendum", object_type="note", object_id=note.id)
+        audit.record(db.session, "addendum.create", object_type="addendum", object_id=addendum.id)
+        view, _status, headers = _full_view(note)
+        return view, 201, headers

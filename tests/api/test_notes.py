@@ -1,0 +1,430 @@
+"""Process notes over HTTP: drafts, If-Match, signing, addenda, access, audit, bad input."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from practice.audit.models import AuditEntry
+from practice.auth import service as auth_service
+from practice.notes.models import NoteAddendum, ProcessNote
+from practice.scheduling.models import Appointment
+from tests.factories import bearer, make_client, make_practice, make_user
+
+CANARY = "Quokka-canary-7731: the grandmother's red ledger"
+
+
+@dataclass
+class Team:
+    """A clinic: an author with a client, everyone who must not read, and a supervisor."""
+
+    practice: object
+    owner: object
+    scheduler: object
+    author: object
+    co_clinician: object
+    colleague: object
+    supervisor: object
+    stranger: object
+    client: object
+    other_client: object
+    foreign_client: object
+    link: object
+
+
+def make_team() -> Team:
+    practice = make_practice()
+    owner = make_user(practice, ("owner",))
+    author = make_user(practice, ("clinician",))
+    co_clinician = make_user(practice, ("clinician",))
+    supervisor = make_user(practice, ("clinician", "supervisor"))
+    link = auth_service.add_supervision(owner, supervisor, author)
+    elsewhere = make_practice("Other Shore Counselling")
+    stranger = make_user(elsewhere, ("owner", "clinician", "supervisor"))
+    return Team(
+        practice=practice,
+        owner=owner,
+        scheduler=make_user(practice, ("scheduler",)),
+        author=author,
+        co_clinician=co_clinician,
+        colleague=make_user(practice, ("clinician",)),
+        supervisor=supervisor,
+        stranger=stranger,
+        client=make_client(practice, author, care_team=[co_clinician]),
+        other_client=make_client(practice, author),
+        foreign_client=make_client(elsewhere, stranger),
+        link=link,
+    )
+
+
+def settle() -> None:
+    """Commit what the test built: a refused request's rollback must not undo it (the
+    test's outer transaction still rolls everything back afterwards)."""
+    from practice.extensions import db
+
+    db.session.commit()
+
+
+@pytest.fixture
+def team(db) -> Team:
+    built = make_team()
+    settle()
+    return built
+
+
+_tokens: dict = {}
+
+
+def auth(user) -> dict[str, str]:
+    """Bearer header for `user` (one token per user per test run)."""
+    if user.id not in _tokens:
+        _tokens[user.id] = bearer(user)
+        settle()
+    return _tokens[user.id]
+
+
+def assert_error(response, code: int) -> dict:
+    assert response.status_code == code, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["code"] == code and body["message"]
+    return body
+
+
+def audit_rows(db, **filters) -> list[AuditEntry]:
+    query = sa.select(AuditEntry).order_by(AuditEntry.seq)
+    for key, value in filters.items():
+        value = str(value) if key == "object_id" else value
+        query = query.where(getattr(AuditEntry, key) == value)
+    return list(db.session.scalars(query))
+
+
+def count(db, model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def new_note(client, team, content=None, **extra) -> dict:
+    body = {"session_date": "2026-03-02", "content": content or {}, **extra}
+    response = client.post(
+        f"/api/v1/clients/{team.client.id}/notes", json=body, headers=auth(team.author)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def signed_note(client, team) -> dict:
+    note = new_note(client, team, {"narrative": {"summary": "signed one"}})
+    response = client.post(f"/api/v1/notes/{note['id']}/sign", headers=auth(team.author))
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def put(client, note_id, user, content, if_match=None):
+    headers = dict(auth(user))
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return client.put(f"/api/v1/notes/{note_id}", json={"content": content}, headers=headers)
+
+
+# --- drafts -----------------------------------------------------------------------
+
+
+def test_create_draft_returns_version_one_and_is_audited(client, db, team):
+    response = client.post(
+        f"/api/v1/clients/{team.client.id}/notes",
+        json={"session_date": "2026-03-02", "content": {"narrative": {"summary": CANARY}}},
+        headers=auth(team.author),
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "draft" and body["version"] == 1
+    assert body["template_version"] == 1 and body["signed_at"] is None
+    assert body["content"] == {"narrative": {"summary": CANARY}}
+    assert response.headers["ETag"] == '"1"'
+    [row] = audit_rows(db, action="note.create")
+    assert row.object_id == body["id"] and row.actor_id == team.author.id
+    stored = db.session.get(ProcessNote, uuid.UUID(body["id"]))
+    assert CANARY.encode() not in stored.content
+
+
+def test_only_session_date_is_required(client, db, team):
+    body = assert_error(
+        client.post(f"/api/v1/clients/{team.client.id}/notes", json={}, headers=auth(team.author)),
+        422,
+    )
+    assert "session_date" in body["errors"]["json"]
+    note = client.post(
+        f"/api/v1/clients/{team.client.id}/notes",
+        json={"session_date": "2026-03-02"},
+        headers=auth(team.author),
+    ).get_json()
+    assert note["content"] == {}
+
+
+def test_ids_of_another_client_are_field_level_422(client, db, team):
+    mine = client.get(f"/api/v1/clients/{team.client.id}/figures", headers=auth(team.author))
+    therapist = mine.get_json()["items"][0]["id"]
+    theirs = client.post(
+        f"/api/v1/clients/{team.other_client.id}/figures",
+        json={"label": "Sam", "role": "partner"},
+        headers=auth(team.author),
+    ).get_json()["id"]
+    their_script = client.post(
+        f"/api/v1/clients/{team.other_client.id}/scripts",
+        json={"name": "expects to be dropped"},
+        headers=auth(team.author),
+    ).get_json()["id"]
+    content = {
+        "scripts_active": [their_script],
+        "relationship_episodes": [{"figure_id": therapist}, {"figure_id": theirs}],
+        "transference": {"therapist_experienced_as": str(uuid.uuid4())},
+    }
+    response = client.post(
+        f"/api/v1/clients/{team.client.id}/notes",
+        json={"session_date": "2026-03-02", "content": content},
+        headers=auth(team.author),
+    )
+    errors = assert_error(response, 422)["errors"]["json"]["content"]
+    assert "figure_id" in errors["relationship_episodes"]["1"]
+    assert "0" not in errors["relationship_episodes"]
+    assert "0" in errors["scripts_active"]
+    assert "therapist_experienced_as" in errors["transference"]
+    assert count(db, ProcessNote) == 0
+    assert audit_rows(db, action="note.create", outcome="failure")
+
+
+def test_appointment_must_be_the_same_clients_and_only_once(client, db, team):
+    def appointment(of_client, hour):
+        row = Appointment(
+            practice_id=team.practice.id,
+            client_id=of_client.id,
+            clinician_id=team.author.id,
+            starts_at=datetime(2026, 3, 2, hour, tzinfo=UTC),
+            ends_at=datetime(2026, 3, 2, hour + 1, tzinfo=UTC),
+            kind="individual",
+            modality="in_person",
+            status="attended",
+        )
+        db.session.add(row)
+        settle()
+        return str(row.id)
+
+    theirs = appointment(team.other_client, 9)
+    body = {"session_date": "2026-03-02", "appointment_id": theirs}
+    url = f"/api/v1/clients/{team.client.id}/notes"
+    errors = assert_error(client.post(url, json=body, headers=auth(team.author)), 422)
+    assert "appointment_id" in errors["errors"]["json"]
+    mine = appointment(team.client, 11)
+    note = new_note(client, team, appointment_id=mine)
+    assert note["appointment_id"] == mine
+    again = client.post(url, json={**body, "appointment_id": mine}, headers=auth(team.author))
+    assert_error(again, 409)
+    assert count(db, ProcessNote) == 1
+
+
+def test_put_needs_current_if_match(client, db, team):
+    note = new_note(client, team)
+    new = {"narrative": {"plan": "continue"}}
+    assert_error(put(client, note["id"], team.author, new), 428)
+    assert_error(put(client, note["id"], team.author, new, '"7"'), 412)
+    ok = put(client, note["id"], team.author, new, '"1"')
+    assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
+    assert ok.get_json()["content"] == new and ok.get_json()["version"] == 2
+    assert_error(put(client, note["id"], team.author, {}, '"1"'), 412)
+    assert [r.outcome for r in audit_rows(db, object_id=note["id"], action="note.update")] == [
+        "failure",
+        "failure",
+        "success",
+        "failure",
+    ]
+
+
+def test_get_has_etag_and_is_audited(client, db, team):
+    note = new_note(client, team)
+    response = client.get(f"/api/v1/notes/{note['id']}", headers=auth(team.author))
+    assert response.status_code == 200 and response.headers["ETag"] == '"1"'
+    assert response.headers["Cache-Control"] == "no-store"
+    assert audit_rows(db, action="note.read", object_id=note["id"])
+
+
+# --- signing and addenda ----------------------------------------------------------
+
+
+def test_sign_locks_the_note_and_addenda_append(client, db, team):
+    note = signed_note(client, team)
+    assert note["status"] == "signed" and note["signed_at"] and note["version"] == 2
+    url = f"/api/v1/notes/{note['id']}"
+    assert_error(put(client, note["id"], team.author, {}, '"2"'), 409)
+    assert_error(client.post(f"{url}/sign", headers=auth(team.author)), 409)
+    response = client.post(f"{url}/addenda", json={"text": CANARY}, headers=auth(team.author))
+    assert response.status_code == 201
+    [addendum] = response.get_json()["addenda"]
+    assert addendum["text"] == CANARY and addendum["author_id"] == str(team.author.id)
+    assert addendum["created_at"]
+    second = client.post(f"{url}/addenda", json={"text": "second"}, headers=auth(team.author))
+    assert [a["text"] for a in second.get_json()["addenda"]] == [CANARY, "second"]
+    assert client.get(url, headers=auth(team.author)).get_json()["content"] == {
+        "narrative": {"summary": "signed one"}
+    }
+    stored = db.session.scalars(sa.select(NoteAddendum.text)).all()
+    assert all(CANARY.encode() not in blob for blob in stored)
+    assert audit_rows(db, action="note.sign", object_id=note["id"])
+    assert len(audit_rows(db, action="note.addendum", object_id=note["id"])) == 2
+
+
+def test_addenda_are_for_signed_notes_only(client, db, team):
+    note = new_note(client, team)
+    url = f"/api/v1/notes/{note['id']}/addenda"
+    assert_error(client.post(url, json={"text": "early"}, headers=auth(team.author)), 409)
+    assert count(db, NoteAddendum) == 0
+
+
+def test_sign_with_stale_if_match_is_412(client, db, team):
+    note = new_note(client, team)
+    headers = {**auth(team.author), "If-Match": '"5"'}
+    assert_error(client.post(f"/api/v1/notes/{note['id']}/sign", headers=headers), 412)
+    assert db.session.get(ProcessNote, uuid.UUID(note["id"])).status == "draft"
+
+
+# --- access -----------------------------------------------------------------------
+
+OUTSIDERS = ("owner", "scheduler", "co_clinician", "colleague", "stranger")
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_nobody_but_author_and_supervisor_sees_a_note(client, db, team, who):
+    note = signed_note(client, team)
+    user = getattr(team, who)
+    url = f"/api/v1/notes/{note['id']}"
+    for response in (
+        client.get(url, headers=auth(user)),
+        put(client, note["id"], user, {}, '"2"'),
+        client.post(f"{url}/sign", headers=auth(user)),
+        client.post(f"{url}/addenda", json={"text": "x"}, headers=auth(user)),
+    ):
+        body = assert_error(response, 404)
+        assert "signed one" not in response.get_data(as_text=True)
+        assert "content" not in body
+    listing = client.get(f"/api/v1/clients/{team.client.id}/notes", headers=auth(user))
+    if who == "co_clinician":  # assigned, but not the author: an empty list
+        assert listing.status_code == 200 and listing.get_json()["items"] == []
+    else:
+        assert_error(listing, 404)
+    assert len(audit_rows(db, action="access.denied", actor_id=user.id)) >= 4
+    assert count(db, NoteAddendum) == 0
+
+
+def test_supervisor_reads_only_while_linked(client, db, team):
+    note = signed_note(client, team)
+    url = f"/api/v1/notes/{note['id']}"
+    sup = auth(team.supervisor)
+    assert client.get(url, headers=sup).get_json()["content"] == note["content"]
+    listing = client.get(f"/api/v1/clients/{team.client.id}/notes", headers=sup).get_json()
+    assert [n["id"] for n in listing["items"]] == [note["id"]]
+    assert_error(client.post(f"{url}/addenda", json={"text": "x"}, headers=sup), 403)
+    assert_error(client.post(f"{url}/sign", headers=sup), 403)
+    assert_error(put(client, note["id"], team.supervisor, {}, '"2"'), 403)
+    assert_error(
+        client.post(
+            f"/api/v1/clients/{team.client.id}/notes",
+            json={"session_date": "2026-03-03"},
+            headers=sup,
+        ),
+        403,
+    )
+    auth_service.end_supervision(team.supervisor, team.author)
+    settle()
+    assert_error(client.get(url, headers=sup), 404)
+    assert_error(client.get(f"/api/v1/clients/{team.client.id}/notes", headers=sup), 404)
+
+
+def test_list_is_paginated_by_session_date(client, db, team):
+    for day in ("2026-03-16", "2026-03-02", "2026-03-09"):
+        new_note(client, team, session_date=day)
+    url = f"/api/v1/clients/{team.client.id}/notes"
+    page = client.get(f"{url}?page_size=2", headers=auth(team.author)).get_json()
+    assert page["total"] == 3 and page["page_size"] == 2
+    assert [n["session_date"] for n in page["items"]] == ["2026-03-02", "2026-03-09"]
+    last = client.get(f"{url}?order=desc&page_size=1", headers=auth(team.author)).get_json()
+    assert last["items"][0]["session_date"] == "2026-03-16"
+    ranged = client.get(f"{url}?from=2026-03-05&to=2026-03-10", headers=auth(team.author))
+    assert [n["session_date"] for n in ranged.get_json()["items"]] == ["2026-03-09"]
+    assert len(audit_rows(db, action="note.read")) == 4  # one per note returned
+    assert_error(client.get(f"{url}?page_size=500", headers=auth(team.author)), 422)
+
+
+# --- bad input --------------------------------------------------------------------
+
+BAD_BODIES = [
+    {"session_date": 20260302},
+    {"session_date": "yesterday"},
+    {"session_date": "2026-03-02", "content": "free text"},
+    {"session_date": "2026-03-02", "author_id": str(uuid.uuid4())},
+    {"session_date": "2026-03-02", "content": {"narrative": {"summary": "x" * 30_000}}},
+    {"session_date": "2026-03-02", "content": {"ipt_focus": "'; DROP TABLE process_notes; --"}},
+    {"session_date": "2026-03-02", "appointment_id": "1 OR 1=1"},
+    {"session_date": "2026-03-02", "appointment_id": str(uuid.uuid4())},
+    {"session_date": "3026-03-02"},
+    {"session_date": "2026-03-02", "content": {"relationship_episodes": [{"figure_id": 5}]}},
+    [],
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_bad_create_bodies_are_4xx_and_store_nothing(client, db, team, body):
+    response = client.post(
+        f"/api/v1/clients/{team.client.id}/notes", json=body, headers=auth(team.author)
+    )
+    assert 400 <= response.status_code < 500
+    assert_error(response, response.status_code)
+    assert count(db, ProcessNote) == 0
+
+
+def test_unicode_and_sql_looking_text_is_kept_verbatim(client, db, team):
+    text = "Ünïcødé 😶‍🌫️ 私は '; DROP TABLE process_notes; -- \u202e"
+    note = new_note(client, team, {"narrative": {"summary": text}})
+    got = client.get(f"/api/v1/notes/{note['id']}", headers=auth(team.author)).get_json()
+    assert got["content"]["narrative"]["summary"] == text
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1' OR '1'='1", "%00"])
+def test_non_uuid_ids_are_404(client, team, bad):
+    assert_error(client.get(f"/api/v1/notes/{bad}", headers=auth(team.author)), 404)
+    assert_error(client.get(f"/api/v1/clients/{bad}/notes", headers=auth(team.author)), 404)
+
+
+def test_other_practices_client_and_unknown_ids_are_404(client, db, team):
+    url = f"/api/v1/clients/{team.foreign_client.id}/notes"
+    body = {"session_date": "2026-03-02"}
+    assert_error(client.post(url, json=body, headers=auth(team.author)), 404)
+    assert_error(client.get(f"/api/v1/notes/{uuid.uuid4()}", headers=auth(team.author)), 404)
+    assert count(db, ProcessNote) == 0
+
+
+def test_put_and_addenda_bad_bodies(client, db, team):
+    note = new_note(client, team)
+    url = f"/api/v1/notes/{note['id']}"
+    headers = {**auth(team.author), "If-Match": '"1"'}
+    for body in ({}, {"content": {"x": 1}}, {"content": [], "extra": 1}):
+        assert_error(client.put(url, json=body, headers=headers), 422)
+    assert client.get(url, headers=auth(team.author)).get_json()["version"] == 1
+    signed = signed_note(client, team)
+    add = f"/api/v1/notes/{signed['id']}/addenda"
+    for body in ({}, {"text": ""}, {"text": 5}, {"text": "x" * 20_001}, {"text": "a", "b": 1}):
+        assert_error(client.post(add, json=body, headers=auth(team.author)), 422)
+    assert count(db, NoteAddendum) == 0
+
+
+def test_anonymous_is_401(client, team):
+    assert_error(client.get(f"/api/v1/clients/{team.client.id}/notes"), 401)
+
+
+def test_audit_never_holds_clinical_text(client, db, team):
+    note = new_note(client, team, {"narrative": {"summary": CANARY}})
+    put(client, note["id"], team.author, {"narrative": {"plan": CANARY}}, '"1"')
+    put(client, note["id"], team.colleague, {"narrative": {"plan": CANARY}}, '"2"')
+    for row in audit_rows(db):
+        assert CANARY not in " ".join(str(v) for v in vars(row).values())
