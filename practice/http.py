@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from practice.crypto import CryptoError
@@ -56,8 +57,22 @@ def handle_http_exception(error: HTTPException):
     return error_response(error)
 
 
+def database_down(error: BaseException) -> bool:
+    """True for errors that mean the database cannot be reached (answer 503, not 500)."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.remove()
+
+
 def handle_database_down(error: Exception):
-    db.session.rollback()
+    _rollback_quietly()
     log.error("database unavailable: %s", type(error).__name__)
     return error_response(ServiceUnavailable("The database is unavailable; try again shortly."))
 
@@ -67,11 +82,9 @@ def handle_unexpected(error: Exception):
     the request body never is."""
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    db.session.rollback()
-    if isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    ):
+    if database_down(error):
         return handle_database_down(error)
+    _rollback_quietly()
     log.error(
         "unhandled %s on %s %s",
         type(error).__name__,
@@ -147,8 +160,11 @@ def finish_request(response: Response) -> Response:
             db.session.rollback()
             if keep_refusals_only(db.session):
                 db.session.commit()
-    except Exception:
-        db.session.rollback()
+    except Exception as error:
+        if database_down(error):
+            # The commit itself found the database gone: 503, never a 500.
+            return handle_database_down(error)
+        _rollback_quietly()
         raise
     return response
 
