@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_load, validate
 
 from practice.api.common import PageArgs, page_of, paginate
 from practice.api.schemas import UserSchema
@@ -38,6 +38,13 @@ class UserCreateSchema(Schema):
         validate=validate.Length(min=1, max=len(ROLES)),
     )
     password = fields.String(required=True, validate=validate.Length(max=1024))
+
+    @pre_load
+    def _trim_email(self, data, **_kwargs):
+        """Pasted addresses often carry spaces; they are not part of the address."""
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip()}
+        return data
 
 
 class UserUpdateSchema(Schema):

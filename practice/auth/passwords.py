@@ -113,7 +113,7 @@ def password_problems(
 SERVICE_WORDS = ("practice",)
 _SEQUENCES = (
     "abcdefghijklmnopqrstuvwxyz",
-    "01234567890",
+    "0123456789",
     "qwertyuiopasdfghjklzxcvbnm",
     "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
 )
@@ -145,7 +145,8 @@ def _is_predictable(lowered: str) -> bool:
     squashed = _squash(lowered)
     if len(set(squashed)) <= 3:
         return True
-    return any(squashed in seq or squashed in seq[::-1] for seq in _SEQUENCES)
+    # Runs may wrap around ("7890123456789"), so look in each sequence repeated.
+    return any(squashed in seq * 3 or squashed in (seq * 3)[::-1] for seq in _SEQUENCES)
 
 
 def _context_words(email: str, name: str) -> set[str]:

@@ -27,7 +27,7 @@ log = logging.getLogger("practice.auth.totp")
 PURPOSE = "totp"
 ISSUER = "practice"
 DRIFT_STEPS = 1
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"^[0-9]{6}$")  # ASCII only: \d also matches other scripts
 
 
 def _keyring() -> crypto.Keyring:

@@ -1,0 +1,146 @@
+"""POST /api/v1/auth/password: policy reasons as 422 field errors; other sessions end."""
+
+import pytest
+
+from practice.auth import passwords
+from practice.auth.models import User
+from practice.extensions import db
+from tests.auth.helpers import assert_error, audit_actions, login, login_csrf, settle
+from tests.factories import PASSWORD, bearer, make_practice, make_user
+
+URL = "/api/v1/auth/password"
+NEW = "meadow lantern copper kite"
+
+
+def test_change_ends_other_sessions_not_this_one(app, client):
+    practice = make_practice()
+    user = make_user(practice)
+    other_device = app.test_client()
+    login(other_device, user)
+    old_cookie = other_device.get_cookie("practice_session").value
+    headers = login_csrf(client, user)
+    response = client.post(
+        URL, json={"current_password": PASSWORD, "new_password": NEW}, headers=headers
+    )
+    assert response.status_code == 204
+    assert client.get("/api/v1/auth/me").status_code == 200
+    replay = app.test_client()
+    replay.set_cookie("practice_session", old_cookie)
+    assert_error(replay.get("/api/v1/auth/me"), 401)
+    assert_error(login(app.test_client(), user), 401)
+    assert login(app.test_client(), user, NEW).status_code == 200
+    actions = audit_actions(object_id=str(user.id))
+    assert ("auth.password_change", "success") in actions
+    assert ("auth.sessions_ended", "success") in actions
+
+
+def test_change_by_bearer_ends_every_cookie_session(app, client):
+    practice = make_practice()
+    user = make_user(practice)
+    browser = app.test_client()
+    login(browser, user)
+    response = client.post(
+        URL, json={"current_password": PASSWORD, "new_password": NEW}, headers=bearer(user)
+    )
+    assert response.status_code == 204
+    assert_error(browser.get("/api/v1/auth/me"), 401)
+
+
+@pytest.mark.parametrize(
+    ("new", "reason"),
+    [
+        ("short", "at least 12"),
+        ("password1234", "common"),
+        ("x" * 257, "at most 256"),
+        (PASSWORD, "different"),
+    ],
+)
+def test_policy_reasons_are_field_errors(client, new, reason):
+    practice = make_practice()
+    user = make_user(practice)
+    settle()
+    before = user.password_hash
+    body = assert_error(
+        client.post(
+            URL, json={"current_password": PASSWORD, "new_password": new}, headers=bearer(user)
+        ),
+        422,
+    )
+    assert any(reason in m for m in body["errors"]["json"]["new_password"])
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_name_and_email_are_refused(client):
+    practice = make_practice()
+    user = make_user(practice, name="Ottilie Brambleworth")
+    settle()
+    body = assert_error(
+        client.post(
+            URL,
+            json={"current_password": PASSWORD, "new_password": "brambleworth forever and ever"},
+            headers=bearer(user),
+        ),
+        422,
+    )
+    assert "name or email" in body["errors"]["json"]["new_password"][0]
+
+
+def test_wrong_current_password_is_refused_and_audited(client):
+    practice = make_practice()
+    user = make_user(practice)
+    settle()
+    body = assert_error(
+        client.post(
+            URL,
+            json={"current_password": "not it at all", "new_password": NEW},
+            headers=bearer(user),
+        ),
+        422,
+    )
+    assert "current_password" in body["errors"]["json"]
+    assert ("auth.password_change", "failure") in audit_actions(object_id=str(user.id))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"current_password": PASSWORD},
+        {"current_password": PASSWORD, "new_password": 123456789012},
+        {"current_password": PASSWORD, "new_password": NEW, "admin": True},
+        {"current_password": PASSWORD, "new_password": "y" * 100_000},
+        {"current_password": None, "new_password": NEW},
+        {"current_password": "' OR 1=1; --", "new_password": "'; DROP TABLE users; --x"},
+    ],
+)
+def test_bad_input_is_4xx_and_changes_nothing(client, payload):
+    practice = make_practice()
+    user = make_user(practice)
+    settle()
+    before = user.password_hash
+    response = client.post(URL, json=payload, headers=bearer(user))
+    assert_error(response, response.status_code)
+    assert 400 <= response.status_code < 500
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_unicode_passphrase_round_trips(client):
+    practice = make_practice()
+    user = make_user(practice)
+    new = "ünïcödé pässphräsé 猫が眠る"
+    response = client.post(
+        URL, json={"current_password": PASSWORD, "new_password": new}, headers=bearer(user)
+    )
+    assert response.status_code == 204
+    db.session.expire_all()
+    assert passwords.verify_password(db.session.get(User, user.id).password_hash, new)
+
+
+def test_needs_login_and_csrf(client):
+    assert_error(client.post(URL, json={"current_password": "a", "new_password": "b"}), 401)
+    practice = make_practice()
+    user = make_user(practice)
+    login(client, user)
+    assert_error(client.post(URL, json={"current_password": PASSWORD, "new_password": NEW}), 403)

@@ -1,0 +1,133 @@
+"""Personal API tokens: secret shown once, listed by prefix, revoked, expired, hashed."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from practice.auth import service
+from practice.auth.models import ApiToken
+from practice.auth.sessions import digest
+from practice.database import utcnow
+from practice.extensions import db
+from tests.auth.helpers import assert_error, audit_actions, count, login_csrf, settle
+from tests.factories import bearer, make_practice, make_user
+
+URL = "/api/v1/auth/tokens"
+
+
+def test_create_list_use_and_revoke(client, app):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = login_csrf(client, user)
+    created = client.post(URL, json={"name": "laptop sync"}, headers=headers)
+    assert created.status_code == 201
+    body = created.get_json()
+    secret = body["secret"]
+    assert secret.startswith("pt_") and body["prefix"] == secret[:10] and body["active"]
+    stored = db.session.get(ApiToken, uuid.UUID(body["id"]))
+    assert stored.secret_hash == digest(secret) and secret not in stored.secret_hash
+
+    listed = client.get(URL).get_json()
+    assert listed["total"] == 1
+    assert listed["items"][0]["prefix"] == secret[:10]
+    assert "secret" not in listed["items"][0] and secret not in str(listed)
+
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/auth/me", headers=auth).status_code == 200
+    assert client.delete(f"{URL}/{body['id']}", headers=headers).status_code == 204
+    assert_error(api.get("/api/v1/auth/me", headers=auth), 401)
+    assert client.get(URL).get_json()["items"][0]["active"] is False
+    actions = audit_actions(object_id=body["id"])
+    assert ("auth.token_create", "success") in actions
+    assert ("auth.token_revoke", "success") in actions
+
+
+def test_expired_token_is_401(client):
+    practice = make_practice()
+    user = make_user(practice)
+    created = client.post(
+        URL,
+        json={"name": "short lived", "expires_at": (utcnow() + timedelta(hours=1)).isoformat()},
+        headers=bearer(user),
+    )
+    assert created.status_code == 201
+    secret = created.get_json()["secret"]
+    token = db.session.get(ApiToken, uuid.UUID(created.get_json()["id"]))
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    settle()
+    assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}), 401)
+
+
+def test_others_tokens_are_404(client):
+    practice = make_practice()
+    alice = make_user(practice, ["owner"])
+    bob = make_user(practice)
+    stranger = make_user(make_practice("Elsewhere"), ["owner"])
+    token, _ = service.issue_api_token(bob, "bobs")
+    settle()
+    for caller in (alice, stranger):
+        assert_error(client.delete(f"{URL}/{token.id}", headers=bearer(caller)), 404)
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).revoked_at is None
+    assert ("access.denied", "denied") in audit_actions(object_id=str(token.id))
+    assert str(token.id) not in str(client.get(URL, headers=bearer(alice)).get_json())
+
+
+def test_unknown_and_malformed_bearers_are_401(client):
+    for header in ("Bearer pt_nope", "Bearer ", "Basic abc", "Bearer " + "x" * 10_000):
+        assert_error(client.get("/api/v1/auth/me", headers={"Authorization": header}), 401)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"name": ""},
+        {"name": 42},
+        {"name": "x" * 100_000},
+        {"name": "ok", "expires_at": "yesterday"},
+        {"name": "ok", "expires_at": "2020-01-01T00:00:00+00:00"},
+        {"name": "ok", "expires_at": "2999-01-01T00:00:00"},  # no offset
+        {"name": "ok", "scope": "admin"},
+        {"name": ["a"]},
+    ],
+)
+def test_bad_input_is_4xx_and_stores_nothing(client, payload):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = bearer(user)
+    settle()
+    before = count(ApiToken)
+    assert_error(client.post(URL, json=payload, headers=headers), 422)
+    assert count(ApiToken) == before
+
+
+@pytest.mark.parametrize("name", ["'; DROP TABLE api_tokens; --", "Schlüssel für den Kalender ✓"])
+def test_odd_but_valid_names_are_stored_verbatim(client, name):
+    practice = make_practice()
+    user = make_user(practice)
+    response = client.post(URL, json={"name": name}, headers=bearer(user))
+    assert response.status_code == 201 and response.get_json()["name"] == name
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) >= 2
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1' OR '1'='1", "123"])
+def test_non_uuid_ids_are_404(client, bad):
+    practice = make_practice()
+    user = make_user(practice)
+    assert_error(client.delete(f"{URL}/{bad}", headers=bearer(user)), 404)
+
+
+def test_list_is_paginated_and_needs_login(client):
+    assert_error(client.get(URL), 401)
+    practice = make_practice()
+    user = make_user(practice)
+    headers = bearer(user)
+    for n in range(3):
+        client.post(URL, json={"name": f"t{n}"}, headers=headers)
+    page = client.get(f"{URL}?page=2&page_size=2", headers=headers).get_json()
+    assert page["total"] == 4 and len(page["items"]) == 2 and page["page"] == 2
+    assert_error(client.get(f"{URL}?page_size=500", headers=headers), 422)

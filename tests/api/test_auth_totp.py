@@ -1,0 +1,195 @@
+"""TOTP second factor: enrol, confirm, login with a code, replay refused, disable; sealing."""
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from practice import crypto
+from practice.auth import totp as totp_module
+from practice.auth.models import User
+from practice.extensions import db
+from tests.auth.helpers import (
+    Clock,
+    assert_error,
+    audit_actions,
+    login,
+    login_csrf,
+    settle,
+)
+from tests.factories import PASSWORD, bearer, make_practice, make_user
+
+T0 = 1_900_000_020.0  # the start of a 30-second step
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock(T0)
+    monkeypatch.setattr(totp_module, "time", clock)
+    return clock
+
+
+def code_at(secret, when):
+    return pyotp.TOTP(secret).at(when)
+
+
+def enrol(client, headers, clock):
+    """Set up and confirm TOTP for the logged-in caller; returns the base32 secret."""
+    setup = client.post("/api/v1/auth/totp/setup", headers=headers)
+    assert setup.status_code == 200, setup.get_data(as_text=True)
+    body = setup.get_json()
+    assert body["otpauth_uri"].startswith("otpauth://totp/")
+    confirmed = client.post(
+        "/api/v1/auth/totp/enable",
+        json={"code": code_at(body["secret"], clock.now)},
+        headers=headers,
+    )
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    assert confirmed.get_json()["totp_enabled"] is True
+    return body["secret"]
+
+
+def test_enrol_then_login_requires_a_code(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = login_csrf(client, user)
+    setup = client.post("/api/v1/auth/totp/setup", headers=headers).get_json()
+    db.session.refresh(user)
+    assert user.totp_enabled is False  # not until confirmed
+    assert setup["secret"] not in (user.totp_secret or "")
+    clock.now += 30
+    assert_error(
+        client.post("/api/v1/auth/totp/enable", json={"code": "000000"}, headers=headers), 422
+    )
+    ok = client.post(
+        "/api/v1/auth/totp/enable",
+        json={"code": code_at(setup["secret"], clock.now)},
+        headers=headers,
+    )
+    assert ok.status_code == 200
+    fresh = client.application.test_client()
+    missing = login(fresh, user)
+    wrong = login(fresh, user, totp="123456")
+    unknown = fresh.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.test", "password": "x" * 12}
+    )
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.get_json() == wrong.get_json() == unknown.get_json()
+    clock.now += 30
+    assert login(fresh, user, totp=code_at(setup["secret"], clock.now)).status_code == 200
+    actions = [a for a, _ in audit_actions(object_id=str(user.id))]
+    assert {"auth.totp_setup", "auth.totp_enable", "auth.login"} <= set(actions)
+    assert ("auth.totp_enable", "failure") in audit_actions(object_id=str(user.id))
+
+
+def test_replayed_code_is_refused(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    secret = enrol(client, login_csrf(client, user), clock)
+    clock.now += 30
+    code = code_at(secret, clock.now)
+    assert login(client.application.test_client(), user, totp=code).status_code == 200
+    # The same code, still inside its window, a second time.
+    assert_error(login(client.application.test_client(), user, totp=code), 401)
+    # An older step after a newer one was used: refused too.
+    assert_error(
+        login(client.application.test_client(), user, totp=code_at(secret, clock.now - 30)), 401
+    )
+    clock.now += 30
+    fresh = client.application.test_client()
+    assert login(fresh, user, totp=code_at(secret, clock.now)).status_code == 200
+
+
+def test_clock_drift_of_one_step_is_tolerated_not_two(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    secret = enrol(client, login_csrf(client, user), clock)
+    clock.now += 300
+    other = client.application.test_client()
+    assert_error(login(other, user, totp=code_at(secret, clock.now + 60)), 401)
+    assert login(other, user, totp=code_at(secret, clock.now + 30)).status_code == 200
+
+
+def test_disable_needs_password_and_code(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = login_csrf(client, user)
+    secret = enrol(client, headers, clock)
+    clock.now += 30
+    url = "/api/v1/auth/totp/disable"
+    code = code_at(secret, clock.now)
+    body = assert_error(
+        client.post(url, json={"password": "wrong wrong wrong", "code": code}, headers=headers), 422
+    )
+    assert "password" in body["errors"]["json"]
+    assert_error(
+        client.post(url, json={"password": PASSWORD, "code": "111111"}, headers=headers), 422
+    )
+    assert (
+        client.post(url, json={"password": PASSWORD, "code": code}, headers=headers).status_code
+        == 204
+    )
+    db.session.refresh(user)
+    assert not user.totp_enabled and user.totp_secret is None
+    assert login(client.application.test_client(), user).status_code == 200
+    assert ("auth.totp_disable", "success") in audit_actions(object_id=str(user.id))
+    assert ("auth.totp_disable", "failure") in audit_actions(object_id=str(user.id))
+
+
+def test_setup_when_enabled_is_409(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = login_csrf(client, user)
+    enrol(client, headers, clock)
+    assert_error(client.post("/api/v1/auth/totp/setup", headers=headers), 409)
+    assert_error(
+        client.post("/api/v1/auth/totp/enable", json={"code": "123456"}, headers=headers), 422
+    )
+
+
+def test_seed_is_sealed_and_bound_to_its_user(app, client, clock):
+    practice = make_practice()
+    alice = make_user(practice)
+    bob = make_user(practice)
+    secret = enrol(client, login_csrf(client, alice), clock)
+    raw = db.session.scalar(sa.select(User.totp_secret).where(User.id == alice.id))
+    assert secret not in raw and raw.startswith("s1:")
+    keyring = app.extensions["keyring"]
+    assert crypto.open_secret(keyring, "totp", str(alice.id), raw).decode() == secret
+    with pytest.raises(crypto.SealedSecretError):
+        crypto.open_secret(keyring, "totp", str(bob.id), raw)
+    # Copied onto another user (a DB-level attack), the seed does not open: login fails cleanly.
+    bob.totp_secret, bob.totp_enabled = raw, True
+    settle()
+    clock.now += 30
+    assert_error(login(client.application.test_client(), bob, totp=code_at(secret, clock.now)), 401)
+    # Flipping any character of the sealed text is detected.
+    tampered = raw[:-3] + ("A" if raw[-3] != "A" else "B") + raw[-2:]
+    with pytest.raises(crypto.SealedSecretError):
+        crypto.open_secret(keyring, "totp", str(alice.id), tampered)
+    other = crypto.Keyring("kother", {"kother": b"\x01" * 32})
+    with pytest.raises(crypto.SealedSecretError):
+        crypto.open_secret(other, "totp", str(alice.id), raw)
+
+
+def test_totp_endpoints_need_login_and_reject_bad_input(client, clock):
+    assert_error(client.post("/api/v1/auth/totp/setup"), 401)
+    practice = make_practice()
+    user = make_user(practice)
+    headers = bearer(user)
+    settle()
+    cases = [
+        ("/api/v1/auth/totp/setup", {"extra": 1}),
+        ("/api/v1/auth/totp/enable", {}),
+        ("/api/v1/auth/totp/enable", {"code": 123456}),
+        ("/api/v1/auth/totp/enable", {"code": "1" * 100_000}),
+        ("/api/v1/auth/totp/enable", {"code": "' OR 1=1 --"}),
+        ("/api/v1/auth/totp/enable", {"code": "\uff11\uff12\uff13\uff14\uff15\uff16"}),
+        ("/api/v1/auth/totp/disable", {"password": PASSWORD}),
+        ("/api/v1/auth/totp/disable", {"password": ["x"], "code": "123456"}),
+    ]
+    for url, body in cases:
+        response = client.post(url, json=body, headers=headers)
+        assert 400 <= response.status_code < 500, (url, body)
+        assert_error(response, response.status_code)
+    db.session.refresh(user)
+    assert user.totp_secret is None and not user.totp_enabled
