@@ -31,8 +31,8 @@ def _no_control_characters(value: str) -> None:
 class Text(fields.String):
     """A string, trimmed and NFC-normalised, without control characters."""
 
-    def __init__(self, *, max_length: int, **kwargs):
-        checks = [validate.Length(min=1, max=max_length), _no_control_characters]
+    def __init__(self, *, max_length: int, min_length: int = 1, **kwargs):
+        checks = [validate.Length(min=min_length, max=max_length), _no_control_characters]
         super().__init__(validate=checks, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -101,7 +101,7 @@ class ClientSchema(Schema):
 
 
 class ClientListArgs(PageArgs):
-    q = Text(max_length=100)
+    q = Text(max_length=100, min_length=0)
     status = fields.String(validate=validate.OneOf(CLIENT_STATUSES))
     clinician_id = fields.UUID()
 

@@ -220,6 +220,7 @@ def test_filters(client, clinic):
         assert response.status_code == 200, response.get_json()
         return {item["id"] for item in response.get_json()["items"]}
 
+    assert ids({"q": ""}) == ids({}) == {str(first.id), str(shared.id), str(gone.id)}
     assert ids({"q": "öZDE"}) == {str(first.id)}
     assert ids({"q": "  ömer   özd  "}) == {str(first.id)}
     assert ids({"q": "%"}) == {str(gone.id)}

@@ -1,0 +1,211 @@
+"""A clinician's secret iCalendar feed: the token, the feed, and what it must never show."""
+
+import logging
+import uuid
+from datetime import UTC, timedelta
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from practice.auth.sessions import digest
+from practice.database import utcnow
+from practice.extensions import db
+from practice.scheduling.models import CalendarFeed, Room
+from tests.api.test_clients import (  # noqa: F401 (cheap_hashing is an autouse fixture)
+    audit_text,
+    cheap_hashing,
+    seeded,
+)
+from tests.api.test_conventions import assert_error
+from tests.factories import bearer, make_appointment, make_client, make_practice, make_user
+
+BASE = "/api/v1/clinicians"
+SURNAME = "Canarywhistle"
+EMAIL = "canary.feed@example.test"
+PHONE = "+4930901820"
+
+
+@pytest.fixture
+def clinic():
+    practice = make_practice()
+    staff = {
+        "mine": make_user(practice, ["clinician"]),
+        "colleague": make_user(practice, ["clinician"]),
+        "owner": make_user(practice, ["owner"]),
+        "scheduler": make_user(practice, ["scheduler"]),
+        "outsider": make_user(make_practice("Far Away Clinic"), ["owner", "clinician"]),
+    }
+    person = make_client(practice, staff["mine"], first_name="Ada", last_name=SURNAME)
+    person.email, person.phone = EMAIL, PHONE
+    seeded()
+    return practice, staff, person
+
+
+def issue(client, user, target=None):
+    target = target or user
+    return client.post(f"{BASE}/{target.id}/calendar-token", headers=bearer(user))
+
+
+def feed_url(clinician, token) -> str:
+    return f"{BASE}/{clinician.id}/calendar.ics?token={token}"
+
+
+def test_issue_returns_the_secret_once_and_stores_only_its_hash(client, clinic):
+    _practice, staff, _person = clinic
+    response = issue(client, staff["mine"])
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"token", "url"}
+    assert body["url"].endswith(feed_url(staff["mine"], body["token"]))
+    stored = db.session.get(CalendarFeed, staff["mine"].id)
+    assert stored.token_hash == digest(body["token"])
+    assert body["token"] not in stored.token_hash
+    assert body["token"] not in audit_text()
+
+
+def test_feed_shows_live_appointments_as_initials_and_kind(client, clinic, caplog):
+    practice, staff, person = clinic
+    room = Room(practice_id=practice.id, name="Garden Room")
+    db.session.add(room)
+    db.session.flush()
+    now = utcnow().replace(microsecond=0)
+    live = [
+        make_appointment(person, starts_at=now + timedelta(days=1), room=room),
+        make_appointment(person, starts_at=now - timedelta(days=3), status="attended"),
+        make_appointment(person, starts_at=now + timedelta(days=2), status="no_show"),
+        make_appointment(
+            person, starts_at=now + timedelta(days=9), kind="intake", modality="video"
+        ),
+    ]
+    make_appointment(person, starts_at=now + timedelta(days=4), status="cancelled")
+    make_appointment(
+        person,
+        starts_at=now + timedelta(days=5),
+        status="late_cancelled",
+        cancel_reason="canary-reason",
+    )
+    make_appointment(person, starts_at=now - timedelta(days=200), status="attended")
+    make_appointment(person, starts_at=now + timedelta(days=800))
+    theirs = make_client(practice, staff["colleague"])
+    make_appointment(theirs, starts_at=now + timedelta(days=1))
+    seeded()
+    token = issue(client, staff["mine"]).get_json()["token"]
+    with caplog.at_level(logging.DEBUG):
+        response = client.get(feed_url(staff["mine"], token))
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    calendar = Calendar.from_ical(response.data)
+    assert calendar["VERSION"] == "2.0" and calendar["PRODID"]
+    events = calendar.walk("VEVENT")
+    assert sorted(str(e["UID"]) for e in events) == sorted(f"{a.id}@practice" for a in live)
+    by_uid = {str(e["UID"]): e for e in events}
+    first = by_uid[f"{live[0].id}@practice"]
+    assert str(first["SUMMARY"]) == "A.C. — individual"
+    assert str(first["LOCATION"]) == "Garden Room"
+    assert first.decoded("DTSTART") == live[0].starts_at
+    assert first.decoded("DTSTART").tzinfo.utcoffset(None) == timedelta(0)
+    assert first.decoded("DTEND") == live[0].ends_at
+    assert "DTSTAMP" in first
+    assert str(by_uid[f"{live[3].id}@practice"]["SUMMARY"]) == "A.C. — intake"
+    text = response.get_data(as_text=True)
+    assert "DTSTART:" in text and "Z\r\n" in text  # UTC, not floating or TZID times
+    for secret in (SURNAME, "Ada", EMAIL, PHONE, "canary-reason", theirs.last_name):
+        assert secret not in text
+    assert token not in caplog.text
+    assert token not in audit_text()
+    assert f"calendar_feed.read clinician {staff['mine'].id}" in audit_text()
+    # UIDs are stable across fetches.
+    again = Calendar.from_ical(client.get(feed_url(staff["mine"], token)).data)
+    assert sorted(str(e["UID"]) for e in again.walk("VEVENT")) == sorted(by_uid)
+
+
+def test_reissue_and_revoke_stop_the_old_url(client, clinic):
+    _practice, staff, _person = clinic
+    old = issue(client, staff["mine"]).get_json()["token"]
+    new = issue(client, staff["mine"]).get_json()["token"]
+    assert old != new
+    assert_error(client.get(feed_url(staff["mine"], old)), 404)
+    assert client.get(feed_url(staff["mine"], new)).status_code == 200
+    revoked = client.delete(
+        f"{BASE}/{staff['mine'].id}/calendar-token", headers=bearer(staff["mine"])
+    )
+    assert revoked.status_code == 204
+    assert_error(client.get(feed_url(staff["mine"], new)), 404)
+    again = client.delete(
+        f"{BASE}/{staff['mine'].id}/calendar-token", headers=bearer(staff["mine"])
+    )
+    assert_error(again, 404)
+
+
+def test_every_bad_token_gets_the_same_404(client, clinic):
+    _practice, staff, _person = clinic
+    token = issue(client, staff["mine"]).get_json()["token"]
+    other = issue(client, staff["colleague"]).get_json()["token"]
+    seeded()
+    mine = staff["mine"]
+    bodies = [
+        client.get(f"{BASE}/{mine.id}/calendar.ics"),
+        client.get(feed_url(mine, "")),
+        client.get(feed_url(mine, token[:-1])),
+        client.get(feed_url(mine, token.upper())),
+        client.get(feed_url(mine, other)),
+        client.get(feed_url(mine, "x" * 5000)),
+        client.get(feed_url(mine, "' OR 1=1 --")),
+        client.get(feed_url(staff["colleague"], token)),
+        client.get(f"{BASE}/{uuid.uuid4()}/calendar.ics?token={token}"),
+    ]
+    first = assert_error(bodies[0], 404)
+    for response in bodies[1:]:
+        assert assert_error(response, 404) == first
+    assert_error(client.get(f"{BASE}/not-a-uuid/calendar.ics?token={token}"), 404)
+    assert token not in audit_text()
+
+
+def test_deactivated_clinician_feed_stops(client, clinic):
+    _practice, staff, _person = clinic
+    token = issue(client, staff["mine"]).get_json()["token"]
+    staff["mine"].active = False
+    seeded()
+    assert_error(client.get(feed_url(staff["mine"], token)), 404)
+
+
+@pytest.mark.parametrize(("who", "code"), [("colleague", 403), ("owner", 403), ("outsider", 404)])
+def test_only_the_clinician_issues_their_token(client, clinic, who, code):
+    _practice, staff, _person = clinic
+    assert_error(issue(client, staff[who], staff["mine"]), code)
+    assert_error(
+        client.delete(f"{BASE}/{staff['mine'].id}/calendar-token", headers=bearer(staff[who])),
+        code,
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarFeed)) == 0
+
+
+def test_token_edge_cases(client, clinic):
+    _practice, staff, _person = clinic
+    assert_error(issue(client, staff["scheduler"]), 403)  # not a clinician: no feed
+    assert_error(client.post(f"{BASE}/{staff['mine'].id}/calendar-token"), 401)
+    assert_error(
+        client.post(f"{BASE}/not-a-uuid/calendar-token", headers=bearer(staff["mine"])), 404
+    )
+    assert_error(issue(client, staff["mine"], make_user(staff["outsider"].practice)), 404)
+    body = client.post(
+        f"{BASE}/{staff['mine'].id}/calendar-token",
+        json={"token": "chosen-by-me"},
+        headers=bearer(staff["mine"]),
+    )
+    assert body.status_code == 201  # a body is ignored: the secret is always ours
+    assert body.get_json()["token"] != "chosen-by-me"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarFeed)) == 1
+
+
+def test_window_edges_are_utc(client, clinic):
+    _practice, staff, person = clinic
+    start = utcnow().astimezone(UTC).replace(microsecond=0) + timedelta(days=30)
+    appointment = make_appointment(person, starts_at=start, minutes=90)
+    seeded()
+    token = issue(client, staff["mine"]).get_json()["token"]
+    calendar = Calendar.from_ical(client.get(feed_url(staff["mine"], token)).data)
+    (event,) = calendar.walk("VEVENT")
+    assert event.decoded("DTEND") - event.decoded("DTSTART") == timedelta(minutes=90)
+    assert str(event["UID"]) == f"{appointment.id}@practice"
