@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+import logging
+import re
+
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
@@ -22,6 +25,29 @@ blp = Blueprint(
 )
 
 FEED_NOT_FOUND = "No such calendar feed."
+TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"']*")
+
+
+class RedactFeedTokens(logging.Filter):
+    """Blank `token=` in access-log lines (the development server's request log), so a
+    feed URL copied from a log opens nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+@blp.record_once
+def _redact_access_log(_state) -> None:
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactFeedTokens) for f in access_log.filters):
+        access_log.addFilter(RedactFeedTokens())
 
 
 class FeedTokenSchema(Schema):
@@ -91,4 +117,11 @@ class CalendarFeed(MethodView):
             object_id=clinician.id,
             practice_id=clinician.practice_id,
         )
-        return Response(ical.render_feed(clinician), mimetype="text/calendar")
+        rows = ical.feed_appointments(clinician)
+        tag = ical.fingerprint(rows)
+        if tag in request.if_none_match:
+            response = Response(status=304)
+        else:
+            response = Response(ical.render_feed(rows), mimetype="text/calendar")
+        response.set_etag(tag)
+        return response

@@ -209,3 +209,43 @@ def test_window_edges_are_utc(client, clinic):
     (event,) = calendar.walk("VEVENT")
     assert event.decoded("DTEND") - event.decoded("DTSTART") == timedelta(minutes=90)
     assert str(event["UID"]) == f"{appointment.id}@practice"
+
+
+@pytest.mark.live
+def test_token_is_redacted_from_the_servers_request_log(live_server, caplog):
+    import urllib.request
+
+    from practice.scheduling import ical
+
+    with live_server.app.app_context():
+        practice = make_practice()
+        clinician = make_user(practice, ["clinician"])
+        make_appointment(make_client(practice, clinician))
+        token = ical.issue_token(clinician)
+        clinician_id = clinician.id
+        db.session.commit()
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        url = f"{live_server.url}{BASE}/{clinician_id}/calendar.ics?token={token}"
+        with urllib.request.urlopen(url) as response:  # noqa: S310 (our own test server)
+            assert response.status == 200
+            assert b"BEGIN:VEVENT" in response.read()
+    assert "calendar.ics?token=[redacted]" in caplog.text
+    assert token not in caplog.text
+
+
+def test_unchanged_feed_answers_304_to_a_conditional_poll(client, clinic):
+    _practice, staff, person = clinic
+    appointment = make_appointment(person)
+    seeded()
+    token = issue(client, staff["mine"]).get_json()["token"]
+    first = client.get(feed_url(staff["mine"], token))
+    tag = first.headers["ETag"]
+    again = client.get(feed_url(staff["mine"], token), headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.data == b""
+    appointment.status = "cancelled"
+    seeded()
+    changed = client.get(feed_url(staff["mine"], token), headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != tag
+    assert Calendar.from_ical(changed.data).walk("VEVENT") == []
+    stale = client.get(feed_url(staff["mine"], "wrong"), headers={"If-None-Match": tag})
+    assert_error(stale, 404)
