@@ -18,7 +18,12 @@ from practice.extensions import db
 practice_cli = AppGroup("practice", help="Practices and the demo practice.")
 
 # Modules that attach commands: each exposes `register(app)`.
-COMMAND_MODULES = ("practice.audit.cli", "practice.notes.cli", "practice.backup_cli")
+COMMAND_MODULES = (
+    "practice.audit.cli",
+    "practice.notes.cli",
+    "practice.demo_cli",
+    "practice.backup_cli",
+)
 
 
 @practice_cli.command("create")

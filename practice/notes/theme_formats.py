@@ -71,6 +71,7 @@ MAX_LABEL_CHARS = 40
 EPISODE = "#0072B2"  # Okabe-Ito blue: stories about others
 THERAPIST = "#D55E00"  # vermillion: with the therapist
 ACTIVE = "#8a8a8a"
+RUPTURE = "#CC79A7"  # reddish purple: a rupture in the alliance
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 
 
@@ -86,13 +87,20 @@ def _short(name: str) -> str:
 
 
 def _mark(cx: float, cy: float, r: float, entry: dict) -> list[str]:
-    """One session of one script: circle (stories), diamond (therapist), frame (enacted)."""
+    """One session of one script: circle (stories about others), diamond (with the
+    therapist; a dot inside when stories too), frame (enacted), triangle (rupture)."""
     parts = []
+    others = any(role != "therapist" for role in entry["figure_roles"])
     if entry["in_transference"]:
+        d = r * 1.35
         parts.append(
-            f"<path d='M{cx:.1f} {cy - r * 1.25:.1f} L{cx + r * 1.25:.1f} {cy:.1f} "
-            f"L{cx:.1f} {cy + r * 1.25:.1f} L{cx - r * 1.25:.1f} {cy:.1f} Z' fill='{THERAPIST}'/>"
+            f"<path d='M{cx:.1f} {cy - d:.1f} L{cx + d:.1f} {cy:.1f} "
+            f"L{cx:.1f} {cy + d:.1f} L{cx - d:.1f} {cy:.1f} Z' fill='{THERAPIST}'/>"
         )
+        if others:
+            parts.append(
+                f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='{r * 0.5:.1f}' fill='{EPISODE}'/>"
+            )
     elif entry["active_only"]:
         parts.append(
             f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='{r * 0.7:.1f}' fill='none' "
@@ -105,6 +113,12 @@ def _mark(cx: float, cy: float, r: float, entry: dict) -> list[str]:
         parts.append(
             f"<rect x='{cx - s:.1f}' y='{cy - s:.1f}' width='{2 * s:.1f}' height='{2 * s:.1f}' "
             "fill='none' stroke='#000' stroke-width='1.6'/>"
+        )
+    if entry["ruptures"]:
+        t, top = r * 0.8, cy + r * 1.9
+        parts.append(
+            f"<path d='M{cx - t:.1f} {top + t:.1f} L{cx + t:.1f} {top + t:.1f} "
+            f"L{cx:.1f} {top - t * 0.6:.1f} Z' fill='{RUPTURE}'/>"
         )
     return parts
 
@@ -235,27 +249,19 @@ def _date_ticks(sessions: list[dict], step: int) -> list[int]:
 
 
 def _legend(x: float, y: float) -> list[str]:
+    plain = {"figure_roles": [], "in_transference": False, "active_only": False}
+    plain |= {"enacted": False, "ruptures": 0}
     items = [
-        (
-            {"in_transference": False, "active_only": False, "enacted": False},
-            "in a story about someone",
-        ),
-        (
-            {"in_transference": True, "active_only": False, "enacted": False},
-            "with the therapist (transference)",
-        ),
-        (
-            {"in_transference": False, "active_only": False, "enacted": True},
-            "enacted in the session",
-        ),
-        (
-            {"in_transference": False, "active_only": True, "enacted": False},
-            "marked active, no episode",
-        ),
+        ({**plain, "figure_roles": ["other"]}, "in a story about someone"),
+        ({**plain, "in_transference": True}, "with the therapist (transference)"),
+        ({**plain, "in_transference": True, "figure_roles": ["other"]}, "both"),
+        ({**plain, "figure_roles": ["other"], "enacted": True}, "enacted"),
+        ({**plain, "figure_roles": ["other"], "ruptures": 1}, "rupture"),
+        ({**plain, "active_only": True}, "marked active, no episode"),
     ]
     out = []
     for entry, label in items:
         out.extend(_mark(x + 8, y, 6, entry))
         out.append(_text(x + 22, y + 4, label, size=12))
-        x += 36 + 7 * len(label)
+        x += 40 + 6.4 * len(label)
     return out

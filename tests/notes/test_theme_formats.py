@@ -28,6 +28,8 @@ def build(names=("Braces for criticism", "Rescues, then resents"), weeks=6):
         }
         if week == 2:
             content["transference"] = {"present": True, "script_id": "s0"}
+        if week == 4:
+            content["ruptures"] = [{"type": "withdrawal", "script_id": "s0"}]
         if week == 3 and len(scripts) > 1:
             content["enactments"] = [{"summary": "late again", "script_id": "s1"}]
         notes.append(
@@ -101,15 +103,18 @@ def test_svg_marks_axis_and_legend():
     texts = [t.text for t in root.iter(f"{SVG}text")]
     for label in ("in a story about someone", "with the therapist (transference)"):
         assert label in texts
-    assert "enacted in the session" in texts
+    assert {"enacted", "rupture", "both", "marked active, no episode"} <= set(texts)
     assert "session" in texts and "date" in texts
     assert {"1", "6"} <= set(texts)  # session numbers on the axis
     assert "2026-01-05" in texts
     diamonds = [p for p in root.iter(f"{SVG}path") if p.get("fill") == "#D55E00"]
-    assert len(diamonds) == 2  # one in the chart (week 2), one in the legend
+    assert len(diamonds) == 3  # one in the chart (week 2), two in the legend
     frames = [r for r in root.iter(f"{SVG}rect") if r.get("stroke") == "#000"]
     assert len(frames) == 2  # the enactment and its legend entry
+    ruptures = [p for p in root.iter(f"{SVG}path") if p.get("fill") == "#CC79A7"]
+    assert len(ruptures) == 2  # week 4 and the legend
     tooltips = [t.text for t in root.iter(f"{SVG}title")]
+    assert "session 5, 2026-02-02: partner; 1 rupture(s)" in tooltips
     assert "session 3, 2026-01-19: partner, therapist; with the therapist" in tooltips
 
 
