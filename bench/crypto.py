@@ -50,7 +50,11 @@ def machine() -> str:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     python = platform.python_version()
-    return f"{os.cpu_count()} CPUs (nproc), {memory:.1f} GiB RAM, {cpu}, Python {python}"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} CPUs (nproc), {memory:.1f} GiB RAM, {cpu}, Python {python}; "
+        f"1-minute load average at start {load:.1f} (other work shares the CPUs)"
+    )
 
 
 def scratch_url(kind: str, workdir: Path) -> tuple[str, callable]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import secrets
@@ -201,6 +202,12 @@ def _uuid(value, name: str) -> uuid.UUID:
     return value
 
 
+@functools.lru_cache(maxsize=16)
+def _master_aead(master_key: bytes) -> AESGCM:
+    # Master keys are process-wide already (the keyring); data keys are never cached here.
+    return AESGCM(master_key)
+
+
 def generate_data_key() -> bytes:
     """A fresh random 256-bit data key."""
     return secrets.token_bytes(DATA_KEY_BYTES)
@@ -223,7 +230,7 @@ def wrap_data_key(
     master_id = keyring.active_id
     nonce = secrets.token_bytes(NONCE_BYTES)
     ad = _wrap_ad(practice_id, client_id, data_key_id, master_id)
-    sealed = AESGCM(keyring.key(master_id)).encrypt(nonce, data_key, ad)
+    sealed = _master_aead(keyring.key(master_id)).encrypt(nonce, data_key, ad)
     return master_id, bytes([WRAP_FORMAT]) + nonce + sealed
 
 
@@ -252,7 +259,7 @@ def unwrap_data_key(
         ) from exc
     nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
     try:
-        return AESGCM(master).decrypt(
+        return _master_aead(master).decrypt(
             nonce, sealed, _wrap_ad(practice_id, client_id, data_key_id, master_key_id)
         )
     except InvalidTag:
