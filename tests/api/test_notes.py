@@ -428,3 +428,45 @@ def test_audit_never_holds_clinical_text(client, db, team):
     put(client, note["id"], team.colleague, {"narrative": {"plan": CANARY}}, '"2"')
     for row in audit_rows(db):
         assert CANARY not in " ".join(str(v) for v in vars(row).values())
+
+
+# --- integrity --------------------------------------------------------------------
+
+
+def _tamper(db, note_id, blob: bytes) -> None:
+    db.session.execute(
+        sa.text("UPDATE process_notes SET content = :blob WHERE id = :id"),
+        {
+            "blob": blob,
+            "id": uuid.UUID(note_id).hex
+            if db.engine.dialect.name == "sqlite"
+            else uuid.UUID(note_id),
+        },
+    )
+    settle()
+    db.session.expire_all()
+
+
+def test_tampered_ciphertext_is_an_audited_error_without_text(client, db, team):
+    note = new_note(client, team, {"narrative": {"summary": CANARY}})
+    blob = bytearray(db.session.get(ProcessNote, uuid.UUID(note["id"])).content)
+    blob[-5] ^= 0x01
+    _tamper(db, note["id"], bytes(blob))
+    for response in (
+        client.get(f"/api/v1/notes/{note['id']}", headers=auth(team.author)),
+        client.get(f"/api/v1/clients/{team.client.id}/notes", headers=auth(team.author)),
+    ):
+        body = assert_error(response, 500)
+        assert CANARY not in response.get_data(as_text=True) and "content" not in body
+    failures = audit_rows(db, action="crypto.integrity_failure")
+    assert len(failures) == 2 and failures[0].object_id == note["id"]
+
+
+def test_ciphertext_copied_onto_another_note_does_not_decrypt(client, db, team):
+    source = new_note(client, team, {"narrative": {"summary": CANARY}})
+    target = new_note(client, team, {"narrative": {"summary": "plain"}}, session_date="2026-03-03")
+    blob = db.session.get(ProcessNote, uuid.UUID(source["id"])).content
+    _tamper(db, target["id"], blob)
+    response = client.get(f"/api/v1/notes/{target['id']}", headers=auth(team.author))
+    assert_error(response, 500)
+    assert CANARY not in response.get_data(as_text=True)
