@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from practice.auth import policy
 from practice.auth.models import User
@@ -22,8 +22,11 @@ from practice.scheduling import recurrence
 from practice.scheduling.conflicts import MAX_DURATION, Slot, find_conflicts, overlapping
 from practice.scheduling.models import Appointment, AppointmentSeries, Room
 
-# SQLSTATE of a PostgreSQL exclusion-constraint violation (a concurrent double booking).
+# SQLSTATE of a PostgreSQL exclusion-constraint violation (a concurrent double booking),
+# and of the deadlock / serialisation failures racing series inserts can run into.
 EXCLUSION_VIOLATION = "23P01"
+RETRYABLE = ("40P01", "40001")
+WRITE_ATTEMPTS = 5
 
 
 class SchedulingError(Exception):
@@ -113,9 +116,8 @@ def appointment_query(actor: User, filters: dict) -> sa.Select:
     return query.order_by(Appointment.starts_at, Appointment.id)
 
 
-def is_exclusion_violation(error: IntegrityError) -> bool:
-    """True for PostgreSQL's refusal of an overlapping live appointment."""
-    return getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
 
 
 def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=()) -> None:
@@ -123,22 +125,28 @@ def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=(
 
     The check lists every clash for the caller. A concurrent request can still win the
     slot between check and write; PostgreSQL's exclusion constraints then refuse our
-    flush, and we answer 409 listing what won. (SQLite transactions hold the write lock
-    from their first statement, so there the check alone is already serialised.)
+    flush, and we answer 409 listing what won. Two racing multi-row writes (series) can
+    deadlock on each other's uncommitted rows; PostgreSQL aborts one, which retries and
+    then meets the winner's committed rows. (SQLite transactions hold the write lock from
+    their first statement, so there the check alone is already serialised.)
     """
-    conflicts = find_conflicts(slots, ignore_ids)
-    if conflicts:
-        raise SchedulingError(409, "The time is taken.", conflicts=conflicts)
-    try:
-        with db.session.begin_nested():
-            apply()
-            db.session.flush()
-    except IntegrityError as error:
-        if not is_exclusion_violation(error):
-            raise
-        raise SchedulingError(
-            409, "The time is taken.", conflicts=find_conflicts(slots, ignore_ids)
-        ) from None
+    for attempt in range(WRITE_ATTEMPTS):
+        conflicts = find_conflicts(slots, ignore_ids)
+        if conflicts:
+            raise SchedulingError(409, "The time is taken.", conflicts=conflicts)
+        try:
+            with db.session.begin_nested():
+                apply()
+                db.session.flush()
+            return
+        except DBAPIError as error:
+            state = _sqlstate(error)
+            if state == EXCLUSION_VIOLATION:
+                conflicts = find_conflicts(slots, ignore_ids)
+                raise SchedulingError(409, "The time is taken.", conflicts=conflicts) from None
+            if state not in RETRYABLE or attempt == WRITE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def book(actor: User, data: dict) -> list[Appointment]:
