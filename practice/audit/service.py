@@ -147,25 +147,25 @@ def _key(label: str) -> bytes:
     return hmac.new(secret, f"practice audit {label}".encode(), hashlib.sha256).digest()
 
 
-def entry_hash(prev_hash: str, fields: dict, key: bytes | None = None) -> str:
+def entry_hash(prev_hash: str, fields: list, key: bytes | None = None) -> str:
     """HMAC-SHA-256 over the previous hash and this entry's fields, canonically encoded."""
-    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hmac.new(key or _key("chain"), (prev_hash + body).encode(), hashlib.sha256).hexdigest()
+    body = json.dumps(fields, separators=(",", ":"))
+    return hmac.digest(key or _key("chain"), (prev_hash + body).encode(), "sha256").hex()
 
 
-def hashed_fields(entry) -> dict:
-    """The fields an entry's hash covers (an AuditEntry or a row with the same columns)."""
-    return {
-        "seq": entry.seq,
-        "occurred_at": entry.occurred_at.astimezone(UTC).isoformat(),
-        "practice_id": str(entry.practice_id) if entry.practice_id else None,
-        "actor_id": str(entry.actor_id) if entry.actor_id else None,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "address": entry.address,
-        "outcome": entry.outcome,
-    }
+def hashed_fields(entry) -> list:
+    """The fields an entry's hash covers, in a fixed order (an AuditEntry or a row)."""
+    return [
+        entry.seq,
+        entry.occurred_at.astimezone(UTC).isoformat(),
+        str(entry.practice_id) if entry.practice_id else None,
+        str(entry.actor_id) if entry.actor_id else None,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.address,
+        entry.outcome,
+    ]
 
 
 def checkpoint_signature(seq: int, head_hash: str) -> str:
