@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -73,17 +73,20 @@ class AppointmentInput:
     day: date
 
 
-@dataclass
 class _Seen:
-    """One script in one session."""
+    """One script in one session, accumulated while the notes are read."""
 
-    note: NoteInput
-    number: int
-    episodes: list[dict] = field(default_factory=list)
-    transference: bool = False
-    enactments: int = 0
-    ruptures: int = 0
-    active: bool = False
+    __slots__ = ("day", "enactments", "episodes", "figures", "index", "neg", "note_id", "number")
+    __slots__ += ("roles", "ruptures", "therapist_episode", "transference")
+
+    def __init__(self, day: str, note_id: str, number: int, index: int):
+        self.day, self.note_id, self.number, self.index = day, note_id, number, index
+        self.episodes = self.enactments = self.ruptures = 0
+        self.roles: list[str] = []
+        self.figures: list[str] = []
+        self.therapist_episode = self.transference = False
+        # [negative of other, rated of other, negative of self, rated of self]
+        self.neg = [0, 0, 0, 0]
 
 
 def session_numbers(notes: list[NoteInput], appointments: list[AppointmentInput]) -> dict[Any, int]:
@@ -140,10 +143,6 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _present(value) -> bool:
-    return isinstance(value, str) and value.strip() != ""
-
-
 def theme_history(
     notes: list[NoteInput],
     scripts: list[ScriptInput],
@@ -170,50 +169,79 @@ def theme_history(
     survivors = {str(k): str(v) for k, v in survivor_map(scripts).items()}
     by_id = {str(s.script_id): s for s in scripts}
     roles = {str(f.figure_id): f.role for f in figures}
-
-    def fold(script_id):
-        return survivors.get(str(script_id)) if script_id else None
-
-    seen: dict[Any, list[_Seen]] = {sid: [] for sid in set(survivors.values())}
+    seen: dict[str, list[_Seen]] = {sid: [] for sid in set(survivors.values())}
+    when_counts: dict[str, Counter] = {sid: Counter() for sid in seen}
     per_session, all_episodes = [], []
-    for note in window:
-        content = note.content or {}
-        number = numbers[note.note_id]
-        cells: dict[Any, _Seen] = {}
+    for index, note in enumerate(window):
+        content = note.content
+        day, note_id, number = (
+            note.session_date.isoformat(),
+            str(note.note_id),
+            numbers[note.note_id],
+        )
+        cells: dict[str, _Seen] = {}
 
-        def cell(script_id, note=note, number=number, cells=cells):
-            target = fold(script_id)
+        def cell(script_id, day=day, note_id=note_id, number=number, index=index, cells=cells):
+            target = survivors.get(script_id if script_id.__class__ is str else str(script_id))
             if target is None:
                 return None
-            return cells.setdefault(target, _Seen(note, number))
+            found = cells.get(target)
+            if found is None:
+                found = cells[target] = _Seen(day, note_id, number, index)
+            return found
 
-        episodes = [e for e in content.get("relationship_episodes") or [] if isinstance(e, dict)]
+        episodes = [e for e in content.get("relationship_episodes") or () if e.__class__ is dict]
         for episode in episodes:
-            all_episodes.append((episode, fold(episode.get("script_id"))))
-            if (c := cell(episode.get("script_id"))) is not None:
-                c.episodes.append(episode)
-        transference = content.get("transference") or {}
-        has_transference = bool(transference) and transference.get("present", True) is not False
-        if has_transference and (c := cell(transference.get("script_id"))) is not None:
+            script_id = episode.get("script_id")
+            c = cell(script_id) if script_id else None
+            all_episodes.append((episode, survivors.get(str(script_id)) if c else None))
+            if c is None:
+                continue
+            c.episodes += 1
+            figure_id = episode.get("figure_id")
+            role = roles.get(str(figure_id), "unknown") if figure_id else "unknown"
+            c.roles.append(role)
+            if figure_id:
+                c.figures.append(str(figure_id))
+            if role == "therapist":
+                c.therapist_episode = True
+            when = episode.get("when")
+            when_counts[survivors[str(script_id)]][
+                when if when in WHEN_VALUES else "unspecified"
+            ] += 1
+            ro, rs, neg = episode.get("ro_valence"), episode.get("rs_valence"), c.neg
+            if ro == "negative" or ro == "positive":
+                neg[0] += ro == "negative"
+                neg[1] += 1
+            if rs == "negative" or rs == "positive":
+                neg[2] += rs == "negative"
+                neg[3] += 1
+        transference = content.get("transference")
+        has_transference = (
+            transference.__class__ is dict
+            and bool(transference)
+            and transference.get("present", True) is not False
+        )
+        linked = transference.get("script_id") if has_transference else None
+        if linked and (c := cell(linked)) is not None:
             c.transference = True
-        enactments = [e for e in content.get("enactments") or [] if isinstance(e, dict)]
+        enactments = [e for e in content.get("enactments") or () if e.__class__ is dict]
         for enactment in enactments:
-            if (c := cell(enactment.get("script_id"))) is not None:
+            if enactment.get("script_id") and (c := cell(enactment["script_id"])) is not None:
                 c.enactments += 1
-        ruptures = [r for r in content.get("ruptures") or [] if isinstance(r, dict)]
+        ruptures = [r for r in content.get("ruptures") or () if r.__class__ is dict]
         for rupture in ruptures:
-            if (c := cell(rupture.get("script_id"))) is not None:
+            if rupture.get("script_id") and (c := cell(rupture["script_id"])) is not None:
                 c.ruptures += 1
-        for script_id in content.get("scripts_active") or []:
-            if (c := cell(script_id)) is not None:
-                c.active = True
+        for script_id in content.get("scripts_active") or ():
+            cell(script_id)
         for target, c in cells.items():
             seen[target].append(c)
         per_session.append(
             {
-                "date": note.session_date.isoformat(),
+                "date": day,
                 "session_number": number,
-                "note_id": str(note.note_id),
+                "note_id": note_id,
                 "episodes": len(episodes),
                 "transference": 1 if has_transference else 0,
                 "enactments": len(enactments),
@@ -221,9 +249,10 @@ def theme_history(
             }
         )
 
-    order = {n.note_id: i for i, n in enumerate(window)}
+    therapist = min((f for f, r in roles.items() if r == "therapist"), default="therapist")
     summaries = [
-        _script_summary(by_id[sid], cells, roles, order, len(window)) for sid, cells in seen.items()
+        _script_summary(by_id[sid], cells, when_counts[sid], therapist, len(window))
+        for sid, cells in seen.items()
     ]
     summaries.sort(key=lambda s: (-s["sessions_observed"], s["name"].casefold(), s["script_id"]))
     return {
@@ -238,59 +267,47 @@ def theme_history(
     }
 
 
-def _script_summary(script: ScriptInput, cells: list[_Seen], roles, order, total) -> dict:
-    therapist_figure = min((f for f, r in roles.items() if r == "therapist"), default="therapist")
+def _script_summary(script: ScriptInput, cells: list[_Seen], when, therapist, total) -> dict:
     by_role: Counter = Counter()
     figures_met: set = set()
-    when: Counter = Counter({w: 0 for w in (*WHEN_VALUES, "unspecified")})
-    timeline, valence_points = [], {"of_other": [], "of_self": []}
-    negatives = {"of_other": [0, 0], "of_self": [0, 0]}
+    timeline = []
+    points: dict[str, list] = {"of_other": [], "of_self": []}
+    negatives = [0, 0, 0, 0]
     with_therapist = enactment_count = rupture_count = 0
     for c in cells:
-        cell_roles: list[str] = []
-        therapist_episode = False
-        for episode in c.episodes:
-            figure_id = str(episode.get("figure_id")) if episode.get("figure_id") else None
-            role = roles.get(figure_id, "unknown") if figure_id else "unknown"
-            by_role[role] += 1
-            cell_roles.append(role)
-            if figure_id is not None:
-                figures_met.add(figure_id)
-            therapist_episode |= role == "therapist"
-            when[episode.get("when") if episode.get("when") in WHEN_VALUES else "unspecified"] += 1
-        if c.transference and not therapist_episode:
+        cell_roles = c.roles
+        by_role.update(cell_roles)
+        figures_met.update(c.figures)
+        if c.transference and not c.therapist_episode:
             by_role["therapist"] += 1
-            cell_roles.append("therapist")
-            figures_met.add(therapist_figure)
-        in_transference = c.transference or therapist_episode
+            cell_roles = [*cell_roles, "therapist"]
+            figures_met.add(therapist)
+        in_transference = c.transference or c.therapist_episode
         with_therapist += in_transference
         enactment_count += c.enactments
         rupture_count += c.ruptures
-        for key, field_name in (("of_other", "ro_valence"), ("of_self", "rs_valence")):
-            rated = [
-                e[field_name] for e in c.episodes if e.get(field_name) in ("positive", "negative")
-            ]
-            negative = sum(1 for v in rated if v == "negative")
-            negatives[key][0] += negative
-            negatives[key][1] += len(rated)
-            if rated:
-                valence_points[key].append((c.number, negative / len(rated)))
+        neg = c.neg
+        for i in range(4):
+            negatives[i] += neg[i]
+        if neg[1]:
+            points["of_other"].append((c.number, neg[0] / neg[1]))
+        if neg[3]:
+            points["of_self"].append((c.number, neg[2] / neg[3]))
         timeline.append(
             {
-                "date": c.note.session_date.isoformat(),
+                "date": c.day,
                 "session_number": c.number,
-                "note_id": str(c.note.note_id),
+                "note_id": c.note_id,
                 "figure_roles": sorted(set(cell_roles)),
                 "in_transference": in_transference,
                 "enacted": c.enactments > 0,
-                "episodes": len(c.episodes),
+                "episodes": c.episodes,
                 "ruptures": c.ruptures,
                 "active_only": not (c.episodes or c.transference or c.enactments or c.ruptures),
             }
         )
     first = cells[0] if cells else None
     last = cells[-1] if cells else None
-    since_first = total - order[first.note.note_id] if first else 0
     return {
         "script_id": str(script.script_id),
         "name": script.name,
@@ -298,18 +315,18 @@ def _script_summary(script: ScriptInput, cells: list[_Seen], roles, order, total
         "sessions_observed": len(cells),
         "first_seen": _point(first),
         "last_seen": _point(last),
-        "sessions_since_last_seen": (total - 1 - order[last.note.note_id]) if last else None,
-        "recurrence_rate": _share(len(cells), since_first),
+        "sessions_since_last_seen": (total - 1 - last.index) if last else None,
+        "recurrence_rate": _share(len(cells), total - first.index) if first else None,
         "by_figure_role": dict(sorted(by_role.items())),
         "distinct_figures": len(figures_met),
-        "past_vs_current": dict(when),
+        "past_vs_current": {w: when.get(w, 0) for w in (*WHEN_VALUES, "unspecified")},
         "transference_count": with_therapist,
         "enactment_count": enactment_count,
         "rupture_count": rupture_count,
         "negative_response_share": {
-            "of_other": _share(*negatives["of_other"]),
-            "of_self": _share(*negatives["of_self"]),
-            "trend": {k: least_squares_slope(v) for k, v in valence_points.items()},
+            "of_other": _share(negatives[0], negatives[1]),
+            "of_self": _share(negatives[2], negatives[3]),
+            "trend": {k: least_squares_slope(v) for k, v in points.items()},
         },
         "timeline": timeline,
     }
@@ -318,11 +335,7 @@ def _script_summary(script: ScriptInput, cells: list[_Seen], roles, order, total
 def _point(c: _Seen | None) -> dict | None:
     if c is None:
         return None
-    return {
-        "date": c.note.session_date.isoformat(),
-        "session_number": c.number,
-        "note_id": str(c.note.note_id),
-    }
+    return {"date": c.day, "session_number": c.number, "note_id": c.note_id}
 
 
 def _pervasiveness(episodes: list[tuple[dict, Any]], scripts: dict) -> dict:
@@ -334,12 +347,13 @@ def _pervasiveness(episodes: list[tuple[dict, Any]], scripts: dict) -> dict:
         by_script: Counter = Counter()
         for episode, script_id in episodes:
             tag = episode.get(tag_field)
-            if _present(tag):
+            has_tag = tag.__class__ is str and tag.strip() != ""
+            if has_tag:
                 tags[tag.strip()] += 1
-            if script_id is not None and (
-                _present(episode.get(text_field)) or _present(episode.get(tag_field))
-            ):
-                by_script[script_id] += 1
+            if script_id is not None:
+                text = episode.get(text_field)
+                if has_tag or (text.__class__ is str and text.strip() != ""):
+                    by_script[script_id] += 1
         rows = [
             {"kind": "tag", "value": tag, "episodes": n, "share": _share(n, total)}
             for tag, n in tags.items()

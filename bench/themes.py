@@ -1,0 +1,287 @@
+"""Benchmark: theme history (JSON, CSV, SVG) of a client with 1,000 signed notes.
+
+    python -m bench.themes [--notes 1000] [--repeats 15] [--databases sqlite,postgresql]
+
+The floor is the same rows selected (notes, scripts, figures, attended appointments and
+the data key, one query each) on a raw DB-API connection, the data key unwrapped once,
+and every value decrypted and JSON-parsed in one loop: no ORM, no Flask, no theme logic.
+Each measured run starts cold (no cached data key, a new session). Writes the medians
+with the machine and date into the "Theme history" section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import flask_migrate
+import sqlalchemy as sa
+
+from bench.crypto import machine, scratch_url
+from practice import create_app, crypto
+from practice.auth import service as auth_service
+from practice.clients.models import Client
+from practice.extensions import db
+from practice.notes import keys
+from practice.notes.models import Figure, ProcessNote, Script
+from practice.notes.theme_formats import history_csv, history_svg
+from practice.notes.theme_loader import client_theme_history
+from practice.scheduling.models import Appointment
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SECTION = "## Theme history"
+TARGET = 1.5
+ROLES = ("father", "mother", "partner", "authority", "friend")
+TEXT = "expected to be criticised for the report and went quiet before anyone spoke "
+
+
+def seed(count: int) -> tuple[Client, object]:
+    """A client with figures, four scripts (one merged), attended weekly sessions and
+    `count` signed notes of realistic size (three episodes, transference, narrative)."""
+    practice = auth_service.create_practice("Bench Rooms", "Europe/Berlin")
+    author = auth_service.create_user(
+        practice, email="themes@bench.test", name="Bench Clinician", roles=["clinician"],
+        password="lantern orchard velvet harbour",
+    )  # fmt: skip
+    client = Client(
+        id=uuid.uuid4(), practice_id=practice.id, first_name="Bench", last_name="Client",
+        primary_clinician_id=author.id,
+    )  # fmt: skip
+    db.session.add(client)
+    db.session.flush()
+    base = {"practice_id": practice.id, "client_id": client.id, "created_by": author.id}
+    figures = []
+    for n, role in enumerate((*ROLES, "therapist")):
+        fid = uuid.uuid4()
+        payload = {"label": f"figure {n}", "role": role, "period": "current"}
+        blob = keys.seal(client, "figures", "payload", fid, payload)
+        figures.append({**base, "id": fid, "is_therapist": role == "therapist", "payload": blob})
+    db.session.execute(sa.insert(Figure.__table__), figures)
+    script_ids = [uuid.uuid4() for _ in range(4)]
+    scripts = []
+    for n, sid in enumerate(script_ids):
+        payload = {"name": f"Script {n}", "wish": TEXT, "response_of_other": TEXT,
+                   "response_of_self": TEXT, "origin": "bench"}  # fmt: skip
+        merged = script_ids[0] if n == 3 else None
+        blob = keys.seal(client, "scripts", "payload", sid, payload)
+        scripts.append({**base, "id": sid, "status": "working", "merged_into_id": merged,
+                        "payload": blob})  # fmt: skip
+    db.session.execute(sa.insert(Script.__table__), scripts)
+    start = datetime(2005, 1, 3, 9, tzinfo=UTC)
+    appointments, notes = [], []
+    now = datetime.now(UTC)
+    for week in range(count):
+        aid, nid = uuid.uuid4(), uuid.uuid4()
+        starts = start + timedelta(weeks=week)
+        appointments.append(
+            {"id": aid, "practice_id": practice.id, "client_id": client.id,
+             "clinician_id": author.id, "starts_at": starts,
+             "ends_at": starts + timedelta(minutes=50), "kind": "individual",
+             "modality": "in_person", "status": "attended"}
+        )  # fmt: skip
+        episodes = [
+            {"figure_id": str(figures[(week + k) % 5]["id"]), "when": "current",
+             "wish": TEXT, "response_of_other": TEXT, "response_of_self": TEXT,
+             "ro_valence": "negative" if (week + k) % 3 else "positive",
+             "script_id": str(script_ids[(week + k) % 4])}
+            for k in range(3)
+        ]  # fmt: skip
+        content = {
+            "scripts_active": [str(script_ids[week % 4])],
+            "relationship_episodes": episodes,
+            "transference": {"present": week % 4 == 0, "script_id": str(script_ids[0]),
+                             "valence": "negative", "intensity": 2, "text": TEXT * 3},
+            "enactments": [{"summary": TEXT, "script_id": str(script_ids[1])}] if week % 9 == 0
+            else [],
+            "narrative": {"summary": TEXT * 8, "plan": TEXT * 2},
+        }  # fmt: skip
+        blob = keys.seal(client, "process_notes", "content", nid, content)
+        notes.append(
+            {"id": nid, "practice_id": practice.id, "client_id": client.id,
+             "author_id": author.id, "appointment_id": aid,
+             "session_date": (starts).date(), "status": "signed", "content": blob,
+             "signed_at": now}
+        )  # fmt: skip
+    db.session.execute(sa.insert(Appointment.__table__), appointments)
+    db.session.execute(sa.insert(ProcessNote.__table__), notes)
+    db.session.commit()
+    return client, author
+
+
+def floor(client_id: uuid.UUID, author_id: uuid.UUID, practice_id: uuid.UUID, kind: str) -> int:
+    """Select, unwrap once, decrypt and parse every value: the least any history can cost."""
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        mark = "?" if kind == "sqlite" else "%s"
+        as_param = (lambda u: u.hex) if kind == "sqlite" else (lambda u: u)
+        as_uuid = (lambda v: uuid.UUID(hex=v)) if kind == "sqlite" else (lambda v: v)
+        cid, aid = as_param(client_id), as_param(author_id)
+        cursor.execute(
+            f"SELECT id, master_key_id, wrapped_key FROM client_data_keys WHERE client_id = {mark}",
+            (cid,),
+        )
+        key_id, master_id, wrapped = cursor.fetchone()
+        data_key = crypto.unwrap_data_key(
+            keys.current_keyring(), practice_id, client_id, as_uuid(key_id), master_id, wrapped
+        )
+        cipher = crypto.ValueCipher(practice_id, client_id, as_uuid(key_id), data_key)
+        queries = (
+            ("process_notes", "content", "SELECT id, content, session_date, status, "
+             f"appointment_id FROM process_notes WHERE client_id = {mark} AND author_id = {mark}",
+             (cid, aid)),
+            ("scripts", "payload", "SELECT id, payload, status, merged_into_id FROM scripts "
+             f"WHERE client_id = {mark}", (cid,)),
+            ("figures", "payload", "SELECT id, payload, is_therapist FROM figures "
+             f"WHERE client_id = {mark}", (cid,)),
+        )  # fmt: skip
+        values = 0
+        for table, column, sql, params in queries:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                json.loads(cipher.decrypt(table, column, as_uuid(row[0]), bytes(row[1])))
+                values += 1
+        cursor.execute(
+            "SELECT id, starts_at FROM appointments WHERE client_id = "
+            f"{mark} AND status = 'attended' ORDER BY starts_at",
+            (cid,),
+        )
+        values += len(cursor.fetchall())
+        return values
+    finally:
+        connection.close()
+
+
+def timed(fn, repeats: int) -> float:
+    """Median milliseconds of `fn()`, each run cold (no cached key, a fresh session)."""
+    samples = []
+    for _ in range(repeats):
+        db.session.remove()
+        keys.forget_keys()
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def bench(kind: str, count: int, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
+        workdir = Path(tmp)
+        url, drop = scratch_url(kind, workdir)
+        ring = workdir / "keyring.json"
+        crypto.generate_keyring(ring)
+        app = create_app(
+            "testing",
+            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(ring)},
+        )
+        try:
+            with app.app_context():
+                flask_migrate.upgrade()
+                client, author = seed(count)
+                ids = (client.id, author.id, client.practice_id)
+                _token, secret = auth_service.issue_api_token(author, "bench")
+                db.session.commit()
+                web = app.test_client()
+                headers = {"Authorization": f"Bearer {secret}"}
+
+                def service():
+                    row = db.session.get(Client, ids[0])
+                    return client_theme_history(row, {ids[1]}, "Europe/Berlin")
+
+                def http(fmt):
+                    def call():
+                        response = web.get(f"/api/v1/clients/{ids[0]}/{fmt}", headers=headers)
+                        assert response.status_code == 200, response.status_code
+                        return response.get_data()
+
+                    return call
+
+                history = service()
+                assert history["sessions"] == count, history["sessions"]
+                result = {
+                    "kind": kind,
+                    "notes": count,
+                    "floor": timed(lambda: floor(*ids, kind), repeats),
+                    "service": timed(service, repeats),
+                    "csv": timed(lambda: history_csv(service()), repeats),
+                    "svg": timed(lambda: history_svg(service()), repeats),
+                    "http_json": timed(http("themes"), repeats),
+                    "http_csv": timed(http("themes.csv"), repeats),
+                    "http_svg": timed(http("themes.svg"), repeats),
+                    "json_bytes": len(
+                        web.get(f"/api/v1/clients/{ids[0]}/themes", headers=headers).get_data()
+                    ),
+                }
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            drop()
+    return result
+
+
+def write_results(rows: list[dict], repeats: int) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m bench.themes` on "
+        f"{machine()}. Median of {repeats} cold runs (no cached data key), milliseconds.",
+        "",
+        "| database | signed notes | floor | history (service) | CSV (service) | SVG (service) "
+        "| GET themes | GET themes.csv | GET themes.svg | target: at most 1.5 x floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        worst = max(r[k] for k in ("http_json", "http_csv", "http_svg")) / r["floor"]
+
+        def ratio(key: str, r=r) -> str:
+            return f"{r[key]:.1f} ({r[key] / r['floor']:.2f} x)"
+
+        lines.append(
+            f"| {r['kind']} | {r['notes']:,} | {r['floor']:.1f} | {ratio('service')} "
+            f"| {ratio('csv')} | {ratio('svg')} | {ratio('http_json')} | {ratio('http_csv')} "
+            f"| {ratio('http_svg')} | {'met' if worst <= TARGET else 'MISSED'} "
+            f"(worst {worst:.2f} x) |"
+        )
+    lines += [
+        "",
+        "Floor: one query per table and one data-key unwrap on a raw DB-API connection, "
+        "every value decrypted and JSON-parsed in one loop. Service: the loader plus the "
+        "theme computation (plus rendering for CSV/SVG). GET: the whole request through the "
+        "test client (token check, access policy, audit entry and commit, serialisation). "
+        f"The JSON answer for {rows[0]['notes']:,} notes is {rows[0]['json_bytes']:,} bytes.",
+        "",
+    ]
+    section = "\n".join(lines)
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    RESULTS.write_text(text)
+    return section
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--no-write", action="store_true", help="print, do not edit RESULTS.md")
+    args = parser.parse_args()
+    rows = [bench(kind, args.notes, args.repeats) for kind in args.databases.split(",")]
+    if args.no_write:
+        print(rows)
+    else:
+        print(write_results(rows, args.repeats))
+
+
+if __name__ == "__main__":
+    main()
