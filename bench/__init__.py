@@ -1,0 +1,1 @@
+"""Benchmarks and data generators (not part of the test run)."""
