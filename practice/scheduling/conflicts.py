@@ -92,17 +92,3 @@ def find_conflicts(slots: Sequence[Slot], ignore_ids: Iterable[uuid.UUID] = ()) 
                     "reason": reason,
                 }
     return sorted(found.values(), key=lambda c: (c["starts_at"], REASONS.index(c["reason"])))
-
-
-def clashes_among(slots: Sequence[Slot]) -> bool:
-    """True when two proposed slots overlap each other on a shared clinician, client or room."""
-    ordered = sorted(slots, key=lambda s: s.starts_at)
-    for i, slot in enumerate(ordered):
-        for other in ordered[i + 1 :]:
-            if other.starts_at >= slot.ends_at:
-                break
-            if any(
-                slot.holder(r) is not None and slot.holder(r) == other.holder(r) for r in REASONS
-            ):
-                return True
-    return False

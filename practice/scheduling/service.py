@@ -1,6 +1,6 @@
 """Booking, listing and changing appointments: the scheduling rules, free of HTTP.
 
-Refusals raise SchedulingError (status 404/409/422 plus field errors or conflicts); the
+Refusals raise SchedulingError (status 409/422 plus field errors or conflicts); the
 API turns them into the error envelope. Services flush, the request commits.
 """
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from practice.extensions import db
-from practice.scheduling.conflicts import Slot, clashes_among, find_conflicts
+from practice.scheduling.conflicts import Slot, find_conflicts
 from practice.scheduling.models import Appointment
 from practice.scheduling.service import appointment_query
 from tests.scheduling.helpers import MONDAY, at, make_clinic
@@ -70,12 +70,6 @@ def test_room_conflicts_name_only_the_room():
             "reason": "room",
         }
     ]
-
-
-def test_clashes_among_proposed_slots():
-    clinic = make_clinic()
-    assert clashes_among([slot(clinic, MONDAY), slot(clinic, at(MONDAY, minutes=10))])
-    assert not clashes_among([slot(clinic, MONDAY), slot(clinic, at(MONDAY, minutes=50))])
 
 
 def _plan(statement) -> str:
