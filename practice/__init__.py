@@ -23,7 +23,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
             f"practice: the {config.NAME} configuration cannot start; missing: "
             + ", ".join(missing)
         )
-    app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path()),
+        instance_relative_config=True,
+        static_folder=None,
+    )
     app.config.from_object(config)
     app.config.update(config.from_environment())
     app.config.update(overrides or {})

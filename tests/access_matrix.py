@@ -1,0 +1,136 @@
+"""The access matrix (SECURITY.md item 8): (method, route) → {persona: expected status}.
+
+Personas are defined in tests/access_world.py. 404 means "not yours to see" (exactly like
+an id that does not exist); 403 means the caller can see the resource or route but their
+role may not do this. Clinical data (notes, scripts, figures, themes) answers only the
+author and, read-only, the author"s supervisor. Reviewed by hand; change a row only
+together with the code and a reason in the commit message.
+"""
+
+P = ("owner", "author", "other_clinician", "scheduler", "supervisor", "other_practice", "anonymous")
+
+
+def row(*statuses: int) -> dict[str, int]:
+    """Statuses in the order of P."""
+    assert len(statuses) == len(P)
+    return dict(zip(P, statuses, strict=True))
+
+
+# fmt: off
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("DELETE", "/api/v1/auth/tokens/<uuid:token_id>"):
+        row(404, 204, 404, 404, 404, 404, 401),
+    ("DELETE", "/api/v1/clinicians/<uuid:clinician_id>/calendar-token"):
+        row(403, 204, 403, 403, 403, 404, 401),
+    ("DELETE", "/api/v1/users/<uuid:user_id>/supervisees/<uuid:clinician_id>"):
+        row(204, 403, 403, 403, 403, 404, 401),
+    ("GET", "/api/docs"):
+        row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/docs/static/<path:filename>"):
+        row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/openapi.json"):
+        row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/appointments"):
+        row(200, 200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/appointments/<uuid:appointment_id>"):
+        row(200, 200, 404, 200, 403, 404, 401),
+    ("GET", "/api/v1/audit"):
+        row(200, 403, 403, 403, 403, 200, 401),
+    ("GET", "/api/v1/auth/csrf"):
+        row(400, 400, 400, 400, 400, 400, 401),
+    ("GET", "/api/v1/auth/me"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/auth/tokens"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/clients"):
+        row(200, 200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>"):
+        row(200, 200, 404, 200, 404, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/export"):
+        row(200, 200, 404, 403, 404, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/figures"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/notes"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/scripts"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/scripts/<uuid:script_id>"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/themes"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/themes.csv"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/themes.svg"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/clinicians/<uuid:clinician_id>/calendar.ics"):
+        row(404, 404, 404, 404, 404, 404, 404),
+    ("GET", "/api/v1/health"):
+        row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/notes/<uuid:note_id>"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/api/v1/practice"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/rooms"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/rooms/<uuid:room_id>"):
+        row(200, 200, 200, 200, 200, 404, 401),
+    ("GET", "/api/v1/users"):
+        row(200, 403, 403, 403, 403, 200, 401),
+    ("GET", "/api/v1/users/<uuid:user_id>"):
+        row(200, 403, 403, 403, 403, 404, 401),
+    ("PATCH", "/api/v1/appointments/<uuid:appointment_id>"):
+        row(200, 200, 404, 200, 403, 404, 401),
+    ("PATCH", "/api/v1/clients/<uuid:client_id>"):
+        row(200, 200, 404, 200, 404, 404, 401),
+    ("PATCH", "/api/v1/clients/<uuid:client_id>/figures/<uuid:figure_id>"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("PATCH", "/api/v1/clients/<uuid:client_id>/scripts/<uuid:script_id>"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("PATCH", "/api/v1/practice"):
+        row(200, 403, 403, 403, 403, 200, 401),
+    ("PATCH", "/api/v1/rooms/<uuid:room_id>"):
+        row(200, 403, 403, 403, 403, 404, 401),
+    ("PATCH", "/api/v1/users/<uuid:user_id>"):
+        row(200, 403, 403, 403, 403, 404, 401),
+    ("POST", "/api/v1/appointments"):
+        row(201, 201, 422, 201, 403, 422, 401),
+    ("POST", "/api/v1/auth/login"):
+        row(401, 401, 401, 401, 401, 401, 401),
+    ("POST", "/api/v1/auth/logout"):
+        row(204, 204, 204, 204, 204, 204, 401),
+    ("POST", "/api/v1/auth/password"):
+        row(204, 204, 204, 204, 204, 204, 401),
+    ("POST", "/api/v1/auth/tokens"):
+        row(201, 201, 201, 201, 201, 201, 401),
+    ("POST", "/api/v1/auth/totp/disable"):
+        row(422, 422, 422, 422, 422, 422, 401),
+    ("POST", "/api/v1/auth/totp/enable"):
+        row(422, 422, 422, 422, 422, 422, 401),
+    ("POST", "/api/v1/auth/totp/setup"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("POST", "/api/v1/clients"):
+        row(201, 201, 403, 201, 403, 422, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/figures"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/notes"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/scripts"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/clinicians/<uuid:clinician_id>/calendar-token"):
+        row(403, 201, 403, 403, 403, 404, 401),
+    ("POST", "/api/v1/notes/<uuid:note_id>/addenda"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/notes/<uuid:note_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/rooms"):
+        row(201, 403, 403, 403, 403, 201, 401),
+    ("POST", "/api/v1/users"):
+        row(201, 403, 403, 403, 403, 201, 401),
+    ("POST", "/api/v1/users/<uuid:user_id>/supervisees/<uuid:clinician_id>"):
+        row(204, 403, 403, 403, 403, 404, 401),
+    ("PUT", "/api/v1/notes/<uuid:note_id>"):
+        row(404, 200, 404, 404, 403, 404, 401),
+}
+# fmt: on

@@ -1,0 +1,155 @@
+"""SECURITY.md item 8: every route and every persona → the expected status.
+
+`EXPECTED` in tests/access_matrix.py is the machine-readable matrix. The first test walks
+`app.url_map` and fails on any route (and method) missing from it, so a new endpoint
+cannot ship without its access decisions written down. Run this file with
+`PRACTICE_PRINT_MATRIX=1` to print what the code does today, for review.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from practice.database import utcnow
+from tests.access_matrix import EXPECTED
+from tests.access_world import PERSONAS, build_world
+from tests.factories import PASSWORD
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods & set(METHODS):
+            found.add((method, rule.rule))
+    return found
+
+
+def test_every_route_is_in_the_matrix(app):
+    missing = sorted(routes(app) - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - routes(app))
+    assert missing == [], f"routes without access decisions: {missing}"
+    assert stale == [], f"matrix rows for routes that no longer exist: {stale}"
+
+
+def test_every_row_names_every_persona():
+    for key, row in EXPECTED.items():
+        assert set(row) == set(PERSONAS), key
+
+
+def request_for(method: str, rule: str, world) -> tuple[str, dict]:
+    """The URL and a valid request for `rule`, so the answer reflects access, not input."""
+    ids = world.ids
+    author = world.users["author"]
+    supervisor = world.users["supervisor"]
+    params = {
+        "client_id": ids["client"],
+        "figure_id": ids["figure"],
+        "script_id": ids["script"],
+        "note_id": ids["signed_note"] if rule.endswith("/addenda") else ids["draft_note"],
+        "appointment_id": ids["appointment"],
+        "room_id": ids["room"],
+        "user_id": supervisor.id if "supervisees" in rule else author.id,
+        "clinician_id": author.id,
+        "token_id": ids["author_token"],
+        "filename": "swagger-ui.css",
+    }
+    url = rule
+    for name, value in params.items():
+        for converter in ("uuid:", "path:", ""):
+            url = url.replace(f"<{converter}{name}>", str(value))
+    start = (utcnow() + timedelta(days=30)).replace(microsecond=0)
+    bodies = {
+        ("POST", "/api/v1/auth/login"): {"email": "nobody@matrix.test", "password": "x" * 12},
+        ("POST", "/api/v1/auth/password"): {
+            "current_password": PASSWORD,
+            "new_password": "a completely new passphrase 42",
+        },
+        ("POST", "/api/v1/auth/totp/setup"): {},
+        ("POST", "/api/v1/auth/totp/enable"): {"code": "000000"},
+        ("POST", "/api/v1/auth/totp/disable"): {"password": PASSWORD, "code": "000000"},
+        ("POST", "/api/v1/auth/tokens"): {"name": "matrix"},
+        ("PATCH", "/api/v1/practice"): {"require_totp": False},
+        ("POST", "/api/v1/users"): {
+            "email": f"new.person.{uuid.uuid4().hex[:8]}@matrix.practice.test",
+            "name": "New Person",
+            "roles": ["clinician"],
+            "password": "another quite long passphrase",
+        },
+        ("PATCH", "/api/v1/users/<uuid:user_id>"): {"name": "Renamed Person"},
+        ("POST", "/api/v1/clients"): {
+            "first_name": "Ivo",
+            "last_name": "Newclient",
+            "primary_clinician_id": str(author.id),
+        },
+        ("PATCH", "/api/v1/clients/<uuid:client_id>"): {"preferred_name": "Wee"},
+        ("POST", "/api/v1/appointments"): {
+            "client_id": str(ids["client"]),
+            "clinician_id": str(author.id),
+            "starts_at": start.isoformat(),
+            "duration_minutes": 50,
+            "kind": "individual",
+            "modality": "video",
+        },
+        ("PATCH", "/api/v1/appointments/<uuid:appointment_id>"): {"modality": "phone"},
+        ("POST", "/api/v1/rooms"): {"name": "Matrix Room"},
+        ("PATCH", "/api/v1/rooms/<uuid:room_id>"): {"name": "Renamed Room"},
+        ("POST", "/api/v1/clients/<uuid:client_id>/figures"): {
+            "label": "Boss",
+            "role": "authority",
+            "period": "current",
+        },
+        ("PATCH", "/api/v1/clients/<uuid:client_id>/figures/<uuid:figure_id>"): {"label": "Sam B"},
+        ("POST", "/api/v1/clients/<uuid:client_id>/scripts"): {"name": "Pleases to be kept"},
+        ("PATCH", "/api/v1/clients/<uuid:client_id>/scripts/<uuid:script_id>"): {"name": "Renamed"},
+        ("POST", "/api/v1/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"): {
+            "into_script_id": str(ids["second_script"])
+        },
+        ("POST", "/api/v1/clients/<uuid:client_id>/notes"): {
+            "session_date": "2026-10-01",
+            "content": {},
+        },
+        ("PUT", "/api/v1/notes/<uuid:note_id>"): {"content": {}},
+        ("POST", "/api/v1/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
+    }
+    kwargs: dict = {}
+    if (method, rule) in bodies:
+        kwargs["json"] = bodies[(method, rule)]
+    if method in ("PUT", "PATCH") and ("/scripts/" in rule or "/notes/" in rule):
+        kwargs["headers"] = {"If-Match": '"1"'}
+    if rule.endswith("calendar.ics"):
+        url += "?token=not-the-token"
+    return url, kwargs
+
+
+def call(client, method, url, persona_headers, kwargs):
+    headers = dict(persona_headers)
+    headers.update(kwargs.get("headers", {}))
+    response = client.open(url, method=method, headers=headers, json=kwargs.get("json"))
+    response.close()
+    return response.status_code
+
+
+def _cases():
+    return sorted(EXPECTED)
+
+
+@pytest.mark.parametrize(("method", "rule"), _cases(), ids=lambda v: str(v))
+def test_route_access(client, method, rule):
+    expected = EXPECTED[(method, rule)]
+    seen = {}
+    for persona in PERSONAS:
+        # A fresh world (new practices, users and objects) per persona, so one persona's
+        # write cannot change what the next one sees; the test's rollback removes them all.
+        world = build_world(client)
+        url, kwargs = request_for(method, rule, world)
+        seen[persona] = call(client, method, url, world.headers[persona], kwargs)
+    if os.environ.get("PRACTICE_PRINT_MATRIX"):
+        print(f"MATRIX {method} {rule} {seen}")
+        return
+    assert seen == expected
