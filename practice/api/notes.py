@@ -23,7 +23,7 @@ from practice.extensions import db
 from practice.notes import keys, service
 from practice.notes.models import NOTE_STATUSES
 from practice.notes.service import MAX_ADDENDUM
-from practice.notes.template import NoteContentSchema, clean_content
+from practice.notes.template import NoteContentSchema
 
 blp = Blueprint(
     "notes", __name__, url_prefix="/api/v1", description="Process notes (author and supervisor)"
@@ -119,8 +119,8 @@ class NoteSchema(Schema):
 
 
 def _canonical(content: dict) -> dict:
-    """The loaded content as stored JSON (ids as strings, nulls dropped)."""
-    return clean_content(NoteContentSchema().dump(content))
+    """The loaded content is already what is stored: ids as strings, nulls dropped."""
+    return content
 
 
 def _client_of(note) -> Client:

@@ -21,7 +21,7 @@ from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
-from practice.notes.template import TEMPLATE_VERSION, reference_errors
+from practice.notes.template import TEMPLATE_VERSION, reference_errors, referenced_ids
 from practice.scheduling.models import Appointment
 
 THERAPIST_FIGURE = {"label": "Therapist", "role": "therapist", "period": "current"}
@@ -282,9 +282,19 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
 
 def check_references(client: Client, content: dict) -> None:
     """Raise Invalid (field-level) when content names figures or scripts of anyone else."""
-    ensure_therapist_figure(client)
-    figure_ids = set(db.session.scalars(sa.select(Figure.id).where(Figure.client_id == client.id)))
-    script_ids = set(db.session.scalars(sa.select(Script.id).where(Script.client_id == client.id)))
+    wanted_figures, wanted_scripts = referenced_ids(content)
+    figures = sa.select(Figure.id, Figure.is_therapist, sa.literal("figure").label("kind")).where(
+        Figure.client_id == client.id,
+        sa.or_(Figure.is_therapist.is_(True), Figure.id.in_(wanted_figures)),
+    )
+    scripts = sa.select(Script.id, sa.false(), sa.literal("script")).where(
+        Script.client_id == client.id, Script.id.in_(wanted_scripts)
+    )
+    rows = db.session.execute(sa.union_all(figures, scripts)).all()  # one round trip
+    if not any(row.is_therapist for row in rows):
+        ensure_therapist_figure(client)
+    figure_ids = {row.id for row in rows if row.kind == "figure"}
+    script_ids = {row.id for row in rows if row.kind == "script"}
     errors = reference_errors(content, figure_ids, script_ids)
     if errors:
         raise Invalid({"content": errors})
@@ -381,6 +391,10 @@ def create_note(
         template_version=TEMPLATE_VERSION,
     )
     note.content = keys.seal(client, "process_notes", "content", note.id, content)
+    if appointment_id is None:
+        db.session.add(note)
+        db.session.flush()
+        return note
     try:
         with db.session.begin_nested():
             db.session.add(note)

@@ -67,8 +67,15 @@ def _bool() -> fields.Boolean:
     return fields.Boolean(truthy={True}, falsy={False}, allow_none=True)
 
 
+class IdString(fields.UUID):
+    """A UUID, validated on load and kept as its canonical string (JSON-ready)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return str(super()._deserialize(value, attr, data, **kwargs))
+
+
 def _id() -> fields.UUID:
-    return fields.UUID(allow_none=True)
+    return IdString(allow_none=True)
 
 
 def _unique_list(inner: fields.Field, limit: int = MAX_ITEMS) -> fields.List:
@@ -183,7 +190,7 @@ def _nested_list(schema: type[Schema], limit: int = MAX_ITEMS) -> fields.List:
 class NoteContentSchema(_Clean):
     """Template v1 without session_date / appointment_id (top-level fields of the note)."""
 
-    scripts_active = _unique_list(fields.UUID())
+    scripts_active = _unique_list(IdString())
     relationship_episodes = _nested_list(EpisodeSchema)
     transference = _nested(TransferenceSchema)
     countertransference = _nested(CountertransferenceSchema)
@@ -195,7 +202,7 @@ class NoteContentSchema(_Clean):
 
     @validates_schema
     def bounded(self, data, **_kwargs):
-        size = len(json.dumps(self.dump(data), ensure_ascii=False))
+        size = len(json.dumps(data, ensure_ascii=False, default=str))
         if size > MAX_CONTENT_CHARS:
             raise ValidationError(f"The note is too long (at most {MAX_CONTENT_CHARS} characters).")
 
@@ -208,7 +215,7 @@ def clean_content(raw: dict) -> dict:
 
     Raises marshmallow.ValidationError with field-level messages.
     """
-    return CONTENT_SCHEMA.dump(CONTENT_SCHEMA.load(raw))
+    return CONTENT_SCHEMA.load(raw)
 
 
 def _as_uuid(value) -> uuid.UUID | None:
@@ -216,6 +223,21 @@ def _as_uuid(value) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (ValueError, TypeError):
         return None
+
+
+def referenced_ids(content: dict) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The figure ids and script ids a note's content names (well-formed ones only)."""
+    figures, scripts = set(), set()
+    transference = content.get("transference", {})
+    for episode in content.get("relationship_episodes", []):
+        figures.add(_as_uuid(episode.get("figure_id")))
+        scripts.add(_as_uuid(episode.get("script_id")))
+    figures.add(_as_uuid(transference.get("therapist_experienced_as")))
+    scripts.add(_as_uuid(transference.get("script_id")))
+    scripts.update(_as_uuid(value) for value in content.get("scripts_active", []))
+    for key in ("enactments", "ruptures"):
+        scripts.update(_as_uuid(item.get("script_id")) for item in content.get(key, []))
+    return figures - {None}, scripts - {None}
 
 
 def reference_errors(content: dict, figure_ids: set, script_ids: set) -> dict:
