@@ -33,8 +33,12 @@ test-postgres: install
 # The whole suite on both databases, plus lint. A missing PostgreSQL fails the run.
 test: lint test-sqlite test-postgres
 
+# Benchmarks (not part of the test run); each appends its numbers to bench/RESULTS.md.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.crypto
+	$(BIN)/python -m bench.notes_write
+	$(BIN)/python -m bench.themes
+	$(BIN)/python -m bench.scheduling
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
