@@ -117,6 +117,10 @@ def time_writes(clinician, client, raw: dict, writes: int) -> tuple[list[float],
     plain = json.dumps(clean_content(raw), separators=(",", ":")).encode()
     full, bare, size = [], [], 0
     for i in range(writes):
+        # A request loads the caller and the client during authorisation, before the
+        # write; here the previous commit expired them, so reload them outside the timer.
+        db.session.refresh(clinician)
+        db.session.refresh(client)
         start = time.perf_counter()
         note = service.create_note(clinician, client, date(2026, 1, 1), clean_content(raw))
         audit.record(
