@@ -90,9 +90,7 @@ def test_login_starts_a_fresh_session_each_time(client):
     login(client, user)
     second = client.get_cookie("practice_session").value
     assert first != second
-    live = db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id)
-    ).all()
+    live = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id)).all()
     assert len(live) == 2 and len({s.secret_hash for s in live}) == 2
 
 
@@ -117,7 +115,9 @@ def test_cookie_writes_need_csrf_header_bearer_needs_none(client):
     assert client.get(ME).status_code == 200
     headers = bearer(user)
     other = client.application.test_client()
-    assert other.post("/api/v1/auth/tokens", json={"name": "ci"}, headers=headers).status_code == 201
+    assert (
+        other.post("/api/v1/auth/tokens", json={"name": "ci"}, headers=headers).status_code == 201
+    )
 
 
 def test_csrf_endpoint_returns_the_session_token(client):
