@@ -58,8 +58,17 @@ def app(database, keyring_path) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
-def db(app) -> Iterator:
-    """The database session for one test; everything it commits is rolled back after."""
+def db(request, app) -> Iterator:
+    """The database session for one test; everything it commits is rolled back after.
+
+    The test client shares this session with the test (one app context), so a refused
+    request rolls back what the test only flushed: commit setup before such requests.
+    Tests that start a `live_server` keep the real session, so the server's own app and
+    its threads use their own database and connections, not this test's.
+    """
+    if "live_server" in request.fixturenames:
+        yield _db
+        return
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()
