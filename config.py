@@ -14,7 +14,8 @@ BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_INSTANCE = BASE_DIR / "instance"
 
 
-def _minutes(name: str, default: int) -> int:
+def _whole_number(name: str, default: int) -> int:
+    """An integer setting from the environment; a bad value is reported by `problems`."""
     try:
         return int(os.environ.get(name, default))
     except ValueError:
@@ -35,10 +36,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PRACTICE_KEYRING = os.environ.get("PRACTICE_KEYRING")
     # ISO 3166 region (e.g. "DE") for client phone numbers written without a country code.
-    PRACTICE_PHONE_REGION = os.environ.get("PRACTICE_PHONE_REGION") or None
+    PRACTICE_PHONE_REGION = None
+    # Years after discharge before `flask clients shred` may destroy a client's data key.
+    PRACTICE_RETENTION_YEARS = 7
 
-    SESSION_IDLE_MINUTES = _minutes("SESSION_IDLE_MINUTES", 15)
-    SESSION_MAX_HOURS = _minutes("SESSION_MAX_HOURS", 12)
+    SESSION_IDLE_MINUTES = _whole_number("SESSION_IDLE_MINUTES", 15)
+    SESSION_MAX_HOURS = _whole_number("SESSION_MAX_HOURS", 12)
     SESSION_COOKIE_NAME = "practice_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -78,8 +81,10 @@ class Config:
             "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
             "PRACTICE_KEYRING": os.environ.get("PRACTICE_KEYRING") or None,
             "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
-            "SESSION_IDLE_MINUTES": _minutes("SESSION_IDLE_MINUTES", 15),
-            "SESSION_MAX_HOURS": _minutes("SESSION_MAX_HOURS", 12),
+            "SESSION_IDLE_MINUTES": _whole_number("SESSION_IDLE_MINUTES", 15),
+            "SESSION_MAX_HOURS": _whole_number("SESSION_MAX_HOURS", 12),
+            "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
+            "PRACTICE_RETENTION_YEARS": _whole_number("PRACTICE_RETENTION_YEARS", 7),
         }
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
         return {name: value for name, value in settings.items() if value is not None}
@@ -88,7 +93,7 @@ class Config:
     def problems(cls) -> list[str]:
         """Environment variables that are set but unusable."""
         problems = []
-        for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"):
+        for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "PRACTICE_RETENTION_YEARS"):
             value = os.environ.get(name)
             if value is not None and (not value.strip().isdigit() or int(value) < 1):
                 problems.append(f"{name} must be a positive whole number")
