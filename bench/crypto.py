@@ -10,9 +10,6 @@ the machine into the "Encryption and keys" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import secrets
 import tempfile
 import time
 import uuid
@@ -20,9 +17,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import flask_migrate
-import psycopg
 import sqlalchemy as sa
 
+from bench.common import machine, replace_section, scratch_url
 from practice import create_app, crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
@@ -30,46 +27,8 @@ from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import ClientDataKey
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Encryption and keys"
-PG_ADMIN = os.environ.get(
-    "PRACTICE_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 TARGET_SECONDS = 10.0
-
-
-def machine() -> str:
-    """nproc, memory and CPU model of this machine."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    python = platform.python_version()
-    load = os.getloadavg()[0]
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {memory:.1f} GiB RAM, {cpu}, Python {python}; "
-        f"1-minute load average at start {load:.1f} (other work shares the CPUs)"
-    )
-
-
-def scratch_url(kind: str, workdir: Path) -> tuple[str, callable]:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
-    name = f"practice_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}/{name}", drop
 
 
 def seed(count: int) -> Client:
@@ -201,16 +160,7 @@ def write_results(rows: list[dict]) -> str:
         "each); first use includes the data key's database read and unwrap.",
         "",
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text)
-    return section
+    return replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:

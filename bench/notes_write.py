@@ -21,7 +21,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from bench.crypto import machine, scratch_url
+from bench.common import machine, replace_section, scratch_url
 from practice import create_app, crypto
 from practice.audit import service as audit
 from practice.auth import service as auth_service
@@ -31,7 +31,6 @@ from practice.notes import service
 from practice.notes.models import ProcessNote, Script
 from practice.notes.template import clean_content
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Process notes"
 TARGET_RATIO = 2.0
 
@@ -238,16 +237,7 @@ def write_results(rows: list[dict]) -> str:
         "update).",
         "",
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text)
-    return section
+    return replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:

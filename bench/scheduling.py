@@ -27,7 +27,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from bench.crypto import machine, scratch_url
+from bench.common import machine, replace_section, scratch_url
 from practice import create_app, crypto
 from practice.api.common import paginate
 from practice.auth.models import Practice, User
@@ -35,7 +35,6 @@ from practice.clients.models import Client
 from practice.extensions import db
 from practice.scheduling.service import appointment_query
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Scheduling"
 TARGET = 1.3
 CLINICIANS, CLIENTS_EACH, SLOTS_A_DAY = 100, 200, 8
@@ -270,16 +269,7 @@ def write_results(r: dict) -> str:
     ]
     for key, label in names.items():
         lines += [f"Plan at 100x, {label}:", "", "```", r["large"][key]["plan"], "```", ""]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text)
-    return section
+    return replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:
