@@ -408,3 +408,14 @@ def open_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> byt
         return aead.decrypt(blob[:12], blob[12:], f"{purpose}|{bound_to}".encode())
     except (_InvalidTag, ValueError):
         raise SealedSecretError(f"sealed {purpose} secret failed its integrity check") from None
+
+def sealed_secret_key_id(text: str) -> str | None:
+    """The master key id a sealed secret names, or None when it is not a sealed secret."""
+    prefix, _, rest = text.partition(":")
+    key_id = rest.partition(":")[0]
+    return key_id if prefix == SEALED_PREFIX and key_id else None
+
+
+def reseal_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> str:
+    """Open a sealed secret with whichever key it names and seal it under the active key."""
+    return seal_secret(keyring, purpose, bound_to, open_secret(keyring, purpose, bound_to, text))

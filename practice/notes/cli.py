@@ -109,13 +109,23 @@ def rotate_command(keyring_path, resume, batch_size):
     except crypto.UnknownKeyError as exc:
         _fail(f"{exc}; put that key back into the keyring and rerun (nothing was lost)")
     keys.forget_keys()
-    _audit("keys.rotate", keyring.active_id, "failure" if result.failed else "success")
+    resealed = rotation.reseal_user_secrets(db.session, keyring, batch_size)
+    failed = bool(result.failed or resealed.failed)
+    _audit("keys.rotate", keyring.active_id, "failure" if failed else "success")
     if result.failed:
         _fail(
             f"{len(result.failed)} data key(s) failed their integrity check and were left "
             f"as they are: {', '.join(result.failed[:20])}"
         )
-    click.echo(f"done: {result.rewrapped} data key(s) rewrapped; all on {keyring.active_id}")
+    if resealed.failed:
+        _fail(
+            f"{len(resealed.failed)} user TOTP secret(s) could not be opened and were left as "
+            f"they are (those users must re-enrol): {', '.join(resealed.failed[:20])}"
+        )
+    click.echo(
+        f"done: {result.rewrapped} data key(s) rewrapped and {resealed.rewrapped} user "
+        f"secret(s) resealed; all on {keyring.active_id}"
+    )
 
 
 @keys_cli.command("retire")

@@ -69,12 +69,57 @@ def secret_usage(session: Session, key_id: str) -> int:
 
 
 def pending_count(session: Session, active_id: str) -> int:
-    """Live data keys not yet wrapped by the active master key."""
-    return session.scalar(
+    """Live data keys and sealed user secrets not yet on the active master key."""
+    data_keys = session.scalar(
         sa.select(sa.func.count())
         .select_from(_keys)
         .where(_keys.c.wrapped_key.is_not(None), _keys.c.master_key_id != active_id)
     )
+    return data_keys + session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(_secret_not_on(active_id))
+    )
+
+
+def _secret_not_on(active_id: str):
+    return sa.and_(
+        User.totp_secret.is_not(None),
+        sa.not_(User.totp_secret.startswith(f"s1:{active_id}:", autoescape=True)),
+    )
+
+
+def reseal_user_secrets(
+    session: Session, keyring: crypto.Keyring, batch_size: int = DEFAULT_BATCH
+) -> RewrapResult:
+    """Reseal every user's TOTP seed under the active master key, one transaction per batch.
+
+    A seed that cannot be opened (damaged, or its key missing) is left as it is and
+    reported by user id, so its master key cannot be retired until the user re-enrols.
+    """
+    from practice.auth.totp import PURPOSE
+
+    result, skipped = RewrapResult(), set()
+    while True:
+        query = sa.select(User.id, User.totp_secret).where(_secret_not_on(keyring.active_id))
+        if skipped:
+            query = query.where(User.id.not_in(skipped))
+        rows = session.execute(query.order_by(User.id).limit(batch_size)).all()
+        if not rows:
+            break
+        for user_id, sealed in rows:
+            try:
+                resealed = crypto.reseal_secret(keyring, PURPOSE, str(user_id), sealed)
+            except crypto.SealedSecretError:
+                skipped.add(user_id)
+                result.failed.append(str(user_id))
+                continue
+            session.execute(
+                sa.update(User)
+                .where(User.id == user_id, User.totp_secret == sealed)
+                .values(totp_secret=resealed)
+            )
+            result.rewrapped += 1
+        session.commit()
+    return result
 
 
 def add_master_key(path: Path) -> crypto.Keyring:
@@ -186,8 +231,8 @@ def retire_master_key(session: Session, path: Path, key_id: str) -> crypto.Keyri
     sealed = secret_usage(session, key_id)
     if sealed:
         raise RotationError(
-            f"master key {key_id!r} still seals {sealed} user secret(s) (TOTP); "
-            "they must be re-enrolled or resealed before it can be retired"
+            f"master key {key_id!r} still seals {sealed} user secret(s) (TOTP); run "
+            "`flask keys rotate --resume`, and have users whose seed cannot be opened re-enrol"
         )
     remaining = {k: v for k, v in keyring.keys.items() if k != key_id}
     smaller = crypto.Keyring(active_id=keyring.active_id, keys=remaining, path=path)

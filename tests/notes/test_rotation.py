@@ -121,11 +121,33 @@ def test_retire_refused_while_in_use_and_for_the_active_key(app, db, sealed, rin
 def test_retire_refused_while_a_totp_secret_is_sealed_with_it(app, db, sealed, ring):
     old = crypto.load_keyring(ring).active_id
     user = make_user(make_practice("Other Rooms"))
-    user.totp_secret = f"s1:{old}:AAAA"
+    user.totp_secret = f"s1:{old}:AAAA"  # damaged: cannot be opened, so cannot be resealed
     db.session.commit()
-    run(app, "keys", "rotate")
+    rotated = run(app, "keys", "rotate")
+    assert rotated.exit_code == 1 and "must re-enrol" in rotated.output
     result = run(app, "keys", "retire", old)
     assert result.exit_code == 1 and "1 user secret(s)" in result.output
+
+
+def test_rotate_reseals_totp_secrets_so_the_old_key_can_be_retired(app, db, sealed, ring):
+    from practice.auth import totp
+
+    old = crypto.load_keyring(ring).active_id
+    user = make_user(make_practice("Seed Rooms"))
+    user.totp_secret = crypto.seal_secret(
+        crypto.load_keyring(ring), totp.PURPOSE, str(user.id), b"JBSWY3DPEHPK3PXP"
+    )
+    db.session.commit()
+    result = run(app, "keys", "rotate")
+    assert result.exit_code == 0, result.output
+    assert "1 user secret(s) resealed" in result.output
+    db.session.refresh(user)
+    new_ring = crypto.load_keyring(ring)
+    assert crypto.sealed_secret_key_id(user.totp_secret) == new_ring.active_id != old
+    assert crypto.open_secret(new_ring, totp.PURPOSE, str(user.id), user.totp_secret) == (
+        b"JBSWY3DPEHPK3PXP"
+    )
+    assert run(app, "keys", "retire", old).exit_code == 0
 
 
 def test_rotate_stops_cleanly_on_a_master_key_missing_from_the_keyring(app, db, sealed, ring):
