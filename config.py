@@ -39,6 +39,9 @@ class Config:
     PRACTICE_PHONE_REGION = None
     # Years after discharge before `flask clients shred` may destroy a client's data key.
     PRACTICE_RETENTION_YEARS = 7
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted
+    # (0: none; the client address is the socket's). Wrong values let clients forge it.
+    PRACTICE_PROXY_HOPS = 0
 
     SESSION_IDLE_MINUTES = _whole_number("SESSION_IDLE_MINUTES", 15)
     SESSION_MAX_HOURS = _whole_number("SESSION_MAX_HOURS", 12)
@@ -85,6 +88,7 @@ class Config:
             "SESSION_MAX_HOURS": _whole_number("SESSION_MAX_HOURS", 12),
             "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
             "PRACTICE_RETENTION_YEARS": _whole_number("PRACTICE_RETENTION_YEARS", 7),
+            "PRACTICE_PROXY_HOPS": _whole_number("PRACTICE_PROXY_HOPS", 0),
         }
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
         return {name: value for name, value in settings.items() if value is not None}
@@ -97,6 +101,9 @@ class Config:
             value = os.environ.get(name)
             if value is not None and (not value.strip().isdigit() or int(value) < 1):
                 problems.append(f"{name} must be a positive whole number")
+        hops = os.environ.get("PRACTICE_PROXY_HOPS")
+        if hops is not None and not hops.strip().isdigit():
+            problems.append("PRACTICE_PROXY_HOPS must be a whole number (0 without a proxy)")
         return problems
 
     @classmethod

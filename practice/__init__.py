@@ -33,6 +33,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(config.from_environment())
     app.config.update(overrides or {})
     prepare_instance(app)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -83,6 +84,16 @@ def _development_secret_key(path: Path) -> str:
     if not key:
         sys.exit(f"practice: cannot start: {path} is empty; delete it to generate a new key")
     return key
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PRACTICE_PROXY_HOPS reverse proxies, take the client address and scheme from
+    their X-Forwarded-For/-Proto headers (throttling and the audit log depend on it)."""
+    hops = int(app.config.get("PRACTICE_PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:
