@@ -409,6 +409,7 @@ def open_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> byt
     except (_InvalidTag, ValueError):
         raise SealedSecretError(f"sealed {purpose} secret failed its integrity check") from None
 
+
 def sealed_secret_key_id(text: str) -> str | None:
     """The master key id a sealed secret names, or None when it is not a sealed secret."""
     prefix, _, rest = text.partition(":")
