@@ -27,7 +27,7 @@ from practice.audit import service as audit
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import service
+from practice.notes import figures, scripts, service
 from practice.notes.models import ProcessNote, Script
 from practice.notes.template import clean_content
 
@@ -105,8 +105,8 @@ def seed() -> tuple:
     )
     db.session.add(client)
     db.session.flush()
-    figure = service.ensure_therapist_figure(client, clinician)
-    script = service.create_script(clinician, client, {"name": "bench script"}, "working")
+    figure = figures.ensure_therapist_figure(client, clinician)
+    script = scripts.create_script(clinician, client, {"name": "bench script"}, "working")
     db.session.commit()
     return clinician, client, str(figure.id), str(script.id)
 

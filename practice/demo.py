@@ -24,6 +24,8 @@ from practice.clients import service as client_service
 from practice.database import utcnow
 from practice.demo_stories import CLIENTS, narrative
 from practice.extensions import db
+from practice.notes import figures as figure_service
+from practice.notes import scripts as script_service
 from practice.notes import service as notes
 from practice.notes.template import clean_content
 from practice.scheduling import service as scheduling
@@ -103,17 +105,19 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
             "intake_date": start_day,
         },
     )
-    therapist = notes.ensure_therapist_figure(client, clinician)
+    therapist = figure_service.ensure_therapist_figure(client, clinician)
     figures = {"therapist": therapist}
     for key, label, role in story["figures"]:
-        figures[key] = notes.create_figure(
+        figures[key] = figure_service.create_figure(
             clinician, client, {"label": label, "role": role, "period": "current"}
         )
     scripts = {}
     for spec in story["scripts"]:
         payload = {k: spec[k] for k in ("name", "wish", "response_of_other", "response_of_self")}
         payload["origin"] = spec["origin"]
-        scripts[spec["key"]] = notes.create_script(clinician, client, payload, spec["status"])
+        scripts[spec["key"]] = script_service.create_script(
+            clinician, client, payload, spec["status"]
+        )
     starts = datetime.combine(start_day, time(hour, 0), tzinfo=zone)
     series = scheduling.book(
         clinician,
@@ -150,7 +154,7 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
         if day < today - timedelta(days=3):
             notes.sign_note(note)
         if attended == story.get("merge_after", 0) and "merged" in scripts:
-            notes.merge_script(client, scripts["merged"], scripts["focal"].id)
+            script_service.merge_script(client, scripts["merged"], scripts["focal"].id)
     return len(series), written
 
 

@@ -15,7 +15,7 @@ from practice.api.common import PageArgs, page_of, paginate
 from practice.api.notes import audit_refusals
 from practice.audit import service as audit
 from practice.extensions import db
-from practice.notes import keys, service
+from practice.notes import figures, keys, rules, service
 from practice.notes.template import FigurePayloadSchema, vocabularies
 
 blp = Blueprint(
@@ -41,7 +41,7 @@ class FigureSchema(Schema):
     updated_at = fields.DateTime()
 
 
-def _refuse(exc: service.Invalid):
+def _refuse(exc: rules.Invalid):
     abort(422, message="The figure was refused.", errors={"json": exc.errors})
 
 
@@ -54,11 +54,11 @@ class Figures(MethodView):
     def get(self, args, client_id):
         """The client's figures, the built-in therapist figure first."""
         client = service.get_clinical_client_for(current_user, client_id)
-        service.ensure_therapist_figure(client)
-        page = paginate(service.figures_query(client), args)
+        figures.ensure_therapist_figure(client)
+        page = paginate(figures.figures_query(client), args)
         cipher = keys.client_cipher(client)
         audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
-        return {**page, "items": [service.figure_view(f, cipher) for f in page["items"]]}
+        return {**page, "items": [figures.figure_view(f, cipher) for f in page["items"]]}
 
     @blp.arguments(FigurePayloadSchema)
     @blp.response(201, FigureSchema)
@@ -66,11 +66,11 @@ class Figures(MethodView):
         """Add a person in the client's life."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
         try:
-            figure = service.create_figure(current_user, client, args)
-        except service.Invalid as exc:
+            figure = figures.create_figure(current_user, client, args)
+        except rules.Invalid as exc:
             _refuse(exc)
         audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
-        return service.figure_view(figure, keys.client_cipher(client))
+        return figures.figure_view(figure, keys.client_cipher(client))
 
 
 @blp.route("/<uuid:client_id>/figures/<uuid:figure_id>")
@@ -82,10 +82,10 @@ class FigureItem(MethodView):
     def patch(self, args, client_id, figure_id):
         """Change a figure's label, role or period."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
-        figure = service.get_figure(client, figure_id)
+        figure = figures.get_figure(client, figure_id)
         try:
-            service.update_figure(client, figure, args)
-        except service.Invalid as exc:
+            figures.update_figure(client, figure, args)
+        except rules.Invalid as exc:
             _refuse(exc)
         audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)
-        return service.figure_view(figure, keys.client_cipher(client))
+        return figures.figure_view(figure, keys.client_cipher(client))

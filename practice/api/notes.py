@@ -20,7 +20,7 @@ from practice.audit.service import PENDING
 from practice.auth import policy
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys, service
+from practice.notes import keys, rules, service
 from practice.notes.models import NOTE_STATUSES
 from practice.notes.service import MAX_ADDENDUM
 from practice.notes.template import NoteContentSchema
@@ -134,13 +134,13 @@ def _full_view(note) -> tuple[dict, int, dict]:
 
 def refuse(exc: Exception):
     """Map a service refusal to its status; messages never carry clinical text."""
-    if isinstance(exc, service.Invalid):
+    if isinstance(exc, rules.Invalid):
         abort(
             422,
             message="The request refers to something it cannot use.",
             errors={"json": exc.errors},
         )
-    if isinstance(exc, service.Stale):
+    if isinstance(exc, rules.Stale):
         abort(412, message="This changed since you read it; reload and try again.")
     abort(409, message=str(exc))
 
@@ -193,7 +193,7 @@ class ClientNotes(MethodView):
                 _canonical(args["content"]),
                 args.get("appointment_id"),
             )
-        except (service.Invalid, service.Conflict) as exc:
+        except (rules.Invalid, rules.Conflict) as exc:
             refuse(exc)
         audit.record(db.session, "note.create", object_type="note", object_id=note.id)
         view, _status, headers = _full_view(note)
@@ -227,7 +227,7 @@ class NoteItem(MethodView):
                 note.version,
                 args.get("session_date"),
             )
-        except (service.Invalid, service.Conflict, service.Stale) as exc:
+        except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "note.update", object_type="note", object_id=note.id)
         return _full_view(note)
@@ -245,7 +245,7 @@ class NoteSign(MethodView):
             require_if_match(note.version)
         try:
             service.sign_note(note, if_match_version())
-        except (service.Conflict, service.Stale) as exc:
+        except (rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "note.sign", object_type="note", object_id=note.id)
         return _full_view(note)
@@ -262,7 +262,7 @@ class NoteAddenda(MethodView):
         note = service.get_note_for(current_user, note_id, write=True)
         try:
             addendum = service.add_addendum(current_user, note, _client_of(note), args["text"])
-        except service.Conflict as exc:
+        except rules.Conflict as exc:
             refuse(exc)
         audit.record(db.session, "note.addendum", object_type="note", object_id=note.id)
         audit.record(db.session, "addendum.create", object_type="addendum", object_id=addendum.id)

@@ -15,7 +15,7 @@ from practice.api.common import PageArgs, etag, page_of, paginate, require_if_ma
 from practice.api.notes import audit_refusals, refuse
 from practice.audit import service as audit
 from practice.extensions import db
-from practice.notes import keys, service
+from practice.notes import keys, rules, scripts, service
 from practice.notes.models import SCRIPT_STATUSES
 from practice.notes.template import SCRIPT_PAYLOAD_KEYS, CmpSchema, ScriptPayloadSchema
 
@@ -66,7 +66,7 @@ class ScriptSchema(Schema):
 
 
 def _view(client, script) -> tuple[dict, int, dict]:
-    return service.script_view(script, keys.client_cipher(client)), 200, etag(script.version)
+    return scripts.script_view(script, keys.client_cipher(client)), 200, etag(script.version)
 
 
 def _payload(args: dict) -> dict:
@@ -82,20 +82,20 @@ class Scripts(MethodView):
     def get(self, args, client_id):
         """The client's scripts (merged ones only with include_merged=true)."""
         client = service.get_clinical_client_for(current_user, client_id)
-        query = service.scripts_query(
+        query = scripts.scripts_query(
             client, status=args.get("status"), include_merged=args["include_merged"]
         )
         page = paginate(query, args)
         cipher = keys.client_cipher(client)
         audit.record(db.session, "script.list", object_type="client", object_id=client.id)
-        return {**page, "items": [service.script_view(s, cipher) for s in page["items"]]}
+        return {**page, "items": [scripts.script_view(s, cipher) for s in page["items"]]}
 
     @blp.arguments(ScriptCreateSchema)
     @blp.response(201, ScriptSchema)
     def post(self, args, client_id):
         """Name a new script (status hypothesis unless given)."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = service.create_script(current_user, client, _payload(args), args["status"])
+        script = scripts.create_script(current_user, client, _payload(args), args["status"])
         audit.record(db.session, "script.create", object_type="script", object_id=script.id)
         view, _status, headers = _view(client, script)
         return view, 201, headers
@@ -109,7 +109,7 @@ class ScriptItem(MethodView):
     def get(self, client_id, script_id):
         """One script (ETag = version)."""
         client = service.get_clinical_client_for(current_user, client_id)
-        script = service.get_script(client, script_id)
+        script = scripts.get_script(client, script_id)
         audit.record(db.session, "script.read", object_type="script", object_id=script.id)
         return _view(client, script)
 
@@ -118,7 +118,7 @@ class ScriptItem(MethodView):
     def patch(self, args, client_id, script_id):
         """Change a script's words or status; send If-Match with the version you read."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = service.get_script(client, script_id)
+        script = scripts.get_script(client, script_id)
         if script.merged_into_id is not None:
             abort(409, message="A merged script cannot be changed; edit its survivor.")
         require_if_match(script.version)
@@ -126,8 +126,8 @@ class ScriptItem(MethodView):
         if "status" in args:
             changes["status"] = args["status"]
         try:
-            service.update_script(client, script, changes, script.version)
-        except (service.Conflict, service.Stale) as exc:
+            scripts.update_script(client, script, changes, script.version)
+        except (rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "script.update", object_type="script", object_id=script.id)
         return _view(client, script)
@@ -142,10 +142,10 @@ class ScriptMerge(MethodView):
     def post(self, args, client_id, script_id):
         """Merge this script into another of the client's; it then points to the survivor."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = service.get_script(client, script_id)
+        script = scripts.get_script(client, script_id)
         try:
-            service.merge_script(client, script, args["into_script_id"])
-        except (service.Invalid, service.Conflict, service.Stale) as exc:
+            scripts.merge_script(client, script, args["into_script_id"])
+        except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "script.merge", object_type="script", object_id=script.id)
         return _view(client, script)

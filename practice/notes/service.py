@@ -1,4 +1,4 @@
-"""Figures, scripts, process notes and addenda: access loaders and the rules.
+"""Process notes and addenda, and the access loaders for all clinical objects.
 
 Clinical words are sealed with the client's data key (practice/notes/keys.py) before
 they reach the session; only ids, dates, status and versions are plain. Services flush,
@@ -20,28 +20,13 @@ from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
+from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
+from practice.notes.rules import Conflict, Invalid, compare_and_set
 from practice.notes.template import TEMPLATE_VERSION, reference_errors, referenced_ids
 from practice.scheduling.models import Appointment
 
-THERAPIST_FIGURE = {"label": "Therapist", "role": "therapist", "period": "current"}
 MAX_ADDENDUM = 20_000
-
-
-class Invalid(Exception):
-    """Input that is well-formed but refers to the wrong things; `errors` is field-level."""
-
-    def __init__(self, errors: dict):
-        super().__init__("invalid reference")
-        self.errors = errors
-
-
-class Conflict(Exception):
-    """The object's state forbids the change (signed note, merged script, taken slot)."""
-
-
-class Stale(Exception):
-    """The caller's version is not the current one."""
 
 
 # --- access -------------------------------------------------------------------------
@@ -74,207 +59,6 @@ def get_note_for(user: User, note_id: uuid.UUID, *, write: bool = False) -> Proc
 def readable_author_ids(user: User) -> set[uuid.UUID]:
     """Whose notes the user may read: their own and their current supervisees'."""
     return {user.id} | policy.supervisee_ids(user)
-
-
-# --- figures ------------------------------------------------------------------------
-
-
-def ensure_therapist_figure(client: Client, actor: User | None = None) -> Figure:
-    """The client's built-in therapist figure, created on first need (idempotent)."""
-    query = sa.select(Figure).where(Figure.client_id == client.id, Figure.is_therapist.is_(True))
-    figure = db.session.scalar(query)
-    if figure is not None:
-        return figure
-    figure = Figure(
-        id=new_id(),
-        practice_id=client.practice_id,
-        client_id=client.id,
-        is_therapist=True,
-        created_by=actor.id if actor else client.primary_clinician_id,
-    )
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, THERAPIST_FIGURE)
-    try:
-        with db.session.begin_nested():
-            db.session.add(figure)
-    except IntegrityError:  # created by a concurrent request a moment ago
-        return db.session.scalar(query)
-    return figure
-
-
-def figures_query(client: Client):
-    """The client's figures, the therapist first, then in order of creation."""
-    return (
-        sa.select(Figure)
-        .where(Figure.client_id == client.id)
-        .order_by(Figure.is_therapist.desc(), Figure.created_at, Figure.id)
-    )
-
-
-def figure_view(figure: Figure, cipher) -> dict:
-    """A figure with its decrypted label, role and period."""
-    payload = cipher.unseal("figures", "payload", figure.id, figure.payload)
-    return {
-        "id": figure.id,
-        "client_id": figure.client_id,
-        "is_therapist": figure.is_therapist,
-        "created_at": figure.created_at,
-        "updated_at": figure.updated_at,
-        **payload,
-    }
-
-
-def get_figure(client: Client, figure_id: uuid.UUID) -> Figure:
-    """One figure of this client, or 404."""
-    figure = db.session.get(Figure, figure_id)
-    if figure is None or figure.client_id != client.id:
-        policy.deny("figure", figure_id)
-    return figure
-
-
-def create_figure(user: User, client: Client, payload: dict) -> Figure:
-    """A new person in the client's life."""
-    _refuse_second_therapist(payload)
-    ensure_therapist_figure(client, user)
-    figure = Figure(
-        id=new_id(), practice_id=client.practice_id, client_id=client.id, created_by=user.id
-    )
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, payload)
-    db.session.add(figure)
-    db.session.flush()
-    return figure
-
-
-def update_figure(client: Client, figure: Figure, changes: dict) -> Figure:
-    """Change label, role or period; the therapist figure keeps its role."""
-    current = keys.unseal(client, "figures", "payload", figure.id, figure.payload)
-    if figure.is_therapist and changes.get("role", "therapist") != "therapist":
-        raise Invalid({"role": ["The built-in therapist figure keeps the role 'therapist'."]})
-    if not figure.is_therapist:
-        _refuse_second_therapist(changes)
-    current.update(changes)
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, current)
-    figure.updated_at = utcnow()
-    db.session.flush()
-    return figure
-
-
-def _refuse_second_therapist(payload: dict) -> None:
-    if payload.get("role") == "therapist":
-        raise Invalid(
-            {
-                "role": [
-                    "Every client has one built-in therapist figure; for another "
-                    "therapist in the client's life use 'authority' or 'other'."
-                ]
-            }
-        )
-
-
-# --- scripts ------------------------------------------------------------------------
-
-
-def scripts_query(client: Client, *, status: str | None = None, include_merged: bool = False):
-    """The client's scripts in order of creation."""
-    query = sa.select(Script).where(Script.client_id == client.id)
-    if status:
-        query = query.where(Script.status == status)
-    if not include_merged:
-        query = query.where(Script.merged_into_id.is_(None))
-    return query.order_by(Script.created_at, Script.id)
-
-
-def script_view(script: Script, cipher) -> dict:
-    """A script with its decrypted words."""
-    payload = cipher.unseal("scripts", "payload", script.id, script.payload)
-    return {
-        "id": script.id,
-        "client_id": script.client_id,
-        "status": script.status,
-        "version": script.version,
-        "merged_into_id": script.merged_into_id,
-        "created_at": script.created_at,
-        "updated_at": script.updated_at,
-        **payload,
-    }
-
-
-def get_script(client: Client, script_id: uuid.UUID) -> Script:
-    """One script of this client, or 404."""
-    script = db.session.get(Script, script_id)
-    if script is None or script.client_id != client.id:
-        policy.deny("script", script_id)
-    return script
-
-
-def create_script(user: User, client: Client, payload: dict, status: str) -> Script:
-    """A new recurring pattern, usually a hypothesis first."""
-    script = Script(
-        id=new_id(),
-        practice_id=client.practice_id,
-        client_id=client.id,
-        status=status,
-        created_by=user.id,
-    )
-    script.payload = keys.seal(client, "scripts", "payload", script.id, payload)
-    db.session.add(script)
-    db.session.flush()
-    return script
-
-
-def update_script(client: Client, script: Script, changes: dict, version: int) -> Script:
-    """Change the words or status of a script that has not been merged away."""
-    if script.merged_into_id is not None:
-        raise Conflict("A merged script cannot be changed; edit the script it was merged into.")
-    payload = keys.unseal(client, "scripts", "payload", script.id, script.payload)
-    status = changes.pop("status", script.status)
-    payload.update(changes)
-    payload = {key: value for key, value in payload.items() if value is not None}
-    blob = keys.seal(client, "scripts", "payload", script.id, payload)
-    _compare_and_set(
-        Script,
-        script,
-        version,
-        {"payload": blob, "status": status},
-        Script.merged_into_id.is_(None),
-    )
-    return script
-
-
-def survivor_of(script: Script) -> Script:
-    """Follow merged_into_id to the script that absorbed this one."""
-    seen = {script.id}
-    while script.merged_into_id is not None:
-        script = db.session.get(Script, script.merged_into_id)
-        if script.id in seen:  # a cycle can only come from a hand-edited database
-            break
-        seen.add(script.id)
-    return script
-
-
-def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
-    """Fold `script` into another script of the same client; history follows the survivor."""
-    if script.merged_into_id is not None:
-        raise Conflict("This script was already merged.")
-    target = db.session.get(Script, into_id)
-    if target is None or target.client_id != client.id:
-        raise Invalid({"into_script_id": ["No such script for this client."]})
-    survivor = survivor_of(target)
-    if survivor.id == script.id:
-        raise Invalid({"into_script_id": ["A script cannot be merged into itself."]})
-    _compare_and_set(
-        Script,
-        script,
-        script.version,
-        {"merged_into_id": survivor.id},
-        Script.merged_into_id.is_(None),
-    )
-    db.session.execute(
-        sa.update(Script)
-        .where(Script.merged_into_id == script.id)
-        .values(merged_into_id=survivor.id, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return survivor
 
 
 # --- notes --------------------------------------------------------------------------
@@ -415,7 +199,7 @@ def replace_note_content(
         raise Conflict("A signed note cannot change; add an addendum instead.")
     check_references(client, content)
     blob = keys.seal(client, "process_notes", "content", note.id, content)
-    _compare_and_set(ProcessNote, note, version, {"content": blob}, ProcessNote.status == "draft")
+    compare_and_set(ProcessNote, note, version, {"content": blob}, ProcessNote.status == "draft")
     return note
 
 
@@ -424,7 +208,7 @@ def sign_note(note: ProcessNote, version: int | None = None) -> ProcessNote:
     if note.status != "draft":
         raise Conflict("This note is already signed.")
     values = {"status": "signed", "signed_at": utcnow()}
-    _compare_and_set(
+    compare_and_set(
         ProcessNote,
         note,
         note.version if version is None else version,
@@ -450,18 +234,3 @@ def add_addendum(user: User, note: ProcessNote, client: Client, text: str) -> No
     db.session.add(addendum)
     db.session.flush()
     return addendum
-
-
-def _compare_and_set(model, obj, version: int, values: dict, *conditions) -> None:
-    """UPDATE … WHERE id = :id AND version = :version; a lost race raises Stale/Conflict."""
-    result = db.session.execute(
-        sa.update(model)
-        .where(model.id == obj.id, model.version == version, *conditions)
-        .values(**values, version=model.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(obj)
-    if result.rowcount != 1:
-        if obj.version != version:
-            raise Stale()
-        raise Conflict("The object can no longer be changed.")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from practice.auth import service as auth_service
-from practice.notes import keys, service
+from practice.notes import figures, keys, rules, scripts, service
 from practice.notes.models import Figure
 from tests.factories import make_client, make_practice, make_user
 
@@ -33,20 +33,20 @@ def clinic(db):
 
 def test_therapist_figure_is_created_once_and_encrypted(db, clinic):
     client = clinic["client"]
-    first = service.ensure_therapist_figure(client)
-    assert service.ensure_therapist_figure(client).id == first.id
+    first = figures.ensure_therapist_figure(client)
+    assert figures.ensure_therapist_figure(client).id == first.id
     count = sa.select(sa.func.count()).select_from(Figure).where(Figure.client_id == client.id)
     assert db.session.scalar(count) == 1
     assert b"Therapist" not in first.payload
-    view = service.figure_view(first, keys.client_cipher(client))
+    view = figures.figure_view(first, keys.client_cipher(client))
     assert (view["role"], view["label"], view["is_therapist"]) == ("therapist", "Therapist", True)
 
 
 def test_references_must_be_the_clients_own(db, clinic):
-    mine = service.create_script(clinic["author"], clinic["client"], {"name": "a"}, "working")
-    theirs = service.create_script(clinic["author"], clinic["second"], {"name": "b"}, "working")
+    mine = scripts.create_script(clinic["author"], clinic["client"], {"name": "a"}, "working")
+    theirs = scripts.create_script(clinic["author"], clinic["second"], {"name": "b"}, "working")
     service.check_references(clinic["client"], {"scripts_active": [str(mine.id)]})
-    with pytest.raises(service.Invalid) as info:
+    with pytest.raises(rules.Invalid) as info:
         service.check_references(clinic["client"], {"scripts_active": [str(theirs.id)]})
     assert info.value.errors == {
         "content": {"scripts_active": {0: ["No such script for this client."]}}
@@ -57,20 +57,20 @@ def test_stale_version_never_overwrites(db, clinic):
     note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 2), {})
     service.replace_note_content(note, clinic["client"], {"ipt_focus": "grief"}, 1)
     assert note.version == 2
-    with pytest.raises(service.Stale):
+    with pytest.raises(rules.Stale):
         service.replace_note_content(note, clinic["client"], {"ipt_focus": "role_dispute"}, 1)
     cipher = keys.client_cipher(clinic["client"])
     assert service.note_view(note, cipher)["content"] == {"ipt_focus": "grief"}
     service.sign_note(note)
-    with pytest.raises(service.Conflict):
+    with pytest.raises(rules.Conflict):
         service.replace_note_content(note, clinic["client"], {}, note.version)
-    with pytest.raises(service.Conflict):
+    with pytest.raises(rules.Conflict):
         service.sign_note(note)
 
 
 def test_addenda_only_on_signed_notes(db, clinic):
     note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 2), {})
-    with pytest.raises(service.Conflict):
+    with pytest.raises(rules.Conflict):
         service.add_addendum(clinic["author"], note, clinic["client"], "too early")
     service.sign_note(note)
     addendum = service.add_addendum(clinic["author"], note, clinic["client"], "later thought")
@@ -81,15 +81,15 @@ def test_addenda_only_on_signed_notes(db, clinic):
 
 def test_merge_chains_fold_into_the_survivor(db, clinic):
     client, author = clinic["client"], clinic["author"]
-    a, b, c = (service.create_script(author, client, {"name": n}, "hypothesis") for n in "abc")
-    service.merge_script(client, a, b.id)
-    service.merge_script(client, b, c.id)
+    a, b, c = (scripts.create_script(author, client, {"name": n}, "hypothesis") for n in "abc")
+    scripts.merge_script(client, a, b.id)
+    scripts.merge_script(client, b, c.id)
     db.session.refresh(a)
-    assert a.merged_into_id == c.id and service.survivor_of(a).id == c.id
-    with pytest.raises(service.Conflict):
-        service.update_script(client, a, {"name": "x"}, a.version)
-    with pytest.raises(service.Invalid):
-        service.merge_script(client, c, a.id)
+    assert a.merged_into_id == c.id and scripts.survivor_of(a).id == c.id
+    with pytest.raises(rules.Conflict):
+        scripts.update_script(client, a, {"name": "x"}, a.version)
+    with pytest.raises(rules.Invalid):
+        scripts.merge_script(client, c, a.id)
 
 
 def test_note_lists_hold_only_readable_authors(db, clinic):
@@ -125,10 +125,10 @@ def test_one_note_per_appointment_of_the_same_client(db, clinic):
     db.session.add(appointment)
     db.session.flush()
     day = date(2026, 3, 2)
-    with pytest.raises(service.Invalid) as info:
+    with pytest.raises(rules.Invalid) as info:
         service.create_note(clinic["author"], clinic["second"], day, {}, appointment.id)
     assert "appointment_id" in info.value.errors
     note = service.create_note(clinic["author"], client, day, {}, appointment.id)
     assert note.appointment_id == appointment.id
-    with pytest.raises(service.Conflict):
+    with pytest.raises(rules.Conflict):
         service.create_note(clinic["author"], client, day, {}, appointment.id)

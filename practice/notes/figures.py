@@ -1,0 +1,114 @@
+"""Figures: the people in a client's life, each client with one built-in therapist figure.
+
+Label, role and period are sealed with the client's data key; a script that shows up
+with the therapist figure *is* transference (CLINICAL.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from practice.auth import policy
+from practice.auth.models import User
+from practice.clients.models import Client
+from practice.database import new_id, utcnow
+from practice.extensions import db
+from practice.notes import keys
+from practice.notes.models import Figure
+from practice.notes.rules import Invalid
+
+THERAPIST_FIGURE = {"label": "Therapist", "role": "therapist", "period": "current"}
+
+
+def ensure_therapist_figure(client: Client, actor: User | None = None) -> Figure:
+    """The client's built-in therapist figure, created on first need (idempotent)."""
+    query = sa.select(Figure).where(Figure.client_id == client.id, Figure.is_therapist.is_(True))
+    figure = db.session.scalar(query)
+    if figure is not None:
+        return figure
+    figure = Figure(
+        id=new_id(),
+        practice_id=client.practice_id,
+        client_id=client.id,
+        is_therapist=True,
+        created_by=actor.id if actor else client.primary_clinician_id,
+    )
+    figure.payload = keys.seal(client, "figures", "payload", figure.id, THERAPIST_FIGURE)
+    try:
+        with db.session.begin_nested():
+            db.session.add(figure)
+    except IntegrityError:  # created by a concurrent request a moment ago
+        return db.session.scalar(query)
+    return figure
+
+
+def figures_query(client: Client):
+    """The client's figures, the therapist first, then in order of creation."""
+    return (
+        sa.select(Figure)
+        .where(Figure.client_id == client.id)
+        .order_by(Figure.is_therapist.desc(), Figure.created_at, Figure.id)
+    )
+
+
+def figure_view(figure: Figure, cipher) -> dict:
+    """A figure with its decrypted label, role and period."""
+    payload = cipher.unseal("figures", "payload", figure.id, figure.payload)
+    return {
+        "id": figure.id,
+        "client_id": figure.client_id,
+        "is_therapist": figure.is_therapist,
+        "created_at": figure.created_at,
+        "updated_at": figure.updated_at,
+        **payload,
+    }
+
+
+def get_figure(client: Client, figure_id: uuid.UUID) -> Figure:
+    """One figure of this client, or 404."""
+    figure = db.session.get(Figure, figure_id)
+    if figure is None or figure.client_id != client.id:
+        policy.deny("figure", figure_id)
+    return figure
+
+
+def create_figure(user: User, client: Client, payload: dict) -> Figure:
+    """A new person in the client's life."""
+    _refuse_second_therapist(payload)
+    ensure_therapist_figure(client, user)
+    figure = Figure(
+        id=new_id(), practice_id=client.practice_id, client_id=client.id, created_by=user.id
+    )
+    figure.payload = keys.seal(client, "figures", "payload", figure.id, payload)
+    db.session.add(figure)
+    db.session.flush()
+    return figure
+
+
+def update_figure(client: Client, figure: Figure, changes: dict) -> Figure:
+    """Change label, role or period; the therapist figure keeps its role."""
+    current = keys.unseal(client, "figures", "payload", figure.id, figure.payload)
+    if figure.is_therapist and changes.get("role", "therapist") != "therapist":
+        raise Invalid({"role": ["The built-in therapist figure keeps the role 'therapist'."]})
+    if not figure.is_therapist:
+        _refuse_second_therapist(changes)
+    current.update(changes)
+    figure.payload = keys.seal(client, "figures", "payload", figure.id, current)
+    figure.updated_at = utcnow()
+    db.session.flush()
+    return figure
+
+
+def _refuse_second_therapist(payload: dict) -> None:
+    if payload.get("role") == "therapist":
+        raise Invalid(
+            {
+                "role": [
+                    "Every client has one built-in therapist figure; for another "
+                    "therapist in the client's life use 'authority' or 'other'."
+                ]
+            }
+        )

@@ -1,0 +1,39 @@
+"""What the notes domain's services share: their errors and the compare-and-set write."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from practice.database import utcnow
+from practice.extensions import db
+
+
+class Invalid(Exception):
+    """Input that is well-formed but refers to the wrong things; `errors` is field-level."""
+
+    def __init__(self, errors: dict):
+        super().__init__("invalid reference")
+        self.errors = errors
+
+
+class Conflict(Exception):
+    """The object's state forbids the change (signed note, merged script, taken slot)."""
+
+
+class Stale(Exception):
+    """The caller's version is not the current one."""
+
+
+def compare_and_set(model, obj, version: int, values: dict, *conditions) -> None:
+    """UPDATE … WHERE id = :id AND version = :version; a lost race raises Stale/Conflict."""
+    result = db.session.execute(
+        sa.update(model)
+        .where(model.id == obj.id, model.version == version, *conditions)
+        .values(**values, version=model.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(obj)
+    if result.rowcount != 1:
+        if obj.version != version:
+            raise Stale()
+        raise Conflict("The object can no longer be changed.")

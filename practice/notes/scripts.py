@@ -1,0 +1,124 @@
+"""Scripts: a client's recurring relational patterns, with status, versions and merging.
+
+The words are sealed with the client's data key; edits are compare-and-set on `version`,
+and a merged script points to its survivor so theme history follows it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from practice.auth import policy
+from practice.auth.models import User
+from practice.clients.models import Client
+from practice.database import new_id, utcnow
+from practice.extensions import db
+from practice.notes import keys
+from practice.notes.models import Script
+from practice.notes.rules import Conflict, Invalid, compare_and_set
+
+
+def scripts_query(client: Client, *, status: str | None = None, include_merged: bool = False):
+    """The client's scripts in order of creation."""
+    query = sa.select(Script).where(Script.client_id == client.id)
+    if status:
+        query = query.where(Script.status == status)
+    if not include_merged:
+        query = query.where(Script.merged_into_id.is_(None))
+    return query.order_by(Script.created_at, Script.id)
+
+
+def script_view(script: Script, cipher) -> dict:
+    """A script with its decrypted words."""
+    payload = cipher.unseal("scripts", "payload", script.id, script.payload)
+    return {
+        "id": script.id,
+        "client_id": script.client_id,
+        "status": script.status,
+        "version": script.version,
+        "merged_into_id": script.merged_into_id,
+        "created_at": script.created_at,
+        "updated_at": script.updated_at,
+        **payload,
+    }
+
+
+def get_script(client: Client, script_id: uuid.UUID) -> Script:
+    """One script of this client, or 404."""
+    script = db.session.get(Script, script_id)
+    if script is None or script.client_id != client.id:
+        policy.deny("script", script_id)
+    return script
+
+
+def create_script(user: User, client: Client, payload: dict, status: str) -> Script:
+    """A new recurring pattern, usually a hypothesis first."""
+    script = Script(
+        id=new_id(),
+        practice_id=client.practice_id,
+        client_id=client.id,
+        status=status,
+        created_by=user.id,
+    )
+    script.payload = keys.seal(client, "scripts", "payload", script.id, payload)
+    db.session.add(script)
+    db.session.flush()
+    return script
+
+
+def update_script(client: Client, script: Script, changes: dict, version: int) -> Script:
+    """Change the words or status of a script that has not been merged away."""
+    if script.merged_into_id is not None:
+        raise Conflict("A merged script cannot be changed; edit the script it was merged into.")
+    payload = keys.unseal(client, "scripts", "payload", script.id, script.payload)
+    status = changes.pop("status", script.status)
+    payload.update(changes)
+    payload = {key: value for key, value in payload.items() if value is not None}
+    blob = keys.seal(client, "scripts", "payload", script.id, payload)
+    compare_and_set(
+        Script,
+        script,
+        version,
+        {"payload": blob, "status": status},
+        Script.merged_into_id.is_(None),
+    )
+    return script
+
+
+def survivor_of(script: Script) -> Script:
+    """Follow merged_into_id to the script that absorbed this one."""
+    seen = {script.id}
+    while script.merged_into_id is not None:
+        script = db.session.get(Script, script.merged_into_id)
+        if script.id in seen:  # a cycle can only come from a hand-edited database
+            break
+        seen.add(script.id)
+    return script
+
+
+def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
+    """Fold `script` into another script of the same client; history follows the survivor."""
+    if script.merged_into_id is not None:
+        raise Conflict("This script was already merged.")
+    target = db.session.get(Script, into_id)
+    if target is None or target.client_id != client.id:
+        raise Invalid({"into_script_id": ["No such script for this client."]})
+    survivor = survivor_of(target)
+    if survivor.id == script.id:
+        raise Invalid({"into_script_id": ["A script cannot be merged into itself."]})
+    compare_and_set(
+        Script,
+        script,
+        script.version,
+        {"merged_into_id": survivor.id},
+        Script.merged_into_id.is_(None),
+    )
+    db.session.execute(
+        sa.update(Script)
+        .where(Script.merged_into_id == script.id)
+        .values(merged_into_id=survivor.id, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return survivor
