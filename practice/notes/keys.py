@@ -146,9 +146,28 @@ class ClientCipher:
 
     def unseal(self, table: str, column: str, row_id: uuid.UUID, blob: bytes):
         """Decrypt `blob` and parse its JSON; crypto.IntegrityError when it cannot be trusted."""
-        where = {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
         if blob is None:
-            raise crypto.MalformedValueError("encrypted value is missing", **where)
+            raise crypto.MalformedValueError(
+                "encrypted value is missing", **self._where(table, column, row_id)
+            )
+        if self._cipher is None:
+            self._check_reference(table, column, row_id, blob)
+        # With the key loaded, decrypt itself refuses malformed values and foreign keys.
+        plaintext = self._cipher.decrypt(table, column, row_id, blob)
+        try:
+            return json.loads(plaintext)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise crypto.IntegrityError(
+                f"{table}.{column} of {row_id} is not a sealed JSON value",
+                **self._where(table, column, row_id),
+            ) from None
+
+    def _where(self, table: str, column: str, row_id) -> dict:
+        return {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
+
+    def _check_reference(self, table: str, column: str, row_id, blob: bytes) -> None:
+        """Before the first decryption: load the key, and refuse a value it cannot open."""
+        where = {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
         try:
             key_id = crypto.key_reference(blob)
         except crypto.MalformedValueError as exc:
@@ -164,13 +183,6 @@ class ClientCipher:
                 f"{table}.{column} of {row_id} names data key {key_id}, which is not this client's",
                 **where,
             )
-        plaintext = self._cipher.decrypt(table, column, row_id, blob)
-        try:
-            return json.loads(plaintext)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise crypto.IntegrityError(
-                f"{table}.{column} of {row_id} is not a sealed JSON value", **where
-            ) from None
 
 
 def _cache(session) -> dict[uuid.UUID, ClientCipher]:
