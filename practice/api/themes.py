@@ -8,9 +8,9 @@ Every read is audited with ids only.
 
 from __future__ import annotations
 
-import json
 import uuid
 
+import orjson
 import sqlalchemy as sa
 from flask import Response
 from flask.views import MethodView
@@ -176,8 +176,9 @@ class Themes(MethodView):
     def get(self, args, client_id):
         """Theme history of the client (JSON)."""
         # Already JSON-ready plain data (shape documented by ThemeHistorySchema): a schema
-        # dump of thousands of timeline entries would cost more than decrypting the notes.
-        body = json.dumps(_history(client_id, args, "themes.read"), separators=(",", ":"))
+        # dump, or even json.dumps, of thousands of timeline entries would cost about as
+        # much as decrypting the notes; orjson takes a tenth of that.
+        body = orjson.dumps(_history(client_id, args, "themes.read"))
         return Response(body, mimetype="application/json")
 
 

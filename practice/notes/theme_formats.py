@@ -9,8 +9,7 @@ also fast enough for a thousand sessions and adds no dependency.
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from xml.sax.saxutils import escape
 
 CSV_COLUMNS = (
@@ -29,6 +28,7 @@ CSV_COLUMNS = (
 )
 # A spreadsheet treats cells starting with these as formulas (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NEEDS_QUOTES = re.compile('[,"\r\n]').search
 
 
 def csv_safe(value) -> str:
@@ -37,28 +37,29 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _cell(value) -> str:
+    """One CSV field: formula-safe, quoted as the csv module would (QUOTE_MINIMAL)."""
+    text = csv_safe(value)
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES(text) else text
+
+
 def history_csv(history: dict) -> str:
     """CSV text: a header row, then one row per script per session where it was observed."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    # Written by hand rather than with csv.writer, which spent more time scanning a
+    # thousand sessions' ids character by character than the history took to compute;
+    # _cell quotes exactly as csv.writer does (tests compare the two).
+    out = [",".join(CSV_COLUMNS)]
     yes = {True: "yes", False: "no"}
     for script in history["scripts"]:
-        head = [csv_safe(script["script_id"]), csv_safe(script["name"]), script["status"]]
-        for t in script["timeline"]:
-            row = [
-                t["date"],
-                t["session_number"],
-                t["note_id"],
-                t["episodes"],
-                ";".join(t["figure_roles"]),
-                yes[t["in_transference"]],
-                yes[t["enacted"]],
-                t["ruptures"],
-                yes[t["active_only"]],
-            ]
-            writer.writerow(head + [csv_safe(v) for v in row])
-    return out.getvalue()
+        head = f"{_cell(script['script_id'])},{_cell(script['name'])},{_cell(script['status'])}"
+        out.extend(
+            f"{head},{_cell(t['date'])},{t['session_number']},{_cell(t['note_id'])},"
+            f"{t['episodes']},{_cell(';'.join(t['figure_roles']))},{yes[t['in_transference']]},"
+            f"{yes[t['enacted']]},{t['ruptures']},{yes[t['active_only']]}"
+            for t in script["timeline"]
+        )
+    out.append("")
+    return "\r\n".join(out)
 
 
 # --- SVG -----------------------------------------------------------------------------
@@ -144,6 +145,7 @@ def history_svg(history: dict, title: str = "Theme history") -> str:
     radius = max(1.5, min(7.0, col * 0.3))
     column_of = {s["note_id"]: i for i, s in enumerate(sessions)}
     x_of = lambda i: LABEL_WIDTH + col * (i + 0.5)  # noqa: E731
+    column_x = [f"{x_of(i):.1f}" for i in range(len(sessions))]
     out = [
         "<svg xmlns='http://www.w3.org/2000/svg' "
         f"width='{width:.0f}' height='{height:.0f}' viewBox='0 0 {width:.0f} {height:.0f}' "
@@ -188,10 +190,23 @@ def history_svg(history: dict, title: str = "Theme history") -> str:
                 extra=" fill='#333'",
             )
         )
+        # The plain circle (a story about someone, nothing else) is most marks: its text
+        # is assembled from coordinates formatted once, exactly as _mark would write it.
+        plain = f"' cy='{cy:.1f}' r='{radius:.1f}' fill='{EPISODE}'/>\n</g>"
         for entry in script["timeline"]:
             i = column_of.get(entry["note_id"])
-            if i is not None:
-                out.append(f"<g><title>{escape(_describe(entry))}</title>")
+            if i is None:
+                continue
+            title = f"<g><title>{escape(_describe(entry))}</title>"
+            if not (
+                entry["in_transference"]
+                or entry["active_only"]
+                or entry["enacted"]
+                or entry["ruptures"]
+            ):
+                out.append(f"{title}\n<circle cx='{column_x[i]}{plain}")
+            else:
+                out.append(title)
                 out.extend(_mark(x_of(i), cy, radius, entry))
                 out.append("</g>")
     out.append(

@@ -1,11 +1,18 @@
 """Loading one client's theme-history inputs: one query per table, one data-key unwrap,
-one decryption loop. The computation itself is practice/notes/themes.py."""
+one decryption loop. The computation itself is practice/notes/themes.py.
+
+Only the columns the history needs are selected, and the columns that are merely
+compared or reformatted (appointment ids, dates, start times) skip SQLAlchemy's type
+conversion: on SQLite that conversion (regular expressions, uuid.UUID) cost more than
+decrypting the notes. Appointment ids therefore come as the driver returns them (hex
+text on SQLite, uuid.UUID on PostgreSQL); they are only compared with each other.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,32 +26,42 @@ from practice.notes.themes import (
     FigureInput,
     NoteInput,
     ScriptInput,
-    theme_history,
+    ThemeHistory,
+    session_numbers,
 )
 from practice.scheduling.models import Appointment
 
 
-def load_notes(
-    client: Client,
-    author_ids: Iterable[uuid.UUID],
-    *,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    include_drafts: bool = False,
-    cipher=None,
-) -> list[NoteInput]:
-    """The authors' notes of the client; content decrypted only for those in the window.
+def _execute(statement):
+    """Run a column select on the session's connection: plain rows, no ORM row loading."""
+    return db.session.connection().execute(statement)
 
-    Notes outside the window (or excluded drafts) keep `content=None`: they take part in
-    session numbering only, so numbers do not change with the window.
-    """
-    cipher = cipher or keys.client_cipher(client)
-    rows = db.session.execute(
+
+def _raw(column):
+    """The column as the driver returns it (no SQLAlchemy result conversion)."""
+    return sa.type_coerce(column, sa.types.NullType())
+
+
+def _as_date(value) -> date:
+    """A DATE column's value: a date from PostgreSQL, ISO text from SQLite."""
+    return value if value.__class__ is date else date.fromisoformat(value)
+
+
+def _as_utc(value) -> datetime:
+    """A UTC timestamp's value: aware from PostgreSQL, naive ISO text (UTC) from SQLite."""
+    if value.__class__ is str:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
+    """(id, date, status, appointment id, sealed content) of the authors' notes of the client."""
+    rows = _execute(
         sa.select(
             ProcessNote.id,
-            ProcessNote.session_date,
+            _raw(ProcessNote.session_date),
             ProcessNote.status,
-            ProcessNote.appointment_id,
+            _raw(ProcessNote.appointment_id),
             ProcessNote.content,
         ).where(
             ProcessNote.client_id == client.id,
@@ -52,22 +69,12 @@ def load_notes(
             ProcessNote.author_id.in_(list(author_ids)),
         )
     ).all()
-    unseal = cipher.unseal
-    notes = []
-    for note_id, day, status, appointment_id, blob in rows:
-        wanted = (
-            (include_drafts or status == "signed")
-            and (date_from is None or day >= date_from)
-            and (date_to is None or day <= date_to)
-        )
-        content = unseal("process_notes", "content", note_id, blob) if wanted else None
-        notes.append(NoteInput(note_id, day, status, content, appointment_id))
-    return notes
+    return [(note_id, _as_date(day), status, aid, blob) for note_id, day, status, aid, blob in rows]
 
 
 def load_scripts(client: Client, cipher) -> list[ScriptInput]:
     """Every script of the client (merged ones too, so history can follow them)."""
-    rows = db.session.execute(
+    rows = _execute(
         sa.select(Script.id, Script.status, Script.merged_into_id, Script.payload).where(
             Script.client_id == client.id, Script.practice_id == client.practice_id
         )
@@ -82,7 +89,7 @@ def load_scripts(client: Client, cipher) -> list[ScriptInput]:
 
 def load_figures(client: Client, cipher) -> list[FigureInput]:
     """Every figure of the client with its role (the built-in therapist: "therapist")."""
-    rows = db.session.execute(
+    rows = _execute(
         sa.select(Figure.id, Figure.is_therapist, Figure.payload).where(
             Figure.client_id == client.id, Figure.practice_id == client.practice_id
         )
@@ -94,11 +101,17 @@ def load_figures(client: Client, cipher) -> list[FigureInput]:
     return figures
 
 
-def load_attended(client: Client, timezone: str) -> list[AppointmentInput]:
-    """The client's attended appointments by start, each with its local date."""
-    zone = ZoneInfo(timezone)
-    rows = db.session.execute(
-        sa.select(Appointment.id, Appointment.starts_at)
+def load_attended(
+    client: Client, timezone: str, *, dated: Iterable | None = None
+) -> list[AppointmentInput]:
+    """The client's attended appointments by start, each with its local date.
+
+    Local dates are only needed to number notes that are not on an attended appointment
+    (see session_numbers): when every id in `dated` is one of the appointments', they
+    are left out (None) rather than converted a thousand times for nothing.
+    """
+    rows = _execute(
+        sa.select(_raw(Appointment.id), _raw(Appointment.starts_at))
         .where(
             Appointment.client_id == client.id,
             Appointment.practice_id == client.practice_id,
@@ -106,7 +119,11 @@ def load_attended(client: Client, timezone: str) -> list[AppointmentInput]:
         )
         .order_by(Appointment.starts_at, Appointment.id)
     ).all()
-    return [AppointmentInput(aid, starts.astimezone(zone).date()) for aid, starts in rows]
+    ids = {aid for aid, _ in rows}
+    if dated is not None and all(aid in ids for aid in dated):
+        return [AppointmentInput(aid, None) for aid, _ in rows]
+    zone = ZoneInfo(timezone)
+    return [AppointmentInput(aid, _as_utc(starts).astimezone(zone).date()) for aid, starts in rows]
 
 
 def client_theme_history(
@@ -118,23 +135,25 @@ def client_theme_history(
     date_to: date | None = None,
     include_drafts: bool = False,
 ) -> dict:
-    """The theme history of the client over the given authors' notes (see themes.py)."""
+    """The theme history of the client over the given authors' notes (see themes.py).
+
+    Every note counts for session numbering; only those in the window are decrypted, one
+    at a time in session order, each one's plaintext let go once it has been read.
+    """
     cipher = keys.client_cipher(client)
-    notes = load_notes(
-        client,
-        author_ids,
-        date_from=date_from,
-        date_to=date_to,
-        include_drafts=include_drafts,
-        cipher=cipher,
+    rows = note_rows(client, author_ids)
+    notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
+    attended = load_attended(client, timezone, dated=[n.appointment_id for n in notes])
+    numbers = session_numbers(notes, attended)
+    window = sorted(
+        (day, numbers[note_id], str(note_id), note_id, blob)
+        for note_id, day, status, _, blob in rows
+        if (include_drafts or status == "signed")
+        and (date_from is None or day >= date_from)
+        and (date_to is None or day <= date_to)
     )
-    return theme_history(
-        notes,
-        load_scripts(client, cipher),
-        load_figures(client, cipher),
-        load_attended(client, timezone),
-        client_id=client.id,
-        date_from=date_from,
-        date_to=date_to,
-        include_drafts=include_drafts,
-    )
+    history = ThemeHistory(load_scripts(client, cipher), load_figures(client, cipher))
+    unseal, add = cipher.unseal, history.add
+    for day, number, text_id, note_id, blob in window:
+        add(text_id, day.isoformat(), number, unseal("process_notes", "content", note_id, blob))
+    return history.result(client_id=client.id, date_from=date_from, date_to=date_to)

@@ -18,15 +18,18 @@ side), so it can be tested with hand-built histories. What it reports is CLINICA
 - Negative-response shares count episodes whose valence was recorded; the trend is a
   least-squares slope of the per-session share over session number (share per session),
   given only from 4 sessions with a recorded valence on.
+
+It runs in one pass (`ThemeHistory.add` per session, in session order) over plain
+dicts, keeping nothing of a note's content but ids, roles and counts: for 1,000 notes
+it must cost less than decrypting them (bench/themes.py).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 PERVASIVENESS_LABEL = "clinician-selected episodes, not research-norm CCRT"
 WHEN_VALUES = ("in_session", "current", "past", "childhood")
@@ -39,8 +42,8 @@ COMPONENTS = {
 }
 
 
-@dataclass(frozen=True)
-class NoteInput:
+# Inputs are plain named tuples: a thousand notes are built per request.
+class NoteInput(NamedTuple):
     """A note's plain columns and its decrypted content (None when it is outside the
     window or an excluded draft: such notes only take part in session numbering)."""
 
@@ -51,42 +54,24 @@ class NoteInput:
     appointment_id: Any = None
 
 
-@dataclass(frozen=True)
-class ScriptInput:
+class ScriptInput(NamedTuple):
     script_id: Any
     name: str
     status: str
     merged_into_id: Any = None
 
 
-@dataclass(frozen=True)
-class FigureInput:
+class FigureInput(NamedTuple):
     figure_id: Any
     role: str
 
 
-@dataclass(frozen=True)
-class AppointmentInput:
-    """An attended appointment of the client: id and its local date."""
+class AppointmentInput(NamedTuple):
+    """An attended appointment of the client: id and its local date (None is allowed when
+    every note is on an attended appointment: then no date is ever read)."""
 
     appointment_id: Any
-    day: date
-
-
-class _Seen:
-    """One script in one session, accumulated while the notes are read."""
-
-    __slots__ = ("day", "enactments", "episodes", "figures", "index", "neg", "note_id", "number")
-    __slots__ += ("roles", "ruptures", "therapist_episode", "transference")
-
-    def __init__(self, day: str, note_id: str, number: int, index: int):
-        self.day, self.note_id, self.number, self.index = day, note_id, number, index
-        self.episodes = self.enactments = self.ruptures = 0
-        self.roles: list[str] = []
-        self.figures: list[str] = []
-        self.therapist_episode = self.transference = False
-        # [negative of other, rated of other, negative of self, rated of self]
-        self.neg = [0, 0, 0, 0]
+    day: date | None
 
 
 def session_numbers(notes: list[NoteInput], appointments: list[AppointmentInput]) -> dict[Any, int]:
@@ -100,13 +85,15 @@ def session_numbers(notes: list[NoteInput], appointments: list[AppointmentInput]
         ordered = sorted(notes, key=lambda n: (n.session_date, str(n.note_id)))
         return {n.note_id: i for i, n in enumerate(ordered, 1)}
     rank = {a.appointment_id: i for i, a in enumerate(appointments, 1)}
-    days = [a.day for a in appointments]
+    days: list[date] | None = None
     numbers = {}
     for note in notes:
-        if note.appointment_id in rank:
-            numbers[note.note_id] = rank[note.appointment_id]
-        else:
-            numbers[note.note_id] = sum(1 for d in days if d <= note.session_date)
+        number = rank.get(note.appointment_id)
+        if number is None:
+            if days is None:  # only notes off an attended appointment need the dates
+                days = sorted(a.day for a in appointments)
+            number = bisect_right(days, note.session_date)
+        numbers[note.note_id] = number
     return numbers
 
 
@@ -143,6 +130,10 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _dicts(items) -> list[dict] | tuple:
+    return [item for item in items if item.__class__ is dict] if items else ()
+
+
 def theme_history(
     notes: list[NoteInput],
     scripts: list[ScriptInput],
@@ -159,61 +150,117 @@ def theme_history(
     window = [
         n
         for n in notes
-        if (include_drafts or n.status == "signed")
+        if n.content is not None
+        and (include_drafts or n.status == "signed")
         and (date_from is None or n.session_date >= date_from)
         and (date_to is None or n.session_date <= date_to)
-        and n.content is not None
     ]
-    window.sort(key=lambda n: (n.session_date, numbers[n.note_id], str(n.note_id)))
-    # Notes hold ids as JSON strings; compare everything as strings.
-    survivors = {str(k): str(v) for k, v in survivor_map(scripts).items()}
-    by_id = {str(s.script_id): s for s in scripts}
-    roles = {str(f.figure_id): f.role for f in figures}
-    seen: dict[str, list[_Seen]] = {sid: [] for sid in set(survivors.values())}
-    when_counts: dict[str, Counter] = {sid: Counter() for sid in seen}
-    per_session, all_episodes = [], []
-    for index, note in enumerate(window):
-        content = note.content
-        day, note_id, number = (
-            note.session_date.isoformat(),
-            str(note.note_id),
-            numbers[note.note_id],
-        )
-        cells: dict[str, _Seen] = {}
+    history = ThemeHistory(scripts, figures)
+    for day, number, note_id, _, note in sorted(
+        (n.session_date, numbers[n.note_id], str(n.note_id), i, n) for i, n in enumerate(window)
+    ):
+        history.add(note_id, day.isoformat(), number, note.content)
+    return history.result(client_id=client_id, date_from=date_from, date_to=date_to)
 
-        def cell(script_id, day=day, note_id=note_id, number=number, index=index, cells=cells):
+
+class _Cell:
+    """One script in the session being added (dropped once the session is taken in)."""
+
+    __slots__ = ("enactments", "episodes", "figures", "neg", "roles", "ruptures")
+    __slots__ += ("therapist_episode", "transference")
+
+    def __init__(self):
+        self.episodes = self.enactments = self.ruptures = 0
+        self.roles: list[str] = []
+        self.figures: list[str] = []
+        self.therapist_episode = self.transference = False
+        # [negative of other, rated of other, negative of self, rated of self]
+        self.neg = [0, 0, 0, 0]
+
+
+class ThemeHistory:
+    """The history built one session at a time: `add` each note of the window in session
+    order (date, then session number, then note id), then take the `result`.
+
+    A caller can decrypt one note at a time and let its plaintext go after `add`.
+    """
+
+    def __init__(self, scripts: list[ScriptInput], figures: list[FigureInput]):
+        # Notes hold ids as JSON strings; compare everything as strings.
+        self.survivors = {str(k): str(v) for k, v in survivor_map(scripts).items()}
+        self.roles = {str(f.figure_id): f.role for f in figures}
+        therapist = min((f for f, r in self.roles.items() if r == "therapist"), default=None)
+        by_id = {str(s.script_id): s for s in scripts}
+        self.scripts = {
+            sid: _ScriptTheme(by_id[sid], therapist or "therapist")
+            for sid in set(self.survivors.values())
+        }
+        # Pervasiveness, per component: its fields, tag → episodes, script → episodes.
+        self.tallies = [(text, tag, {}, {}) for text, tag in COMPONENTS.values()]
+        self.per_session: list[dict] = []
+        self.episodes = 0
+
+    def add(self, note_id: str, day: str, number: int, content: dict) -> None:
+        """Take in the next session of the window: its note id, ISO date, number, content."""
+        survivors, roles, scripts = self.survivors, self.roles, self.scripts
+        cells: dict[str, _Cell] = {}
+
+        def cell(script_id):
             target = survivors.get(script_id if script_id.__class__ is str else str(script_id))
             if target is None:
-                return None
+                return None, None
             found = cells.get(target)
             if found is None:
-                found = cells[target] = _Seen(day, note_id, number, index)
-            return found
+                found = cells[target] = _Cell()
+            return target, found
 
-        episodes = [e for e in content.get("relationship_episodes") or () if e.__class__ is dict]
+        episodes = _dicts(content.get("relationship_episodes"))
+        self.episodes += len(episodes)
+        tallies = self.tallies
         for episode in episodes:
-            script_id = episode.get("script_id")
-            c = cell(script_id) if script_id else None
-            all_episodes.append((episode, survivors.get(str(script_id)) if c else None))
+            get = episode.get
+            script_id = get("script_id")
+            target = c = None
+            if script_id:  # cell(script_id), inlined: this loop is most of the cost
+                target = survivors.get(script_id if script_id.__class__ is str else str(script_id))
+                if target is not None:
+                    c = cells.get(target)
+                    if c is None:
+                        c = cells[target] = _Cell()
+            for text_field, tag_field, tags, components in tallies:
+                tag = get(tag_field)
+                has_tag = tag.__class__ is str and tag.strip() != ""
+                if has_tag:
+                    tag = tag.strip()
+                    tags[tag] = tags.get(tag, 0) + 1
+                if target is not None:
+                    text = get(text_field)
+                    if has_tag or (text.__class__ is str and text.strip() != ""):
+                        components[target] = components.get(target, 0) + 1
             if c is None:
                 continue
             c.episodes += 1
-            figure_id = episode.get("figure_id")
-            role = roles.get(str(figure_id), "unknown") if figure_id else "unknown"
-            c.roles.append(role)
+            figure_id = get("figure_id")
             if figure_id:
-                c.figures.append(str(figure_id))
-            if role == "therapist":
-                c.therapist_episode = True
-            when = episode.get("when")
-            when_counts[survivors[str(script_id)]][
-                when if when in WHEN_VALUES else "unspecified"
-            ] += 1
-            ro, rs, neg = episode.get("ro_valence"), episode.get("rs_valence"), c.neg
+                figure = figure_id if figure_id.__class__ is str else str(figure_id)
+                role = roles.get(figure, "unknown")
+                c.figures.append(figure)
+                if role == "therapist":
+                    c.therapist_episode = True
+            else:
+                role = "unknown"
+            c.roles.append(role)
+            when = get("when")
+            when = when if when in WHEN_VALUES else "unspecified"
+            counts = scripts[target].when
+            counts[when] = counts.get(when, 0) + 1
+            ro, rs = get("ro_valence"), get("rs_valence")
             if ro == "negative" or ro == "positive":
+                neg = c.neg
                 neg[0] += ro == "negative"
                 neg[1] += 1
             if rs == "negative" or rs == "positive":
+                neg = c.neg
                 neg[2] += rs == "negative"
                 neg[3] += 1
         transference = content.get("transference")
@@ -223,21 +270,24 @@ def theme_history(
             and transference.get("present", True) is not False
         )
         linked = transference.get("script_id") if has_transference else None
-        if linked and (c := cell(linked)) is not None:
+        if linked and (c := cell(linked)[1]) is not None:
             c.transference = True
-        enactments = [e for e in content.get("enactments") or () if e.__class__ is dict]
+        enactments = content.get("enactments")
+        enactments = _dicts(enactments) if enactments else ()
         for enactment in enactments:
-            if enactment.get("script_id") and (c := cell(enactment["script_id"])) is not None:
+            if enactment.get("script_id") and (c := cell(enactment["script_id"])[1]) is not None:
                 c.enactments += 1
-        ruptures = [r for r in content.get("ruptures") or () if r.__class__ is dict]
+        ruptures = content.get("ruptures")
+        ruptures = _dicts(ruptures) if ruptures else ()
         for rupture in ruptures:
-            if rupture.get("script_id") and (c := cell(rupture["script_id"])) is not None:
+            if rupture.get("script_id") and (c := cell(rupture["script_id"])[1]) is not None:
                 c.ruptures += 1
         for script_id in content.get("scripts_active") or ():
             cell(script_id)
+        index = len(self.per_session)
         for target, c in cells.items():
-            seen[target].append(c)
-        per_session.append(
+            scripts[target].take(c, day, number, note_id, index)
+        self.per_session.append(
             {
                 "date": day,
                 "session_number": number,
@@ -249,56 +299,75 @@ def theme_history(
             }
         )
 
-    therapist = min((f for f, r in roles.items() if r == "therapist"), default="therapist")
-    summaries = [
-        _script_summary(by_id[sid], cells, when_counts[sid], therapist, len(window))
-        for sid, cells in seen.items()
-    ]
-    summaries.sort(key=lambda s: (-s["sessions_observed"], s["name"].casefold(), s["script_id"]))
-    return {
-        "client_id": str(client_id) if client_id is not None else None,
-        "from": date_from.isoformat() if date_from else None,
-        "to": date_to.isoformat() if date_to else None,
-        "sessions": len(window),
-        "episodes": len(all_episodes),
-        "scripts": summaries,
-        "pervasiveness": _pervasiveness(all_episodes, by_id),
-        "per_session": per_session,
-    }
+    def result(self, *, client_id=None, date_from=None, date_to=None) -> dict:
+        """The history as a JSON-ready dict (shape in API.md)."""
+        total = len(self.per_session)
+        summaries = [script.summary(total) for script in self.scripts.values()]
+        summaries.sort(
+            key=lambda s: (-s["sessions_observed"], s["name"].casefold(), s["script_id"])
+        )
+        by_id = {sid: script.script for sid, script in self.scripts.items()}
+        return {
+            "client_id": str(client_id) if client_id is not None else None,
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+            "sessions": total,
+            "episodes": self.episodes,
+            "scripts": summaries,
+            "pervasiveness": _pervasiveness(self.episodes, self.tallies, by_id),
+            "per_session": self.per_session,
+        }
 
 
-def _script_summary(script: ScriptInput, cells: list[_Seen], when, therapist, total) -> dict:
-    by_role: Counter = Counter()
-    figures_met: set = set()
-    timeline = []
-    points: dict[str, list] = {"of_other": [], "of_self": []}
-    negatives = [0, 0, 0, 0]
-    with_therapist = enactment_count = rupture_count = 0
-    for c in cells:
-        cell_roles = c.roles
-        by_role.update(cell_roles)
-        figures_met.update(c.figures)
+class _ScriptTheme:
+    """One surviving script's history so far: its timeline and running totals."""
+
+    __slots__ = ("by_role", "enactments", "figures", "first", "last", "negatives", "points")
+    __slots__ += ("ruptures", "script", "therapist", "timeline", "when", "with_therapist")
+
+    def __init__(self, script: ScriptInput, therapist: str):
+        self.script, self.therapist = script, therapist
+        self.by_role: dict[str, int] = {}
+        self.figures: set[str] = set()
+        self.when: dict[str, int] = {}
+        self.timeline: list[dict] = []
+        self.points: tuple[list, list] = ([], [])  # (session number, share): of other, self
+        self.negatives = [0, 0, 0, 0]
+        self.with_therapist = self.enactments = self.ruptures = 0
+        self.first = self.last = None  # (date, number, note id, index in the window)
+
+    def take(self, c: _Cell, day: str, number: int, note_id: str, index: int) -> None:
+        """Take in one session where the script was observed."""
+        roles, by_role = c.roles, self.by_role
+        for role in roles:
+            by_role[role] = by_role.get(role, 0) + 1
+        self.figures.update(c.figures)
         if c.transference and not c.therapist_episode:
-            by_role["therapist"] += 1
-            cell_roles = [*cell_roles, "therapist"]
-            figures_met.add(therapist)
+            by_role["therapist"] = by_role.get("therapist", 0) + 1
+            roles = [*roles, "therapist"]
+            self.figures.add(self.therapist)
         in_transference = c.transference or c.therapist_episode
-        with_therapist += in_transference
-        enactment_count += c.enactments
-        rupture_count += c.ruptures
-        neg = c.neg
-        for i in range(4):
-            negatives[i] += neg[i]
+        self.with_therapist += in_transference
+        self.enactments += c.enactments
+        self.ruptures += c.ruptures
+        neg, negatives = c.neg, self.negatives
         if neg[1]:
-            points["of_other"].append((c.number, neg[0] / neg[1]))
+            negatives[0] += neg[0]
+            negatives[1] += neg[1]
+            self.points[0].append((number, neg[0] / neg[1]))
         if neg[3]:
-            points["of_self"].append((c.number, neg[2] / neg[3]))
-        timeline.append(
+            negatives[2] += neg[2]
+            negatives[3] += neg[3]
+            self.points[1].append((number, neg[2] / neg[3]))
+        if self.first is None:
+            self.first = (day, number, note_id, index)
+        self.last = (day, number, note_id, index)
+        self.timeline.append(
             {
-                "date": c.day,
-                "session_number": c.number,
-                "note_id": c.note_id,
-                "figure_roles": sorted(set(cell_roles)),
+                "date": day,
+                "session_number": number,
+                "note_id": note_id,
+                "figure_roles": sorted(set(roles)) if len(roles) > 1 else roles,
                 "in_transference": in_transference,
                 "enacted": c.enactments > 0,
                 "episodes": c.episodes,
@@ -306,67 +375,62 @@ def _script_summary(script: ScriptInput, cells: list[_Seen], when, therapist, to
                 "active_only": not (c.episodes or c.transference or c.enactments or c.ruptures),
             }
         )
-    first = cells[0] if cells else None
-    last = cells[-1] if cells else None
-    return {
-        "script_id": str(script.script_id),
-        "name": script.name,
-        "status": script.status,
-        "sessions_observed": len(cells),
-        "first_seen": _point(first),
-        "last_seen": _point(last),
-        "sessions_since_last_seen": (total - 1 - last.index) if last else None,
-        "recurrence_rate": _share(len(cells), total - first.index) if first else None,
-        "by_figure_role": dict(sorted(by_role.items())),
-        "distinct_figures": len(figures_met),
-        "past_vs_current": {w: when.get(w, 0) for w in (*WHEN_VALUES, "unspecified")},
-        "transference_count": with_therapist,
-        "enactment_count": enactment_count,
-        "rupture_count": rupture_count,
-        "negative_response_share": {
-            "of_other": _share(negatives[0], negatives[1]),
-            "of_self": _share(negatives[2], negatives[3]),
-            "trend": {k: least_squares_slope(v) for k, v in points.items()},
-        },
-        "timeline": timeline,
-    }
+
+    def summary(self, total: int) -> dict:
+        """The script's entry in the history, over `total` sessions in the window."""
+        script, first, last, negatives = self.script, self.first, self.last, self.negatives
+        observed = len(self.timeline)
+        return {
+            "script_id": str(script.script_id),
+            "name": script.name,
+            "status": script.status,
+            "sessions_observed": observed,
+            "first_seen": _point(first),
+            "last_seen": _point(last),
+            "sessions_since_last_seen": (total - 1 - last[3]) if last else None,
+            "recurrence_rate": _share(observed, total - first[3]) if first else None,
+            "by_figure_role": dict(sorted(self.by_role.items())),
+            "distinct_figures": len(self.figures),
+            "past_vs_current": {w: self.when.get(w, 0) for w in (*WHEN_VALUES, "unspecified")},
+            "transference_count": self.with_therapist,
+            "enactment_count": self.enactments,
+            "rupture_count": self.ruptures,
+            "negative_response_share": {
+                "of_other": _share(negatives[0], negatives[1]),
+                "of_self": _share(negatives[2], negatives[3]),
+                "trend": {
+                    "of_other": least_squares_slope(self.points[0]),
+                    "of_self": least_squares_slope(self.points[1]),
+                },
+            },
+            "timeline": self.timeline,
+        }
 
 
-def _point(c: _Seen | None) -> dict | None:
-    if c is None:
+def _point(seen: tuple | None) -> dict | None:
+    if seen is None:
         return None
-    return {"date": c.day, "session_number": c.number, "note_id": c.note_id}
+    return {"date": seen[0], "session_number": seen[1], "note_id": seen[2]}
 
 
-def _pervasiveness(episodes: list[tuple[dict, Any]], scripts: dict) -> dict:
+def _pervasiveness(total: int, tallies: list[tuple], scripts: dict) -> dict:
     """Per component: each tag and each script's component, episodes containing it ÷ all."""
-    total = len(episodes)
     result: dict[str, Any] = {"label": PERVASIVENESS_LABEL, "episodes": total}
-    for component, (text_field, tag_field) in COMPONENTS.items():
-        tags: Counter = Counter()
-        by_script: Counter = Counter()
-        for episode, script_id in episodes:
-            tag = episode.get(tag_field)
-            has_tag = tag.__class__ is str and tag.strip() != ""
-            if has_tag:
-                tags[tag.strip()] += 1
-            if script_id is not None:
-                text = episode.get(text_field)
-                if has_tag or (text.__class__ is str and text.strip() != ""):
-                    by_script[script_id] += 1
+    for component, (_, _, tag_counts, script_counts) in zip(COMPONENTS, tallies, strict=True):
         rows = [
             {"kind": "tag", "value": tag, "episodes": n, "share": _share(n, total)}
-            for tag, n in tags.items()
+            for tag, n in tag_counts.items()
         ] + [
             {
                 "kind": "script",
-                "script_id": str(sid),
+                "script_id": sid,
                 "value": scripts[sid].name,
                 "episodes": n,
                 "share": _share(n, total),
             }
-            for sid, n in by_script.items()
+            for sid, n in script_counts.items()
         ]
+        # Stable: ties keep the order in which they were first met.
         rows.sort(key=lambda r: (-r["episodes"], r["kind"], r["value"].casefold()))
         result[component] = rows
     return result

@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -139,6 +139,22 @@ def test_author_sees_history_of_their_signed_notes(client, world):
     assert critic["transference_count"] == 1 and critic["enactment_count"] == 1
     assert [p["session_number"] for p in body["per_session"]] == [1, 3, 4]
     assert body["pervasiveness"]["label"].startswith("clinician-selected")
+
+
+def test_notes_off_an_attended_session_are_numbered_by_local_date(client, world):
+    # 23:30 UTC on a Sunday is already Monday in the practice's zone (Europe/Berlin).
+    sunday = world.week(9) - timedelta(days=1)
+    make_attended(world.client, world.author, sunday, at=time(23, 30))
+    off = [
+        make_note(world.client, world.author, world.week(6) + timedelta(days=1), {}),
+        make_note(world.client, world.author, sunday, {}),
+        make_note(world.client, world.author, world.week(9), {}),
+    ]
+    body = get(client, world.author, world.url()).get_json()
+    numbers = {p["note_id"]: p["session_number"] for p in body["per_session"]}
+    # Weeks 0-6 attended; week 8 was a no-show; the late session counts from Monday.
+    assert [numbers[str(n.id)] for n in off] == [7, 8, 9]
+    assert [numbers[str(n.id)] for n in world.notes[:3]] == [1, 3, 4]
 
 
 def test_drafts_and_window(client, world):

@@ -66,6 +66,25 @@ def test_csv_script_names_cannot_inject():
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a,b", 'say "hi"', "two\nlines", "cr\ronly", "\r\n", '"', " lead", "ä,ö", "plain", ""],
+)
+def test_csv_quotes_exactly_as_the_csv_module(text):
+    """history_csv writes rows by hand; they must be what csv.writer would write."""
+    entry = {"date": text or "2026-01-05", "session_number": 3, "note_id": text, "episodes": 1}
+    entry |= {"figure_roles": [text, "father"], "in_transference": True, "enacted": False}
+    entry |= {"ruptures": 0, "active_only": False}
+    history = {"scripts": [{"script_id": text, "name": text, "status": text, "timeline": [entry]}]}
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    row = [text, text, text, entry["date"], 3, text, 1, f"{text};father", "yes", "no", 0, "no"]
+    writer.writerow([csv_safe(v) for v in row])
+    assert history_csv(history) == expected.getvalue()
+    assert rows_of(history_csv(history))[1][1] == csv_safe(text)
+
+
 def test_csv_of_empty_history_is_just_the_header():
     empty = theme_history([], [], [], [])
     assert rows_of(history_csv(empty)) == [list(CSV_COLUMNS)]

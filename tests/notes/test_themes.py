@@ -12,6 +12,7 @@ from practice.notes.themes import (
     FigureInput,
     NoteInput,
     ScriptInput,
+    ThemeHistory,
     least_squares_slope,
     session_numbers,
     survivor_map,
@@ -247,6 +248,46 @@ def test_session_numbers_from_attended_appointments():
     assert numbers == {"n001": 2, "n004": 5, "n005": 6}
     result = history(notes, appointments=appointments)
     assert [p["session_number"] for p in result["per_session"]] == [2, 5, 6]
+
+
+def test_session_numbers_need_dates_only_for_notes_off_an_appointment():
+    # The loader leaves the dates out (None) when every note is on an attended session.
+    appointments = [AppointmentInput(f"a{i}", None) for i in range(3)]
+    notes = [note(2, appointment="a2"), note(0, appointment="a0")]
+    assert session_numbers(notes, appointments) == {"n002": 3, "n000": 1}
+
+
+def test_session_numbers_count_same_day_and_unordered_dates():
+    days = [START + timedelta(days=d) for d in (7, 0, 7, 14)]  # two sessions on one day
+    appointments = [AppointmentInput(f"a{i}", day) for i, day in enumerate(days)]
+    notes = [note(0), note(1), note(2), note(3, appointment="a1")]
+    assert session_numbers(notes, appointments) == {"n000": 1, "n001": 3, "n002": 4, "n003": 2}
+
+
+def test_added_one_session_at_a_time_equals_the_whole(ten_weeks):
+    """The loader feeds ThemeHistory note by note; the result is theme_history's."""
+    whole = history(ten_weeks, date_from=START + timedelta(weeks=1))
+    built = ThemeHistory(SCRIPTS, FIGURES)
+    for number, each in enumerate(ten_weeks, 1):  # numbered by note order: no appointments
+        if number > 1 and each.status == "signed":
+            built.add(each.note_id, each.session_date.isoformat(), number, each.content)
+    assert built.result(date_from=START + timedelta(weeks=1)) == whole
+
+
+def test_same_tag_in_different_case_and_same_names_keep_first_met_order():
+    scripts = [ScriptInput("s1", "Same", "working"), ScriptInput("s2", "same", "working")]
+    notes = [
+        note(0, relationship_episodes=[episode(FATHER, "s2", wish_tag="Anger")]),
+        note(1, relationship_episodes=[episode(FATHER, "s1", wish_tag="anger")]),
+    ]
+    rows = history(notes, scripts=scripts)["pervasiveness"]["wish"]
+    assert [(r["kind"], r["value"]) for r in rows] == [
+        ("script", "same"),
+        ("script", "Same"),
+        ("tag", "Anger"),
+        ("tag", "anger"),
+    ]
+    assert [s["name"] for s in history(notes, scripts=scripts)["scripts"]] == ["Same", "same"]
 
 
 def test_session_numbers_from_note_order_without_appointments():

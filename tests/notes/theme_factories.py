@@ -68,8 +68,10 @@ def make_note(
     return note
 
 
-def make_attended(client, clinician, day: date, *, status="attended") -> Appointment:
-    starts = datetime.combine(day, time(9, 0), tzinfo=UTC)
+def make_attended(
+    client, clinician, day: date, *, status="attended", at: time = time(9, 0)
+) -> Appointment:
+    starts = datetime.combine(day, at, tzinfo=UTC)
     appointment = Appointment(
         id=new_id(),
         practice_id=client.practice_id,
