@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from practice.audit.models import AuditCheckpoint, AuditEntry
@@ -36,8 +38,6 @@ from practice.database import utcnow
 PENDING = "audit_pending"
 GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied", "error")
-# Any constant will do: it names the PostgreSQL advisory lock that serialises the chain.
-CHAIN_LOCK_ID = 7_220_141
 
 # Audit columns hold identifiers only. These shapes keep free text (and so clinical
 # text) out: dotted lowercase verbs, lowercase nouns, and UUIDs or short key-like ids.
@@ -174,10 +174,27 @@ def checkpoint_signature(seq: int, head_hash: str) -> str:
     return hmac.new(_key("checkpoint"), message, hashlib.sha256).hexdigest()
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
-    # SQLite: every transaction already holds the write lock (BEGIN IMMEDIATE).
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the chain and read its head, in one round trip: the checkpoint row is the lock.
+
+    On PostgreSQL `FOR UPDATE` holds the row until commit; on SQLite every transaction
+    already holds the write lock (BEGIN IMMEDIATE) and the clause is left out.
+    """
+    query = (
+        sa.select(AuditCheckpoint.head_seq, AuditCheckpoint.head_hash)
+        .where(AuditCheckpoint.id == 1)
+        .with_for_update()
+    )
+    head = session.execute(query).first()
+    if head is None:  # the first entry ever: create the row, then lock it like any other
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(AuditCheckpoint)
+            .values(id=1, head_seq=0, head_hash=GENESIS, signature=checkpoint_signature(0, GENESIS))
+            .on_conflict_do_nothing()
+        )
+        head = session.execute(query).first()
+    return head.head_seq, head.head_hash
 
 
 def write_pending(session: Session) -> None:
@@ -187,11 +204,7 @@ def write_pending(session: Session) -> None:
         return
     # Take every domain row lock first; the chain lock must be the last one taken.
     session.flush()
-    _lock_chain(session)
-    head = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
+    seq, prev = _lock_head(session)
     key = _key("chain")
     for item in pending:
         seq += 1
@@ -210,13 +223,12 @@ def write_pending(session: Session) -> None:
         entry.entry_hash = entry_hash(prev, hashed_fields(entry), key)
         prev = entry.entry_hash
         session.add(entry)
-    checkpoint = session.get(AuditCheckpoint, 1, populate_existing=True)
-    if checkpoint is None:
-        checkpoint = AuditCheckpoint(id=1)
-        session.add(checkpoint)
-    checkpoint.head_seq = seq
-    checkpoint.head_hash = prev
-    checkpoint.signature = checkpoint_signature(seq, prev)
+    session.execute(
+        sa.update(AuditCheckpoint)
+        .where(AuditCheckpoint.id == 1)
+        .values(head_seq=seq, head_hash=prev, signature=checkpoint_signature(seq, prev))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _before_commit(session: Session) -> None:
