@@ -233,8 +233,8 @@ def write_results(rows: list[dict]) -> str:
         "with the same number of bytes and commits. Both alternate on one connection. "
         "Validation and sealing are the only CPU-bound steps (last two columns); the rest "
         "of the gap is extra statements in the same transaction: one reference query, the "
-        "ORM flush, and the audit chain (chain lock, head read, entry insert, checkpoint "
-        "update).",
+        "ORM flush, and the audit chain (lock the checkpoint row and read the head in one "
+        "statement, insert the entry, move the checkpoint).",
         "",
     ]
     return replace_section(SECTION, "\n".join(lines))
