@@ -24,7 +24,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from bench.crypto import machine, scratch_url
+from bench.common import machine, replace_section, scratch_url
 from practice import create_app, crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
@@ -35,7 +35,6 @@ from practice.notes.theme_formats import history_csv, history_svg
 from practice.notes.theme_loader import client_theme_history
 from practice.scheduling.models import Appointment
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Theme history"
 TARGET = 1.5
 ROLES = ("father", "mother", "partner", "authority", "friend")
@@ -310,16 +309,7 @@ def write_results(rows: list[dict], repeats: int) -> str:
         "",
         *NOTES,
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text)
-    return section
+    return replace_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:

@@ -21,14 +21,14 @@ from practice.clients.models import Client
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import Figure, ProcessNote, Script
-from practice.notes.themes import (
+from practice.notes.theme_inputs import (
     AppointmentInput,
     FigureInput,
     NoteInput,
     ScriptInput,
-    ThemeHistory,
     session_numbers,
 )
+from practice.notes.themes import ThemeHistory
 from practice.scheduling.models import Appointment
 
 

@@ -26,108 +26,26 @@ it must cost less than decrypting them (bench/themes.py).
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
+
+from practice.notes.theme_inputs import (
+    AppointmentInput,
+    FigureInput,
+    NoteInput,
+    ScriptInput,
+    session_numbers,
+    survivor_map,
+)
+from practice.notes.theme_scripts import WHEN_VALUES, Cell, ScriptTheme, share
 
 PERVASIVENESS_LABEL = "clinician-selected episodes, not research-norm CCRT"
-WHEN_VALUES = ("in_session", "current", "past", "childhood")
-MIN_TREND_POINTS = 4
 # Episode fields for each CCRT component: (text field, tag field).
 COMPONENTS = {
     "wish": ("wish", "wish_tag"),
     "response_of_other": ("response_of_other", "ro_tag"),
     "response_of_self": ("response_of_self", "rs_tag"),
 }
-
-
-# Inputs are plain named tuples: a thousand notes are built per request.
-class NoteInput(NamedTuple):
-    """A note's plain columns and its decrypted content (None when it is outside the
-    window or an excluded draft: such notes only take part in session numbering)."""
-
-    note_id: Any
-    session_date: date
-    status: str
-    content: dict | None
-    appointment_id: Any = None
-
-
-class ScriptInput(NamedTuple):
-    script_id: Any
-    name: str
-    status: str
-    merged_into_id: Any = None
-
-
-class FigureInput(NamedTuple):
-    figure_id: Any
-    role: str
-
-
-class AppointmentInput(NamedTuple):
-    """An attended appointment of the client: id and its local date (None is allowed when
-    every note is on an attended appointment: then no date is ever read)."""
-
-    appointment_id: Any
-    day: date | None
-
-
-def session_numbers(notes: list[NoteInput], appointments: list[AppointmentInput]) -> dict[Any, int]:
-    """Note id → session number.
-
-    With attended appointments: a note on one of them takes its rank (1-based, by start);
-    any other note takes the count of attended sessions up to and including its date.
-    Without any: the order of the notes by date.
-    """
-    if not appointments:
-        ordered = sorted(notes, key=lambda n: (n.session_date, str(n.note_id)))
-        return {n.note_id: i for i, n in enumerate(ordered, 1)}
-    rank = {a.appointment_id: i for i, a in enumerate(appointments, 1)}
-    days: list[date] | None = None
-    numbers = {}
-    for note in notes:
-        number = rank.get(note.appointment_id)
-        if number is None:
-            if days is None:  # only notes off an attended appointment need the dates
-                days = sorted(a.day for a in appointments)
-            number = bisect_right(days, note.session_date)
-        numbers[note.note_id] = number
-    return numbers
-
-
-def survivor_map(scripts: Iterable[ScriptInput]) -> dict[Any, Any]:
-    """Script id → the id of the script it finally folds into (following merge chains)."""
-    parent = {s.script_id: s.merged_into_id for s in scripts}
-    resolved: dict[Any, Any] = {}
-    for start in parent:
-        current, seen = start, {start}
-        while parent.get(current) is not None and parent[current] in parent:
-            current = parent[current]
-            if current in seen:  # a cycle: stop where it closes
-                break
-            seen.add(current)
-        resolved[start] = current
-    return resolved
-
-
-def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
-    """Slope of y over x, or None below MIN_TREND_POINTS points or with no spread in x."""
-    if len(points) < MIN_TREND_POINTS:
-        return None
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    if sxx == 0:
-        return None
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    return round(sxy / sxx, 6)
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _dicts(items) -> list[dict] | tuple:
@@ -163,21 +81,6 @@ def theme_history(
     return history.result(client_id=client_id, date_from=date_from, date_to=date_to)
 
 
-class _Cell:
-    """One script in the session being added (dropped once the session is taken in)."""
-
-    __slots__ = ("enactments", "episodes", "figures", "neg", "roles", "ruptures")
-    __slots__ += ("therapist_episode", "transference")
-
-    def __init__(self):
-        self.episodes = self.enactments = self.ruptures = 0
-        self.roles: list[str] = []
-        self.figures: list[str] = []
-        self.therapist_episode = self.transference = False
-        # [negative of other, rated of other, negative of self, rated of self]
-        self.neg = [0, 0, 0, 0]
-
-
 class ThemeHistory:
     """The history built one session at a time: `add` each note of the window in session
     order (date, then session number, then note id), then take the `result`.
@@ -192,7 +95,7 @@ class ThemeHistory:
         therapist = min((f for f, r in self.roles.items() if r == "therapist"), default=None)
         by_id = {str(s.script_id): s for s in scripts}
         self.scripts = {
-            sid: _ScriptTheme(by_id[sid], therapist or "therapist")
+            sid: ScriptTheme(by_id[sid], therapist or "therapist")
             for sid in set(self.survivors.values())
         }
         # Pervasiveness, per component: its fields, tag → episodes, script → episodes.
@@ -203,7 +106,7 @@ class ThemeHistory:
     def add(self, note_id: str, day: str, number: int, content: dict) -> None:
         """Take in the next session of the window: its note id, ISO date, number, content."""
         survivors, roles, scripts = self.survivors, self.roles, self.scripts
-        cells: dict[str, _Cell] = {}
+        cells: dict[str, Cell] = {}
 
         def cell(script_id):
             target = survivors.get(script_id if script_id.__class__ is str else str(script_id))
@@ -211,7 +114,7 @@ class ThemeHistory:
                 return None, None
             found = cells.get(target)
             if found is None:
-                found = cells[target] = _Cell()
+                found = cells[target] = Cell()
             return target, found
 
         episodes = _dicts(content.get("relationship_episodes"))
@@ -226,7 +129,7 @@ class ThemeHistory:
                 if target is not None:
                     c = cells.get(target)
                     if c is None:
-                        c = cells[target] = _Cell()
+                        c = cells[target] = Cell()
             for text_field, tag_field, tags, components in tallies:
                 tag = get(tag_field)
                 has_tag = tag.__class__ is str and tag.strip() != ""
@@ -319,106 +222,12 @@ class ThemeHistory:
         }
 
 
-class _ScriptTheme:
-    """One surviving script's history so far: its timeline and running totals."""
-
-    __slots__ = ("by_role", "enactments", "figures", "first", "last", "negatives", "points")
-    __slots__ += ("ruptures", "script", "therapist", "timeline", "when", "with_therapist")
-
-    def __init__(self, script: ScriptInput, therapist: str):
-        self.script, self.therapist = script, therapist
-        self.by_role: dict[str, int] = {}
-        self.figures: set[str] = set()
-        self.when: dict[str, int] = {}
-        self.timeline: list[dict] = []
-        self.points: tuple[list, list] = ([], [])  # (session number, share): of other, self
-        self.negatives = [0, 0, 0, 0]
-        self.with_therapist = self.enactments = self.ruptures = 0
-        self.first = self.last = None  # (date, number, note id, index in the window)
-
-    def take(self, c: _Cell, day: str, number: int, note_id: str, index: int) -> None:
-        """Take in one session where the script was observed."""
-        roles, by_role = c.roles, self.by_role
-        for role in roles:
-            by_role[role] = by_role.get(role, 0) + 1
-        self.figures.update(c.figures)
-        if c.transference and not c.therapist_episode:
-            by_role["therapist"] = by_role.get("therapist", 0) + 1
-            roles = [*roles, "therapist"]
-            self.figures.add(self.therapist)
-        in_transference = c.transference or c.therapist_episode
-        self.with_therapist += in_transference
-        self.enactments += c.enactments
-        self.ruptures += c.ruptures
-        neg, negatives = c.neg, self.negatives
-        if neg[1]:
-            negatives[0] += neg[0]
-            negatives[1] += neg[1]
-            self.points[0].append((number, neg[0] / neg[1]))
-        if neg[3]:
-            negatives[2] += neg[2]
-            negatives[3] += neg[3]
-            self.points[1].append((number, neg[2] / neg[3]))
-        if self.first is None:
-            self.first = (day, number, note_id, index)
-        self.last = (day, number, note_id, index)
-        self.timeline.append(
-            {
-                "date": day,
-                "session_number": number,
-                "note_id": note_id,
-                "figure_roles": sorted(set(roles)) if len(roles) > 1 else roles,
-                "in_transference": in_transference,
-                "enacted": c.enactments > 0,
-                "episodes": c.episodes,
-                "ruptures": c.ruptures,
-                "active_only": not (c.episodes or c.transference or c.enactments or c.ruptures),
-            }
-        )
-
-    def summary(self, total: int) -> dict:
-        """The script's entry in the history, over `total` sessions in the window."""
-        script, first, last, negatives = self.script, self.first, self.last, self.negatives
-        observed = len(self.timeline)
-        return {
-            "script_id": str(script.script_id),
-            "name": script.name,
-            "status": script.status,
-            "sessions_observed": observed,
-            "first_seen": _point(first),
-            "last_seen": _point(last),
-            "sessions_since_last_seen": (total - 1 - last[3]) if last else None,
-            "recurrence_rate": _share(observed, total - first[3]) if first else None,
-            "by_figure_role": dict(sorted(self.by_role.items())),
-            "distinct_figures": len(self.figures),
-            "past_vs_current": {w: self.when.get(w, 0) for w in (*WHEN_VALUES, "unspecified")},
-            "transference_count": self.with_therapist,
-            "enactment_count": self.enactments,
-            "rupture_count": self.ruptures,
-            "negative_response_share": {
-                "of_other": _share(negatives[0], negatives[1]),
-                "of_self": _share(negatives[2], negatives[3]),
-                "trend": {
-                    "of_other": least_squares_slope(self.points[0]),
-                    "of_self": least_squares_slope(self.points[1]),
-                },
-            },
-            "timeline": self.timeline,
-        }
-
-
-def _point(seen: tuple | None) -> dict | None:
-    if seen is None:
-        return None
-    return {"date": seen[0], "session_number": seen[1], "note_id": seen[2]}
-
-
 def _pervasiveness(total: int, tallies: list[tuple], scripts: dict) -> dict:
     """Per component: each tag and each script's component, episodes containing it ÷ all."""
     result: dict[str, Any] = {"label": PERVASIVENESS_LABEL, "episodes": total}
     for component, (_, _, tag_counts, script_counts) in zip(COMPONENTS, tallies, strict=True):
         rows = [
-            {"kind": "tag", "value": tag, "episodes": n, "share": _share(n, total)}
+            {"kind": "tag", "value": tag, "episodes": n, "share": share(n, total)}
             for tag, n in tag_counts.items()
         ] + [
             {
@@ -426,7 +235,7 @@ def _pervasiveness(total: int, tallies: list[tuple], scripts: dict) -> dict:
                 "script_id": sid,
                 "value": scripts[sid].name,
                 "episodes": n,
-                "share": _share(n, total),
+                "share": share(n, total),
             }
             for sid, n in script_counts.items()
         ]

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 
 from practice.notes.theme_formats import CSV_COLUMNS, csv_safe, history_csv, history_svg
-from practice.notes.themes import FigureInput, NoteInput, ScriptInput, theme_history
+from practice.notes.theme_inputs import FigureInput, NoteInput, ScriptInput
+from practice.notes.themes import theme_history
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '=HYPERLINK("http://x")<script>alert(1)</script> & \'quote\' "dq" ]]>'

@@ -6,18 +6,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from practice.notes.themes import (
-    PERVASIVENESS_LABEL,
+from practice.notes.theme_inputs import (
     AppointmentInput,
     FigureInput,
     NoteInput,
     ScriptInput,
-    ThemeHistory,
-    least_squares_slope,
     session_numbers,
     survivor_map,
-    theme_history,
 )
+from practice.notes.theme_scripts import least_squares_slope
+from practice.notes.themes import PERVASIVENESS_LABEL, ThemeHistory, theme_history
 
 START = date(2026, 1, 5)
 FATHER, PARTNER, BOSS, THERAPIST = "f-father", "f-partner", "f-boss", "f-therapist"
