@@ -6,10 +6,17 @@ from __future__ import annotations
 import os
 import platform
 import secrets
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import flask_migrate
 import psycopg
+from flask import Flask
+
+from practice import create_app, crypto
+from practice.extensions import db
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 PG_ADMIN = os.environ.get(
@@ -50,6 +57,36 @@ def scratch_url(kind: str, workdir: Path) -> tuple[str, Callable[[], None]]:
 
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{name}", drop
+
+
+def bench_app(url: str, keyring: Path) -> Flask:
+    """A testing-config app on `url` with the keyring file `keyring` (not migrated)."""
+    return create_app(
+        "testing",
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(keyring)},
+    )
+
+
+@contextmanager
+def scratch_app(kind: str) -> Iterator[Flask]:
+    """A migrated app on a new database with its own keyring file (its path is
+    app.config["PRACTICE_KEYRING"]), inside its app context; dropped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
+        workdir = Path(tmp)
+        url, drop = scratch_url(kind, workdir)
+        ring = workdir / "keyring.json"
+        crypto.generate_keyring(ring)
+        try:
+            app = bench_app(url, ring)
+            with app.app_context():
+                flask_migrate.upgrade()
+                try:
+                    yield app
+                finally:
+                    db.session.remove()
+                    db.engine.dispose()
+        finally:
+            drop()
 
 
 def replace_section(heading: str, section: str) -> str:

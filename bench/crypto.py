@@ -10,17 +10,14 @@ the machine into the "Encryption and keys" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import flask_migrate
 import sqlalchemy as sa
 
-from bench.common import machine, replace_section, scratch_url
-from practice import create_app, crypto
+from bench.common import machine, replace_section, scratch_app
+from practice import crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
@@ -105,35 +102,21 @@ def time_ops(client: Client, reps: int = 2000) -> dict[str, float]:
 
 
 def bench(kind: str, count: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
-        workdir = Path(tmp)
-        url, drop = scratch_url(kind, workdir)
-        ring = workdir / "keyring.json"
-        crypto.generate_keyring(ring)
-        app = create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(ring)},
+    with scratch_app(kind) as app:
+        ring = app.config["PRACTICE_KEYRING"]
+        client = seed(count)
+        ops = time_ops(client)
+        db.session.commit()
+        db.session.remove()
+        start = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+        seconds = time.perf_counter() - start
+        if result.exit_code != 0:
+            raise SystemExit(f"rotate failed on {kind}:\n{result.output}")
+        active = crypto.load_keyring(ring).active_id
+        left = db.session.scalar(
+            sa.select(sa.func.count()).where(ClientDataKey.master_key_id != active)
         )
-        try:
-            with app.app_context():
-                flask_migrate.upgrade()
-                client = seed(count)
-                ops = time_ops(client)
-                db.session.commit()
-                db.session.remove()
-                start = time.perf_counter()
-                result = app.test_cli_runner().invoke(args=["keys", "rotate"])
-                seconds = time.perf_counter() - start
-                if result.exit_code != 0:
-                    raise SystemExit(f"rotate failed on {kind}:\n{result.output}")
-                active = crypto.load_keyring(ring).active_id
-                left = db.session.scalar(
-                    sa.select(sa.func.count()).where(ClientDataKey.master_key_id != active)
-                )
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            drop()
     return {"kind": kind, "count": count, "rotate": seconds, "left": left, **ops}
 
 

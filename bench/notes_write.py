@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import flask_migrate
 import sqlalchemy as sa
 
-from bench.common import machine, replace_section, scratch_url
-from practice import create_app, crypto
+from bench.common import machine, replace_section, scratch_app
 from practice.audit import service as audit
 from practice.auth import service as auth_service
 from practice.clients.models import Client
@@ -171,29 +167,14 @@ def time_parts(client, raw: dict, reps: int = 200) -> dict[str, float]:
 
 
 def bench(kind: str, writes: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
-        workdir = Path(tmp)
-        url, drop = scratch_url(kind, workdir)
-        ring = workdir / "keyring.json"
-        crypto.generate_keyring(ring)
-        app = create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(ring)},
-        )
-        try:
-            with app.app_context():
-                flask_migrate.upgrade()
-                # A request loads the client once; do not reload it after every commit.
-                db.session().expire_on_commit = False
-                clinician, client, figure_id, script_id = seed()
-                raw = typical_note(figure_id, script_id)
-                full, bare, size = time_writes(clinician, client, raw, writes)
-                parts = time_parts(client, raw)
-                assert db.session.scalar(sa.select(sa.func.count()).select_from(Script)) == 1
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            drop()
+    with scratch_app(kind):
+        # A request loads the client once; do not reload it after every commit.
+        db.session().expire_on_commit = False
+        clinician, client, figure_id, script_id = seed()
+        raw = typical_note(figure_id, script_id)
+        full, bare, size = time_writes(clinician, client, raw, writes)
+        parts = time_parts(client, raw)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Script)) == 1
     med_full, med_bare = statistics.median(full), statistics.median(bare)
     return {
         "kind": kind,

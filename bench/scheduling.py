@@ -27,8 +27,8 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from bench.common import machine, replace_section, scratch_url
-from practice import create_app, crypto
+from bench.common import bench_app, machine, replace_section, scratch_url
+from practice import crypto
 from practice.api.common import paginate
 from practice.auth.models import Practice, User
 from practice.clients.models import Client
@@ -194,10 +194,7 @@ def time_views(apps: dict, ids: dict, repeats: int) -> dict[str, dict]:
 
 def build(url: str, ring: Path, lo_hi: list[tuple[int, int]]):
     """A migrated app on `url` with the clinic and the appointment rows in `lo_hi`."""
-    app = create_app(
-        "testing",
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(ring)},
-    )
+    app = bench_app(url, ring)
     with app.app_context():
         flask_migrate.upgrade()
         owner, clinicians = seed_people()

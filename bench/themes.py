@@ -15,17 +15,14 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import flask_migrate
 import sqlalchemy as sa
 
-from bench.common import machine, replace_section, scratch_url
-from practice import create_app, crypto
+from bench.common import machine, replace_section, scratch_app
+from practice import crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
@@ -177,63 +174,48 @@ def timed(fns: dict, repeats: int) -> dict[str, float]:
 
 
 def bench(kind: str, count: int, repeats: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
-        workdir = Path(tmp)
-        url, drop = scratch_url(kind, workdir)
-        ring = workdir / "keyring.json"
-        crypto.generate_keyring(ring)
-        app = create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PRACTICE_KEYRING": str(ring)},
-        )
-        try:
-            with app.app_context():
-                flask_migrate.upgrade()
-                client, author = seed(count)
-                ids = (client.id, author.id, client.practice_id)
-                _token, secret = auth_service.issue_api_token(author, "bench")
-                db.session.commit()
-                web = app.test_client()
-                headers = {"Authorization": f"Bearer {secret}"}
+    with scratch_app(kind) as app:
+        client, author = seed(count)
+        ids = (client.id, author.id, client.practice_id)
+        _token, secret = auth_service.issue_api_token(author, "bench")
+        db.session.commit()
+        web = app.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
 
-                def service():
-                    row = db.session.get(Client, ids[0])
-                    return client_theme_history(row, {ids[1]}, "Europe/Berlin")
+        def service():
+            row = db.session.get(Client, ids[0])
+            return client_theme_history(row, {ids[1]}, "Europe/Berlin")
 
-                def http(fmt):
-                    def call():
-                        response = web.get(f"/api/v1/clients/{ids[0]}/{fmt}", headers=headers)
-                        assert response.status_code == 200, response.status_code
-                        return response.get_data()
+        def http(fmt):
+            def call():
+                response = web.get(f"/api/v1/clients/{ids[0]}/{fmt}", headers=headers)
+                assert response.status_code == 200, response.status_code
+                return response.get_data()
 
-                    return call
+            return call
 
-                history = service()
-                assert history["sessions"] == count, history["sessions"]
-                result = {
-                    "kind": kind,
-                    "notes": count,
-                    **timed(
-                        {
-                            "floor": lambda: floor(*ids, kind),
-                            "service": service,
-                            "csv": lambda: history_csv(service()),
-                            "svg": lambda: history_svg(service()),
-                            "http_json": http("themes"),
-                            "http_csv": http("themes.csv"),
-                            "http_svg": http("themes.svg"),
-                        },
-                        repeats,
-                    ),
-                    "load_end": os.getloadavg()[0],
-                    "json_bytes": len(
-                        web.get(f"/api/v1/clients/{ids[0]}/themes", headers=headers).get_data()
-                    ),
-                }
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            drop()
+        history = service()
+        assert history["sessions"] == count, history["sessions"]
+        result = {
+            "kind": kind,
+            "notes": count,
+            **timed(
+                {
+                    "floor": lambda: floor(*ids, kind),
+                    "service": service,
+                    "csv": lambda: history_csv(service()),
+                    "svg": lambda: history_svg(service()),
+                    "http_json": http("themes"),
+                    "http_csv": http("themes.csv"),
+                    "http_svg": http("themes.svg"),
+                },
+                repeats,
+            ),
+            "load_end": os.getloadavg()[0],
+            "json_bytes": len(
+                web.get(f"/api/v1/clients/{ids[0]}/themes", headers=headers).get_data()
+            ),
+        }
     return result
 
 
