@@ -168,6 +168,15 @@ def _filename(client_id: uuid.UUID, args: dict, ext: str) -> str:
     return f"themes-{client_id}{window}.{ext}"
 
 
+def _export(client_id: uuid.UUID, args: dict, render, mimetype: str, ext: str, disposition: str):
+    """The history rendered as a file (audited as an export), named after client and window."""
+    response = Response(render(_history(client_id, args, "themes.export")), mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'{disposition}; filename="{_filename(client_id, args, ext)}"'
+    )
+    return response
+
+
 @blp.route("/<uuid:client_id>/themes")
 class Themes(MethodView):
     @login_required
@@ -189,12 +198,7 @@ class ThemesCsv(MethodView):
     @blp.response(200, content_type="text/csv", description="One row per script per session.")
     def get(self, args, client_id):
         """Theme history as CSV: one row per script per session where it was observed."""
-        text = history_csv(_history(client_id, args, "themes.export"))
-        response = Response(text, mimetype="text/csv")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{_filename(client_id, args, "csv")}"'
-        )
-        return response
+        return _export(client_id, args, history_csv, "text/csv", "csv", "attachment")
 
 
 @blp.route("/<uuid:client_id>/themes.svg")
@@ -204,9 +208,4 @@ class ThemesSvg(MethodView):
     @blp.response(200, content_type="image/svg+xml", description="Scripts by sessions.")
     def get(self, args, client_id):
         """Theme history as an SVG chart: scripts by sessions."""
-        svg = history_svg(_history(client_id, args, "themes.export"))
-        response = Response(svg, mimetype="image/svg+xml")
-        response.headers["Content-Disposition"] = (
-            f'inline; filename="{_filename(client_id, args, "svg")}"'
-        )
-        return response
+        return _export(client_id, args, history_svg, "image/svg+xml", "svg", "inline")
