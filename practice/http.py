@@ -44,10 +44,6 @@ def error_response(error: HTTPException) -> Response:
         response.headers[name] = value
     if isinstance(error, HTTPException) and code == 405:
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
-    if code == 429:
-        retry_after = getattr(error, "retry_after", None) or data.get("retry_after")
-        if retry_after:
-            response.headers["Retry-After"] = str(int(retry_after))
     return response
 
 
@@ -79,9 +75,7 @@ def handle_database_down(error: Exception):
 
 def handle_unexpected(error: Exception):
     """500 with no detail; the transaction is rolled back; the traceback is logged,
-    the request body never is."""
-    if isinstance(error, HTTPException):
-        return handle_http_exception(error)
+    the request body never is. (HTTP errors have their own handler.)"""
     if database_down(error):
         return handle_database_down(error)
     _rollback_quietly()

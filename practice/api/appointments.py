@@ -20,6 +20,7 @@ from practice.audit import service as audit
 from practice.auth import policy
 from practice.extensions import db
 from practice.scheduling import changes, service
+from practice.scheduling.conflicts import MAX_DURATION
 from practice.scheduling.models import CANCELLED_BY, KINDS, MODALITIES, STATUSES
 from practice.scheduling.recurrence import MAX_EVERY_WEEKS, MAX_OCCURRENCES
 
@@ -27,7 +28,7 @@ blp = Blueprint(
     "appointments", __name__, url_prefix="/api/v1/appointments", description="Appointments"
 )
 BOOKERS = ("owner", "scheduler", "clinician")
-MAX_MINUTES = 12 * 60
+MAX_MINUTES = int(MAX_DURATION.total_seconds() // 60)
 # Far enough for any real calendar, near enough that date arithmetic cannot overflow.
 SANE_TIMES = validate.Range(
     min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2200, 1, 1, tzinfo=UTC)

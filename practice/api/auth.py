@@ -13,8 +13,6 @@ answers 403 until /auth/totp/enable confirms a code (see practice.auth.sessions)
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user, login_required
@@ -42,7 +40,7 @@ def submitted_email_key() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
     email = service.normalise_email(email) if isinstance(email, str) else ""
-    return "login-email:" + hashlib.sha256(email[:254].encode()).hexdigest()[:32]
+    return "login-email:" + sessions.digest(email[:254])[:32]
 
 
 def caller_key() -> str:

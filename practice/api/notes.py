@@ -118,11 +118,6 @@ class NoteSchema(Schema):
     addenda = fields.List(fields.Nested(AddendumSchema))
 
 
-def _canonical(content: dict) -> dict:
-    """The loaded content is already what is stored: ids as strings, nulls dropped."""
-    return content
-
-
 def _client_of(note) -> Client:
     return db.session.get(Client, note.client_id)
 
@@ -175,8 +170,9 @@ class ClientNotes(MethodView):
         cipher = keys.client_cipher(client)
         audit.record(db.session, "note.list", object_type="client", object_id=client.id)
         items = []
+        addenda = service.addenda_by_note(page["items"])
         for note in page["items"]:
-            items.append(service.note_view(note, cipher, service.addenda_of(note)))
+            items.append(service.note_view(note, cipher, addenda[note.id]))
             audit.record(db.session, "note.read", object_type="note", object_id=note.id)
         return {**page, "items": items}
 
@@ -190,7 +186,7 @@ class ClientNotes(MethodView):
                 current_user,
                 client,
                 args["session_date"],
-                _canonical(args["content"]),
+                args["content"],
                 args.get("appointment_id"),
             )
         except (rules.Invalid, rules.Conflict) as exc:
@@ -223,7 +219,7 @@ class NoteItem(MethodView):
             service.replace_note_content(
                 note,
                 _client_of(note),
-                _canonical(args["content"]),
+                args["content"],
                 note.version,
                 args.get("session_date"),
             )

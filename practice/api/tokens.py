@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from practice.api.common import PageArgs, page_of, paginate
 from practice.audit import service as audit
-from practice.auth import service
+from practice.auth import policy, service
 from practice.database import utcnow
 from practice.extensions import db
 
@@ -76,12 +76,5 @@ class TokenItem(MethodView):
         """Revoke one of your tokens; it stops working at once."""
         token = service.revoke_api_token(current_user, token_id)
         if token is None:
-            audit.record(
-                db.session,
-                "access.denied",
-                object_type="api_token",
-                object_id=token_id,
-                outcome="denied",
-            )
-            abort(404, message="No such API token.")
+            policy.deny("api_token", token_id, message="No such API token.")
         audit.record(db.session, "auth.token_revoke", object_type="api_token", object_id=token.id)

@@ -248,10 +248,3 @@ def init_session_events() -> None:
         event.listen(Session, "before_commit", _before_commit)
     if not event.contains(Session, "after_transaction_end", _after_transaction_end):
         event.listen(Session, "after_transaction_end", _after_transaction_end)
-
-
-def verify_chain(session: Session, batch: int = 5000):
-    """Walk the chain; see practice.audit.verify.verify_chain."""
-    from practice.audit.verify import verify_chain as _verify
-
-    return _verify(session, batch=batch)

@@ -93,7 +93,7 @@ class UserSession(IdMixin, db.Model):
     ended_reason: Mapped[str | None] = mapped_column(sa.String(32))
     address: Mapped[str | None] = mapped_column(sa.String(64))
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(lazy="joined")  # every authenticated request needs it
 
 
 class ApiToken(IdMixin, db.Model):
@@ -110,7 +110,7 @@ class ApiToken(IdMixin, db.Model):
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(lazy="joined")  # every authenticated request needs it
 
 
 class Supervision(IdMixin, db.Model):

@@ -70,10 +70,6 @@ class Client(IdMixin, db.Model):
         """True when the user is this client's primary clinician or on the care team."""
         return user_id == self.primary_clinician_id or user_id in self.care_team_ids
 
-    @property
-    def initials(self) -> str:
-        return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
-
 
 class CareTeamMember(db.Model):
     """A clinician other than the primary one who works with the client."""

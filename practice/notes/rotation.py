@@ -59,13 +59,14 @@ def shredded_count(session: Session) -> int:
     )
 
 
+def _sealed_with(key_id: str):
+    """Users whose sealed TOTP seed names master key `key_id`."""
+    return User.totp_secret.startswith(f"{crypto.SEALED_PREFIX}:{key_id}:", autoescape=True)
+
+
 def secret_usage(session: Session, key_id: str) -> int:
-    """How many sealed user secrets (TOTP seeds, "s1:<key id>:...") name master key `key_id`."""
-    return session.scalar(
-        sa.select(sa.func.count())
-        .select_from(User)
-        .where(User.totp_secret.startswith(f"s1:{key_id}:", autoescape=True))
-    )
+    """How many sealed user secrets (TOTP seeds) name master key `key_id`."""
+    return session.scalar(sa.select(sa.func.count()).select_from(User).where(_sealed_with(key_id)))
 
 
 def pending_count(session: Session, active_id: str) -> int:
@@ -83,7 +84,9 @@ def pending_count(session: Session, active_id: str) -> int:
 def _secret_not_on(active_id: str):
     return sa.and_(
         User.totp_secret.is_not(None),
-        sa.not_(User.totp_secret.startswith(f"s1:{active_id}:", autoescape=True)),
+        sa.not_(
+            User.totp_secret.startswith(f"{crypto.SEALED_PREFIX}:{active_id}:", autoescape=True)
+        ),
     )
 
 

@@ -138,15 +138,22 @@ def note_view(note: ProcessNote, cipher, addenda: list[NoteAddendum] | None = No
     return view
 
 
+def addenda_by_note(notes) -> dict[uuid.UUID, list[NoteAddendum]]:
+    """Each note's addenda, oldest first, in one query for the whole list."""
+    grouped: dict[uuid.UUID, list[NoteAddendum]] = {note.id: [] for note in notes}
+    if grouped:
+        for addendum in db.session.scalars(
+            sa.select(NoteAddendum)
+            .where(NoteAddendum.note_id.in_(grouped))
+            .order_by(NoteAddendum.created_at, NoteAddendum.id)
+        ):
+            grouped[addendum.note_id].append(addendum)
+    return grouped
+
+
 def addenda_of(note: ProcessNote) -> list[NoteAddendum]:
     """A note's addenda, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(NoteAddendum)
-            .where(NoteAddendum.note_id == note.id)
-            .order_by(NoteAddendum.created_at, NoteAddendum.id)
-        )
-    )
+    return addenda_by_note([note])[note.id]
 
 
 def create_note(

@@ -316,4 +316,3 @@ class FigurePayloadSchema(Schema):
 SCRIPT_PAYLOAD = ScriptPayloadSchema()
 FIGURE_PAYLOAD = FigurePayloadSchema()
 SCRIPT_PAYLOAD_KEYS = tuple(ScriptPayloadSchema._declared_fields)
-FIGURE_PAYLOAD_KEYS = tuple(FigurePayloadSchema._declared_fields)

@@ -129,8 +129,6 @@ def change_fields(actor: User, appointment: Appointment, changes: dict, scope: s
     """Move, resize, re-room or re-kind the target and the occurrences its scope reaches."""
     if appointment.status != "scheduled":
         raise SchedulingError(409, "Only scheduled appointments can be moved or changed.")
-    if "ends_at" in changes:
-        check_duration(changes.get("starts_at", appointment.starts_at), changes["ends_at"])
     room = resolve_room(actor, changes["room_id"]) if changes.get("room_id") else None
     zone = practice_zone(actor)
     changed = targets(appointment, scope, include_detached=False)

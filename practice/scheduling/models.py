@@ -80,10 +80,6 @@ class Appointment(IdMixin, db.Model):
 
     series: Mapped[AppointmentSeries | None] = relationship()
 
-    @property
-    def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES
-
 
 class CalendarFeed(db.Model):
     """A clinician's secret iCalendar feed token (hash only); reissuing replaces it."""

@@ -32,7 +32,7 @@ def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None =
 
 
 def _save(room: Room) -> None:
-    """Flush `room`; a duplicate name (also one raced in concurrently) is a 409."""
+    """Flush `room` (new or changed); a duplicate name, also one raced in concurrently, is a 409."""
     if _name_taken(room.practice_id, room.name, room.id):
         raise SchedulingError(409, "A room with this name already exists.")
     try:
@@ -52,11 +52,9 @@ def create_room(actor: User, name: str) -> Room:
 
 def update_room(room: Room, changes: dict) -> Room:
     """Rename and/or (de)activate; deactivated rooms keep their bookings but take no new ones."""
-    if "name" in changes and changes["name"] != room.name:
-        if _name_taken(room.practice_id, changes["name"], room.id):
-            raise SchedulingError(409, "A room with this name already exists.")
+    if "name" in changes:
         room.name = changes["name"]
     if "active" in changes:
         room.active = changes["active"]
-    db.session.flush()
+    _save(room)  # a rename raced in by another request is a 409 too, not a 500
     return room
