@@ -31,10 +31,11 @@ class Config:
     """Settings common to every environment."""
 
     NAME = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    # The environment is read by `from_environment` when an app is built, never at import.
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    PRACTICE_KEYRING = os.environ.get("PRACTICE_KEYRING")
+    PRACTICE_KEYRING = None
     # ISO 3166 region (e.g. "DE") for client phone numbers written without a country code.
     PRACTICE_PHONE_REGION = None
     # Years after discharge before `flask clients shred` may destroy a client's data key.
@@ -43,8 +44,8 @@ class Config:
     # (0: none; the client address is the socket's). Wrong values let clients forge it.
     PRACTICE_PROXY_HOPS = 0
 
-    SESSION_IDLE_MINUTES = _whole_number("SESSION_IDLE_MINUTES", 15)
-    SESSION_MAX_HOURS = _whole_number("SESSION_MAX_HOURS", 12)
+    SESSION_IDLE_MINUTES = 15
+    SESSION_MAX_HOURS = 12
     SESSION_COOKIE_NAME = "practice_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -57,7 +58,7 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
 
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
     LOGIN_FAILURES_BEFORE_LOCK = 10

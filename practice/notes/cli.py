@@ -60,7 +60,10 @@ def status_command(keyring_path):
     click.echo(f"shredded data keys: {rotation.shredded_count(db.session)}")
     pending = rotation.pending_count(db.session, keyring.active_id)
     if pending:
-        click.echo(f"{pending} data key(s) not on the active key: run `flask keys rotate --resume`")
+        click.echo(
+            f"{pending} data key(s) or user secret(s) not on the active key: "
+            "run `flask keys rotate --resume`"
+        )
     if any(key_id not in keyring.keys for key_id in usage):
         _fail("data keys reference master keys that are not in the keyring")
 
@@ -87,7 +90,7 @@ def rotate_command(keyring_path, resume, batch_size):
     pending = rotation.pending_count(db.session, keyring.active_id)
     if pending:
         click.echo(
-            f"resuming an unfinished rotation: {pending} data key(s) "
+            f"resuming an unfinished rotation: {pending} data key(s) or user secret(s) "
             f"not yet on active key {keyring.active_id}"
         )
     elif resume:

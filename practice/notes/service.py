@@ -1,4 +1,4 @@
-"""Process notes and addenda, and the access loaders for all clinical objects.
+"""Process notes and addenda, and the access loaders for notes and a client's clinical record.
 
 Clinical words are sealed with the client's data key (practice/notes/keys.py) before
 they reach the session; only ids, dates, status and versions are plain. Services flush,

@@ -32,7 +32,9 @@ def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None =
 
 
 def _save(room: Room) -> None:
-    """Flush `room` (new or changed); a duplicate name, also one raced in concurrently, is a 409."""
+    """Flush `room` (new or changed); a duplicate name is a 409. The database's unique
+    constraint, which also catches a concurrent duplicate, compares names exactly; the
+    check before it ignores case."""
     if _name_taken(room.practice_id, room.name, room.id):
         raise SchedulingError(409, "A room with this name already exists.")
     try:
