@@ -122,7 +122,8 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
-    """The test suite: tests/conftest.py supplies the database, keyring and secret key."""
+    """The test suite: tests/conftest.py passes the database, keyring and secret key, which
+    take precedence over the environment; subprocesses (CLI tests) may use the environment."""
 
     NAME = "testing"
     TESTING = True
@@ -130,11 +131,6 @@ class TestingConfig(Config):
     SEND_HSTS = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
-
-    @classmethod
-    def from_environment(cls) -> dict:
-        """Nothing: tests/conftest.py passes every setting explicitly."""
-        return {}
 
 
 class ProductionConfig(Config):
