@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    registry,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,3 +101,33 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_INSERTS: dict[sa.Table, sa.Insert] = {}
+
+
+def insert_now(session: Session, instance) -> None:
+    """INSERT one new ORM object right away with a single Core statement, then attach it
+    to the session as persistent: the unit of work (flush) is skipped.
+
+    For hot write paths (a note write costs about half as much this way). Column defaults
+    the instance leaves unset are applied first, so no attribute is left to lazy-load.
+    The caller owns ordering: nothing else pending in the session is flushed.
+    """
+    mapper = sa.inspect(instance).mapper
+    table = mapper.local_table
+    values = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        value = getattr(instance, prop.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(instance, prop.key, value)
+        values[column.key] = value
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert()
+    session.connection().execute(statement, values)
+    make_transient_to_detached(instance)
+    session.add(instance)

@@ -174,61 +174,89 @@ def checkpoint_signature(seq: int, head_hash: str) -> str:
     return hmac.new(_key("checkpoint"), message, hashlib.sha256).hexdigest()
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+# The chain's statements, built once (they run on every commit that records an event).
+_HEAD = (
+    sa.select(AuditCheckpoint.head_seq, AuditCheckpoint.head_hash)
+    .where(AuditCheckpoint.id == 1)
+    .with_for_update()
+)
+_APPEND = sa.insert(AuditEntry.__table__)
+_MOVE_HEAD = (
+    sa.update(AuditCheckpoint.__table__)
+    .where(AuditCheckpoint.__table__.c.id == 1)
+    .values(
+        head_seq=sa.bindparam("seq"),
+        head_hash=sa.bindparam("hash"),
+        signature=sa.bindparam("signature"),
+    )
+)
+
+
+def _lock_head(connection: sa.Connection) -> tuple[int, str]:
     """Lock the chain and read its head, in one round trip: the checkpoint row is the lock.
 
     On PostgreSQL `FOR UPDATE` holds the row until commit; on SQLite every transaction
     already holds the write lock (BEGIN IMMEDIATE) and the clause is left out.
     """
-    query = (
-        sa.select(AuditCheckpoint.head_seq, AuditCheckpoint.head_hash)
-        .where(AuditCheckpoint.id == 1)
-        .with_for_update()
-    )
-    head = session.execute(query).first()
+    head = connection.execute(_HEAD).first()
     if head is None:  # the first entry ever: create the row, then lock it like any other
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
             insert(AuditCheckpoint)
             .values(id=1, head_seq=0, head_hash=GENESIS, signature=checkpoint_signature(0, GENESIS))
             .on_conflict_do_nothing()
         )
-        head = session.execute(query).first()
+        head = connection.execute(_HEAD).first()
     return head.head_seq, head.head_hash
 
 
 def write_pending(session: Session) -> None:
-    """Append queued events to the chain and move the signed checkpoint."""
+    """Append queued events to the chain and move the signed checkpoint.
+
+    Plain Core statements on the session's connection: entries are never read back
+    through the session, and the unit of work would cost more than the rest together.
+    """
     pending: list[Event] = session.info.pop(PENDING, [])
     if not pending:
         return
     # Take every domain row lock first; the chain lock must be the last one taken.
     session.flush()
-    seq, prev = _lock_head(session)
+    connection = session.connection()
+    seq, prev = _lock_head(connection)
     key = _key("chain")
+    rows = []
     for item in pending:
         seq += 1
-        entry = AuditEntry(
-            seq=seq,
-            occurred_at=item.occurred_at,
-            practice_id=item.practice_id,
-            actor_id=item.actor_id,
-            action=item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            address=item.address,
-            outcome=item.outcome,
-            prev_hash=prev,
-        )
-        entry.entry_hash = entry_hash(prev, hashed_fields(entry), key)
-        prev = entry.entry_hash
-        session.add(entry)
-    session.execute(
-        sa.update(AuditCheckpoint)
-        .where(AuditCheckpoint.id == 1)
-        .values(head_seq=seq, head_hash=prev, signature=checkpoint_signature(seq, prev))
-        .execution_options(synchronize_session=False)
+        row = {
+            "seq": seq,
+            "occurred_at": item.occurred_at,
+            "practice_id": item.practice_id,
+            "actor_id": item.actor_id,
+            "action": item.action,
+            "object_type": item.object_type,
+            "object_id": item.object_id,
+            "address": item.address,
+            "outcome": item.outcome,
+            "prev_hash": prev,
+        }
+        prev = row["entry_hash"] = entry_hash(prev, hashed_fields(_Fields(row)), key)
+        rows.append(row)
+    connection.execute(_APPEND, rows)
+    connection.execute(
+        _MOVE_HEAD, {"seq": seq, "hash": prev, "signature": checkpoint_signature(seq, prev)}
     )
+
+
+class _Fields:
+    """A row dict read by attribute, as `hashed_fields` reads entries and result rows."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict):
+        self._row = row
+
+    def __getattr__(self, name: str):
+        return self._row[name]
 
 
 def _before_commit(session: Session) -> None:

@@ -17,13 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
-from practice.database import new_id, utcnow
+from practice.database import insert_now, new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
 from practice.notes.rules import Conflict, Invalid, compare_and_set
-from practice.notes.template import TEMPLATE_VERSION, reference_errors, referenced_ids
+from practice.notes.template import TEMPLATE_VERSION, reference_errors
 from practice.scheduling.models import Appointment
 
 MAX_ADDENDUM = 20_000
@@ -64,17 +64,26 @@ def readable_author_ids(user: User) -> set[uuid.UUID]:
 # --- notes --------------------------------------------------------------------------
 
 
+# Every figure and script id of a client, in one round trip. A client has tens of them,
+# so reading them all beats an IN list: the statement is built and compiled once, where
+# an expanding IN is re-rendered on every execution.
+_CLIENT_REFERENCES = sa.union_all(
+    sa.select(Figure.id, Figure.is_therapist, sa.literal("figure").label("kind")).where(
+        Figure.client_id == sa.bindparam("client_id")
+    ),
+    sa.select(Script.id, sa.false(), sa.literal("script")).where(
+        Script.client_id == sa.bindparam("client_id")
+    ),
+)
+
+
 def check_references(client: Client, content: dict) -> None:
-    """Raise Invalid (field-level) when content names figures or scripts of anyone else."""
-    wanted_figures, wanted_scripts = referenced_ids(content)
-    figures = sa.select(Figure.id, Figure.is_therapist, sa.literal("figure").label("kind")).where(
-        Figure.client_id == client.id,
-        sa.or_(Figure.is_therapist.is_(True), Figure.id.in_(wanted_figures)),
-    )
-    scripts = sa.select(Script.id, sa.false(), sa.literal("script")).where(
-        Script.client_id == client.id, Script.id.in_(wanted_scripts)
-    )
-    rows = db.session.execute(sa.union_all(figures, scripts)).all()  # one round trip
+    """Raise Invalid (field-level) when content names figures or scripts of anyone else.
+
+    Reads through the session's connection: figures and scripts are flushed by the
+    services that create them, so there is nothing to autoflush first.
+    """
+    rows = db.session.connection().execute(_CLIENT_REFERENCES, {"client_id": client.id}).all()
     if not any(row.is_therapist for row in rows):
         ensure_therapist_figure(client)
     figure_ids = {row.id for row in rows if row.kind == "figure"}
@@ -172,6 +181,7 @@ def create_note(
         taken = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment_id)
         if db.session.scalar(taken) is not None:
             raise Conflict("This appointment already has a note.")
+    now = utcnow()
     note = ProcessNote(
         id=new_id(),
         practice_id=client.practice_id,
@@ -180,15 +190,19 @@ def create_note(
         appointment_id=appointment_id,
         session_date=session_date,
         template_version=TEMPLATE_VERSION,
+        status="draft",
+        version=1,
+        created_at=now,
+        updated_at=now,
+        signed_at=None,
     )
     note.content = keys.seal(client, "process_notes", "content", note.id, content)
     if appointment_id is None:
-        db.session.add(note)
-        db.session.flush()
+        insert_now(db.session, note)
         return note
     try:
         with db.session.begin_nested():
-            db.session.add(note)
+            insert_now(db.session, note)
     except IntegrityError:  # the same appointment, a concurrent request
         raise Conflict("This appointment already has a note.") from None
     return note

@@ -225,21 +225,6 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def referenced_ids(content: dict) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """The figure ids and script ids a note's content names (well-formed ones only)."""
-    figures, scripts = set(), set()
-    transference = content.get("transference", {})
-    for episode in content.get("relationship_episodes", []):
-        figures.add(_as_uuid(episode.get("figure_id")))
-        scripts.add(_as_uuid(episode.get("script_id")))
-    figures.add(_as_uuid(transference.get("therapist_experienced_as")))
-    scripts.add(_as_uuid(transference.get("script_id")))
-    scripts.update(_as_uuid(value) for value in content.get("scripts_active", []))
-    for key in ("enactments", "ruptures"):
-        scripts.update(_as_uuid(item.get("script_id")) for item in content.get(key, []))
-    return figures - {None}, scripts - {None}
-
-
 def reference_errors(content: dict, figure_ids: set, script_ids: set) -> dict:
     """Field-level errors for figure / script ids that are not this client's."""
     errors: dict = {}

@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from practice.auth import service as auth_service
+from practice.database import insert_now
 from practice.notes import figures, keys, rules, scripts, service
-from practice.notes.models import Figure
-from tests.factories import make_client, make_practice, make_user
+from practice.notes.models import Figure, ProcessNote
+from tests.factories import make_appointment, make_client, make_practice, make_user
 
 
 @pytest.fixture
@@ -132,3 +133,68 @@ def test_one_note_per_appointment_of_the_same_client(db, clinic):
     assert note.appointment_id == appointment.id
     with pytest.raises(rules.Conflict):
         service.create_note(clinic["author"], client, day, {}, appointment.id)
+
+
+def test_a_racing_second_note_for_an_appointment_is_a_conflict(db, clinic, monkeypatch):
+    """The unique index decides when two requests pass the pre-check together."""
+    client = clinic["client"]
+    appointment = make_appointment(client, clinic["author"])
+    day = appointment.starts_at.date()
+    first = service.create_note(clinic["author"], client, day, {}, appointment.id)
+    monkeypatch.setattr(db.session, "scalar", lambda *_a, **_k: None)  # the pre-check misses
+    with pytest.raises(rules.Conflict):
+        service.create_note(clinic["author"], client, day, {}, appointment.id)
+    monkeypatch.undo()
+    # Only the savepoint was rolled back: the first note and the session are intact.
+    holders = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment.id)
+    assert db.session.scalars(holders).all() == [first.id]
+
+
+def test_a_new_note_is_persistent_without_a_flush_and_reads_nothing_back(db, clinic):
+    """create_note inserts with one statement and attaches the note (database.insert_now)."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 2), {})
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert sa.inspect(note).persistent
+        assert db.session.get(ProcessNote, note.id) is note  # in the identity map
+        assert (note.status, note.version, note.template_version) == ("draft", 1, 1)
+        assert note.created_at == note.updated_at and note.created_at.tzinfo is not None
+        assert note.signed_at is None and note.appointment_id is None
+        assert not db.session.new and not db.session.dirty
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert statements == []  # every attribute was set: nothing lazy-loaded
+    stored = db.session.execute(
+        sa.select(ProcessNote.status, ProcessNote.version, ProcessNote.content).where(
+            ProcessNote.id == note.id
+        )
+    ).one()
+    assert (stored.status, stored.version, stored.content) == ("draft", 1, note.content)
+
+
+def test_insert_now_applies_column_defaults_the_object_left_unset(db, clinic):
+    note = ProcessNote(
+        practice_id=clinic["client"].practice_id,
+        client_id=clinic["client"].id,
+        author_id=clinic["author"].id,
+        session_date=date(2026, 3, 3),
+        content=b"sealed elsewhere",
+    )
+    insert_now(db.session, note)
+    assert note.id is not None and (note.status, note.version) == ("draft", 1)
+    db.session.expire(note)
+    assert (note.status, note.version, note.template_version) == ("draft", 1, 1)
+    assert note.created_at is not None
+
+
+def test_a_rolled_back_note_is_gone(db, clinic):
+    with db.session.begin_nested():
+        note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 4), {})
+        note_id = note.id
+        db.session.rollback()
+    assert db.session.scalar(sa.select(ProcessNote.id).where(ProcessNote.id == note_id)) is None
