@@ -1,7 +1,8 @@
 """Process notes (psychotherapy notes): drafts, signing and addenda.
 
 Only the author reads and writes; a supervisor of the author reads while the link
-exists; everyone else gets 404, in lists too. Every read, write and refusal is audited.
+exists; everyone else gets 404, in lists too (a client's list follows the same rule:
+notes.service.note_authors_for). Every read, write and refusal is audited.
 """
 
 from __future__ import annotations
@@ -156,10 +157,11 @@ class ClientNotes(MethodView):
     def get(self, args, client_id):
         """Notes about a client that you may read, by session date."""
         client = db.session.get(Client, client_id)
-        if client is None or not service.may_list_notes(current_user, client):
+        authors = service.note_authors_for(current_user, client) if client else set()
+        if not authors:
             policy.deny("client", client_id)
         query = service.notes_query(
-            current_user,
+            authors,
             client,
             status=args.get("status"),
             start=args.get("start"),

@@ -1,8 +1,9 @@
 """Theme history of a client: JSON, CSV and an SVG chart.
 
-Who sees what: an assigned clinician sees the history of their own notes; a supervisor
-sees the notes of their supervisees about the client while the link exists (both, for a
-clinician who is also a supervisor). Owners and schedulers, as such, get 404.
+Who sees what (the rule of the client's note list, notes.service.note_authors_for): a
+clinician sees the history of their own notes; a supervisor sees the notes of their
+supervisees about the client while the link exists (both, for a clinician who is also a
+supervisor). Owners and schedulers, as such, get 404.
 Every read is audited with ids only.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import uuid
 
 import orjson
-import sqlalchemy as sa
 from flask import Response
 from flask.views import MethodView
 from flask_login import current_user, login_required
@@ -23,7 +23,7 @@ from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes.models import ProcessNote
+from practice.notes.service import note_authors_for
 from practice.notes.theme_formats import history_csv, history_svg
 from practice.notes.theme_loader import client_theme_history
 
@@ -119,24 +119,10 @@ class ThemeHistorySchema(Schema):
 
 
 def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uuid.UUID]]:
-    """The client and whose notes the user may see in its theme history; 404 otherwise."""
+    """The client and whose notes the user may see in its theme history; 404 otherwise.
+    The same rule as the client's note list (notes.service.note_authors_for)."""
     client = db.session.get(Client, client_id)
-    if client is None or not policy.in_practice(user, client):
-        policy.deny("client", client_id)
-    authors: set[uuid.UUID] = set()
-    if policy.can_do_clinical_work(user, client):
-        authors.add(user.id)
-    supervisees = policy.supervisee_ids(user)
-    if supervisees and (
-        policy.supervises_care_of(user, client)
-        or db.session.scalar(
-            sa.select(ProcessNote.id)
-            .where(ProcessNote.client_id == client.id, ProcessNote.author_id.in_(supervisees))
-            .limit(1)
-        )
-        is not None
-    ):
-        authors |= supervisees
+    authors = note_authors_for(user, client) if client is not None else set()
     if not authors:
         policy.deny("client", client_id)
     return client, authors

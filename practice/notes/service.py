@@ -61,6 +61,35 @@ def readable_author_ids(user: User) -> set[uuid.UUID]:
     return {user.id} | policy.supervisee_ids(user)
 
 
+def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
+    """Whose notes about `client` the user may list and see in the theme history.
+
+    The same rule as reading one note (the author, or the author's supervisor while the
+    link exists), applied to a client: the readable authors, when the user is assigned
+    to the client, supervises a clinician who is, or when any readable author has
+    written about the client (a clinician taken off the care team keeps their notes).
+    An empty set means there is nothing for this user here: the caller answers 404.
+    """
+    if not policy.in_practice(user, client):
+        return set()
+    authors = readable_author_ids(user)
+    if policy.can_do_clinical_work(user, client):
+        return authors
+    supervisees = authors - {user.id}
+    if supervisees and ({client.primary_clinician_id} | client.care_team_ids) & supervisees:
+        return authors
+    wrote = (
+        sa.select(ProcessNote.id)
+        .where(
+            ProcessNote.client_id == client.id,
+            ProcessNote.practice_id == client.practice_id,
+            ProcessNote.author_id.in_(authors),
+        )
+        .limit(1)
+    )
+    return authors if db.session.scalar(wrote) is not None else set()
+
+
 # --- notes --------------------------------------------------------------------------
 
 
@@ -93,12 +122,14 @@ def check_references(client: Client, content: dict) -> None:
         raise Invalid({"content": errors})
 
 
-def notes_query(user: User, client: Client, *, status=None, start=None, end=None, desc=False):
-    """Notes about this client that the user may read, by session date."""
+def notes_query(
+    authors: set[uuid.UUID], client: Client, *, status=None, start=None, end=None, desc=False
+):
+    """Notes by `authors` (see note_authors_for) about this client, by session date."""
     query = sa.select(ProcessNote).where(
         ProcessNote.client_id == client.id,
-        ProcessNote.practice_id == user.practice_id,
-        ProcessNote.author_id.in_(readable_author_ids(user)),
+        ProcessNote.practice_id == client.practice_id,
+        ProcessNote.author_id.in_(authors),
     )
     if status:
         query = query.where(ProcessNote.status == status)
@@ -108,11 +139,6 @@ def notes_query(user: User, client: Client, *, status=None, start=None, end=None
         query = query.where(ProcessNote.session_date <= end)
     order = [ProcessNote.session_date, ProcessNote.created_at, ProcessNote.id]
     return query.order_by(*[o.desc() for o in order] if desc else order)
-
-
-def may_list_notes(user: User, client: Client) -> bool:
-    """Assigned clinicians and supervisors of one see the (filtered) note list."""
-    return policy.can_do_clinical_work(user, client) or policy.supervises_care_of(user, client)
 
 
 def note_view(note: ProcessNote, cipher, addenda: list[NoteAddendum] | None = None) -> dict:

@@ -341,6 +341,25 @@ def test_supervisor_reads_only_while_linked(client, db, team):
     assert_error(client.get(f"/api/v1/clients/{team.client.id}/notes", headers=sup), 404)
 
 
+def test_list_follows_the_author_when_the_client_changes_hands(client, db, team):
+    """A handed-over client: the author and their supervisor still list the author's
+    notes (as they read each one by id, and as theme history shows them); the new
+    clinician lists only their own, and colleagues still get 404."""
+    note = signed_note(client, team)
+    team.client.primary_clinician_id = team.colleague.id
+    settle()
+    url = f"/api/v1/clients/{team.client.id}/notes"
+    for reader in (team.author, team.supervisor):
+        listing = client.get(url, headers=auth(reader))
+        assert [n["id"] for n in listing.get_json()["items"]] == [note["id"]], reader
+    assert client.get(url, headers=auth(team.colleague)).get_json()["items"] == []
+    themes = client.get(f"/api/v1/clients/{team.client.id}/themes", headers=auth(team.supervisor))
+    assert themes.status_code == 200 and themes.get_json()["sessions"] == 1
+    assert_error(client.get(url, headers=auth(team.scheduler)), 404)
+    assert_error(client.get(f"/api/v1/clients/{team.other_client.id}/notes",
+                            headers=auth(team.colleague)), 404)  # fmt: skip
+
+
 def test_list_is_paginated_by_session_date(client, db, team):
     for day in ("2026-03-16", "2026-03-02", "2026-03-09"):
         new_note(client, team, session_date=day)

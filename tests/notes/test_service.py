@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from practice.auth import service as auth_service
-from practice.database import insert_now
+from practice.auth.models import Supervision
+from practice.database import insert_now, utcnow
 from practice.notes import figures, keys, rules, scripts, service
 from practice.notes.models import Figure, ProcessNote
 from tests.factories import make_appointment, make_client, make_practice, make_user
@@ -99,13 +100,34 @@ def test_note_lists_hold_only_readable_authors(db, clinic):
     service.create_note(clinic["other"], client, date(2026, 3, 3), {})
 
     def authors(user):
-        return {n.author_id for n in db.session.scalars(service.notes_query(user, client))}
+        visible = service.note_authors_for(user, client)
+        return {n.author_id for n in db.session.scalars(service.notes_query(visible, client))}
 
     assert authors(clinic["author"]) == {clinic["author"].id}
     assert authors(clinic["other"]) == {clinic["other"].id}
     assert authors(clinic["supervisor"]) == {clinic["author"].id}
-    assert service.may_list_notes(clinic["supervisor"], client)
-    assert not service.may_list_notes(clinic["other"], clinic["second"])
+    assert service.note_authors_for(clinic["other"], clinic["second"]) == set()
+
+
+def test_list_access_follows_authorship_not_only_the_care_team(db, clinic):
+    """The list and theme history follow the rule for one note: author, or supervisor."""
+    client, author, supervisor = clinic["client"], clinic["author"], clinic["supervisor"]
+    service.create_note(author, client, date(2026, 3, 2), {})
+    # The author hands the client over: they still list their own notes, and so does
+    # their supervisor, though nobody they supervise is assigned any more.
+    client.primary_clinician_id = clinic["other"].id
+    db.session.flush()
+    assert not client.is_assigned(author.id)
+    assert service.note_authors_for(author, client) == {author.id}
+    assert author.id in service.note_authors_for(supervisor, client)
+    # A client the supervisee never wrote about and is not assigned to: nothing to see.
+    third = make_client(clinic["other"].practice, clinic["other"])
+    assert service.note_authors_for(supervisor, third) == set()
+    # The link ends: the supervisor sees nothing.
+    link = db.session.scalars(sa.select(Supervision).where(Supervision.supervisee_id == author.id))
+    link.one().ended_at = utcnow()
+    db.session.flush()
+    assert service.note_authors_for(supervisor, client) == set()
 
 
 def test_one_note_per_appointment_of_the_same_client(db, clinic):
