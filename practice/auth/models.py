@@ -62,6 +62,12 @@ class User(IdMixin, db.Model):
         mine = self.roles
         return any(role in mine for role in roles)
 
+    @property
+    def is_active_clinician(self) -> bool:
+        """An enabled account holding the clinician role: someone who can be booked and
+        assigned clients."""
+        return self.active and self.has_role("clinician")
+
     # Flask-Login protocol.
     @property
     def is_authenticated(self) -> bool:

@@ -38,6 +38,14 @@ def can_see_client(user: User, client) -> bool:
     return sees_all_clients(user) or (user.has_role("clinician") and client.is_assigned(user.id))
 
 
+def can_export_client(user: User, client) -> bool:
+    """A client's whole record (export): owners and the assigned clinicians; not schedulers,
+    who see demographics and appointments only."""
+    if not in_practice(user, client):
+        return False
+    return user.has_role("owner") or (user.has_role("clinician") and client.is_assigned(user.id))
+
+
 def can_do_clinical_work(user: User, client) -> bool:
     """Figures, scripts and notes of a client: a clinician assigned to the client."""
     return in_practice(user, client) and user.has_role("clinician") and client.is_assigned(user.id)

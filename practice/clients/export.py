@@ -53,13 +53,6 @@ APPOINTMENT_FIELDS = (
 )
 
 
-def may_export(user: User, client: Client) -> bool:
-    """Owners and the client's assigned clinicians export a record; schedulers do not."""
-    if not policy.in_practice(user, client):
-        return False
-    return user.has_role("owner") or (user.has_role("clinician") and client.is_assigned(user.id))
-
-
 def _plain(value):
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -93,7 +86,7 @@ def export_client(user: User, client_id: uuid.UUID) -> dict:
     """The export document; 404 for a client the caller cannot see, 403 for a role that
     sees it but may not export it. Audited."""
     client = get_client_for(user, client_id)
-    if not may_export(user, client):
+    if not policy.can_export_client(user, client):
         policy.deny(
             "client_export",
             client.id,

@@ -142,10 +142,9 @@ def _active_clinicians(user: User, ids) -> set[uuid.UUID]:
         sa.select(User).where(
             User.id.in_(list(ids)),
             User.practice_id == user.practice_id,
-            User.active.is_(True),
         )
     )
-    return {row.id for row in rows if row.has_role("clinician")}
+    return {row.id for row in rows if row.is_active_clinician}
 
 
 def _check_dates(user: User, record: dict, errors: dict) -> None:

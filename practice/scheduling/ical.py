@@ -61,7 +61,7 @@ def clinician_for_token(clinician_id: uuid.UUID, token: str | None) -> User | No
     if feed is None or not hmac.compare_digest(feed.token_hash, digest(token)):
         return None
     clinician = db.session.get(User, clinician_id)
-    if clinician is None or not clinician.active or not clinician.has_role("clinician"):
+    if clinician is None or not clinician.is_active_clinician:
         return None
     return clinician
 

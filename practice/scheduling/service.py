@@ -72,7 +72,7 @@ def resolve_people(actor: User, client_id, clinician_id) -> tuple[Client, User]:
     clinician = db.session.get(User, clinician_id)
     if clinician is None or not policy.in_practice(actor, clinician):
         errors["clinician_id"] = ["No such clinician."]
-    elif not (clinician.active and clinician.has_role("clinician")):
+    elif not clinician.is_active_clinician:
         errors["clinician_id"] = ["Not an active clinician of the practice."]
     elif not policy.sees_all_clients(actor) and clinician.id != actor.id:
         errors["clinician_id"] = ["Clinicians book only their own appointments."]
