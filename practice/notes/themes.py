@@ -131,14 +131,16 @@ class ThemeHistory:
                     if c is None:
                         c = cells[target] = Cell()
             for text_field, tag_field, tags, components in tallies:
+                # isspace() rather than strip(): texts run to thousands of characters,
+                # and strip() would copy each one only to compare it with "".
                 tag = get(tag_field)
-                has_tag = tag.__class__ is str and tag.strip() != ""
+                has_tag = tag.__class__ is str and tag != "" and not tag.isspace()
                 if has_tag:
                     tag = tag.strip()
                     tags[tag] = tags.get(tag, 0) + 1
                 if target is not None:
                     text = get(text_field)
-                    if has_tag or (text.__class__ is str and text.strip() != ""):
+                    if has_tag or (text.__class__ is str and text != "" and not text.isspace()):
                         components[target] = components.get(target, 0) + 1
             if c is None:
                 continue
