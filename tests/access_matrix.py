@@ -22,6 +22,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(404, 204, 404, 404, 404, 404, 401),
     ("DELETE", "/api/v1/clinicians/<uuid:clinician_id>/calendar-token"):
         row(403, 204, 403, 403, 403, 404, 401),
+    ("DELETE", "/api/v1/users/<uuid:user_id>/totp"):
+        row(204, 403, 403, 403, 403, 404, 401),
     ("DELETE", "/api/v1/users/<uuid:user_id>/supervisees/<uuid:clinician_id>"):
         row(204, 403, 403, 403, 403, 404, 401),
     ("GET", "/api/docs"):

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from practice.api.common import PageArgs, page_of, paginate
 from practice.api.schemas import UserSchema
 from practice.audit import service as audit
-from practice.auth import policy, service, sessions
+from practice.auth import policy, service, sessions, totp
 from practice.auth.models import ROLES, User
 from practice.extensions import db
 
@@ -135,6 +135,26 @@ class UserItem(MethodView):
                 audit.record(db.session, "user.reactivate", object_type="user", object_id=user.id)
         audit.record(db.session, "user.update", object_type="user", object_id=user.id)
         return user
+
+
+@blp.route("/<uuid:user_id>/totp")
+class UserTotp(MethodView):
+    @policy.roles_required("owner")
+    @blp.response(204)
+    @blp.alt_response(409, description="Your own factor: use /api/v1/auth/totp/disable")
+    def delete(self, user_id):
+        """Reset a user's second factor (a lost phone): it is removed and their sessions end;
+        they enrol again at their next login when the practice requires it."""
+        user = get_user_for(current_user, user_id)
+        if user.id == current_user.id:
+            abort(
+                409,
+                message="Turn off your own second factor at /api/v1/auth/totp/disable "
+                "(it needs your password and a current code).",
+            )
+        if totp.reset(user):
+            sessions.end_sessions(user, "totp_reset")
+        audit.record(db.session, "user.totp_reset", object_type="user", object_id=user.id)
 
 
 @blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")

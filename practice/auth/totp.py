@@ -98,6 +98,17 @@ def disable(user: User, password: str, code: str) -> None:
     user.totp_last_step = None
 
 
+def reset(user: User) -> bool:
+    """An owner's reset for a user who lost their authenticator: the factor and its seed
+    are removed (True if there was one). If the practice requires TOTP, the user's next
+    login leads to enrolment again (see `enrolment_pending`)."""
+    had_factor = bool(user.totp_enabled or user.totp_secret)
+    user.totp_enabled = False
+    user.totp_secret = None
+    user.totp_last_step = None
+    return had_factor
+
+
 def enrolment_pending(user: User) -> bool:
     """True when the practice requires TOTP and this user has not enabled it yet."""
     return bool(user.practice.require_totp) and not user.totp_enabled

@@ -193,3 +193,49 @@ def test_totp_endpoints_need_login_and_reject_bad_input(client, clock):
         assert_error(response, response.status_code)
     db.session.refresh(user)
     assert user.totp_secret is None and not user.totp_enabled
+
+
+def test_owner_resets_a_lost_second_factor(client, clock):
+    practice = make_practice()
+    owner = make_user(practice, ("owner", "clinician"))
+    user = make_user(practice)
+    secret = enrol(client, login_csrf(client, user), clock)
+    owner.totp_enabled = True  # as the practice setting demands (its enrolment is tested above)
+    practice.require_totp = True
+    settle()
+    clock.now += 30
+    phone_session = client.application.test_client()
+    assert login(phone_session, user, totp=code_at(secret, clock.now)).status_code == 200
+    assert phone_session.get("/api/v1/auth/me").status_code == 200
+
+    response = client.delete(f"/api/v1/users/{user.id}/totp", headers=bearer(owner))
+    assert response.status_code == 204, response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert (user.totp_enabled, user.totp_secret, user.totp_last_step) == (False, None, None)
+    assert_error(phone_session.get("/api/v1/auth/me"), 401)  # the lost phone's session ended
+    assert ("user.totp_reset", "success") in audit_actions(object_id=str(user.id))
+
+    # The next login needs no code; the practice requires a factor, so enrol first.
+    fresh = client.application.test_client()
+    headers = login_csrf(fresh, user)
+    assert_error(fresh.get("/api/v1/clients"), 403)
+    new_secret = enrol(fresh, headers, clock)
+    assert new_secret != secret
+    # Idempotent for a user without a factor; 204 again.
+    other = make_user(practice)
+    settle()
+    assert client.delete(f"/api/v1/users/{other.id}/totp", headers=bearer(owner)).status_code == 204
+
+
+def test_totp_reset_refusals(client, clock):
+    practice = make_practice()
+    owner = make_user(practice, ("owner",))
+    clinician = make_user(practice)
+    stranger_owner = make_user(make_practice("Far Shore Therapy"), ("owner",))
+    settle()
+    url = f"/api/v1/users/{clinician.id}/totp"
+    assert_error(client.delete(f"/api/v1/users/{owner.id}/totp", headers=bearer(owner)), 409)
+    assert_error(client.delete(url, headers=bearer(clinician)), 403)
+    assert_error(client.delete(url, headers=bearer(stranger_owner)), 404)
+    assert_error(client.delete(url), 401)
+    assert_error(client.delete("/api/v1/users/not-a-uuid/totp", headers=bearer(owner)), 404)
