@@ -23,7 +23,13 @@ class Room(IdMixin, db.Model):
     """A room of the practice that in-person appointments can book."""
 
     __tablename__ = "rooms"
-    __table_args__ = (sa.UniqueConstraint("practice_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("practice_id", "name"),
+        # Names are unique ignoring case; this index makes concurrent requests obey it too.
+        sa.Index(
+            "uq_rooms_practice_id_lower_name", "practice_id", sa.text("lower(name)"), unique=True
+        ),
+    )
 
     practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"))
     name: Mapped[str] = mapped_column(sa.String(100))

@@ -28,13 +28,14 @@ def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None =
     )
     if except_id is not None:
         query = query.where(Room.id != except_id)
-    return db.session.scalar(query) is not None
+    with db.session.no_autoflush:  # a pending rename would hit the unique index first
+        return db.session.scalar(query) is not None
 
 
 def _save(room: Room) -> None:
-    """Flush `room` (new or changed); a duplicate name is a 409. The database's unique
-    constraint, which also catches a concurrent duplicate, compares names exactly; the
-    check before it ignores case."""
+    """Flush `room` (new or changed); a duplicate name, ignoring case, is a 409. The check
+    gives the common case its answer; the unique index on lower(name) catches a
+    duplicate that a concurrent request inserted after the check."""
     if _name_taken(room.practice_id, room.name, room.id):
         raise SchedulingError(409, "A room with this name already exists.")
     try:
