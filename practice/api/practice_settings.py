@@ -1,11 +1,13 @@
-"""The caller's practice: everyone in it reads; owners rename it or require TOTP."""
+"""The caller's practice: everyone in it reads; owners rename it, require TOTP, or set
+the region for phone numbers written without a country code."""
 
 from __future__ import annotations
 
+import phonenumbers
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_load, validate
 
 from practice.api.schemas import PracticeSchema
 from practice.api.users import StrictBoolean
@@ -21,6 +23,20 @@ blp = Blueprint(
 class PracticeUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     require_totp = StrictBoolean()
+    phone_region = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(
+            sorted(phonenumbers.SUPPORTED_REGIONS),
+            error="Not a region code phone numbers know (ISO 3166 alpha-2, e.g. DE).",
+        ),
+    )
+
+    @pre_load
+    def _region_upper(self, data, **_kwargs):
+        """Region codes are upper case; "de" means "DE"."""
+        if isinstance(data, dict) and isinstance(data.get("phone_region"), str):
+            data = {**data, "phone_region": data["phone_region"].strip().upper()}
+        return data
 
 
 @blp.route("")
@@ -28,14 +44,16 @@ class PracticeSettings(MethodView):
     @login_required
     @blp.response(200, PracticeSchema)
     def get(self):
-        """Your practice: name, time zone and whether it requires a second factor."""
+        """Your practice: name, time zone, whether it requires a second factor, and its
+        region for phone numbers without a country code (null: the deployment's)."""
         return current_user.practice
 
     @policy.roles_required("owner")
     @blp.arguments(PracticeUpdateSchema)
     @blp.response(200, PracticeSchema)
     def patch(self, args):
-        """Rename the practice or require TOTP of every user (owners, who have TOTP on)."""
+        """Rename the practice, require TOTP of every user (owners who have TOTP on), or
+        set `phone_region` (e.g. "DE"; null falls back to the deployment's setting)."""
         practice = current_user.practice
         try:
             service.update_practice(practice, current_user, args)

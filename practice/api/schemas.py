@@ -8,6 +8,7 @@ class PracticeSchema(Schema):
     name = fields.String()
     timezone = fields.String()
     require_totp = fields.Boolean()
+    phone_region = fields.String(allow_none=True)
 
 
 class UserSchema(Schema):

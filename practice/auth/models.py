@@ -22,6 +22,9 @@ class Practice(IdMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     timezone: Mapped[str] = mapped_column(sa.String(64))
     require_totp: Mapped[bool] = mapped_column(default=False)
+    # Region (ISO 3166 alpha-2, e.g. "DE") for phone numbers written without a country
+    # code; None: the deployment's PRACTICE_PHONE_REGION, if any.
+    phone_region: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

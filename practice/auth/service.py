@@ -217,7 +217,8 @@ def revoke_all_api_tokens(user: User) -> None:
 
 
 def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
-    """Rename the practice or require a second factor of every user.
+    """Rename the practice, require a second factor of every user, or set the region for
+    phone numbers written without a country code.
 
     Requiring TOTP is refused while the owner making the change has none: they would
     lock themselves into the enrolment-only state.
@@ -226,7 +227,7 @@ def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
         raise PolicyError(
             {"require_totp": ["Enable two-factor authentication on your own account first."]}
         )
-    for field in ("name", "require_totp"):
+    for field in ("name", "require_totp", "phone_region"):
         if field in changes:
             setattr(practice, field, changes[field])
     return practice

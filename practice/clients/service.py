@@ -111,9 +111,12 @@ def practice_today(user: User) -> date:
     return datetime.now(ZoneInfo(user.practice.timezone)).date()
 
 
-def phone_region() -> str | None:
-    """The configured default region for numbers written without a country code."""
-    region = current_app.config.get("PRACTICE_PHONE_REGION") if has_app_context() else None
+def phone_region(user: User) -> str | None:
+    """The region for numbers written without a country code: the practice's own, else
+    the deployment's PRACTICE_PHONE_REGION; None: such numbers are refused."""
+    region = user.practice.phone_region
+    if not region and has_app_context():
+        region = current_app.config.get("PRACTICE_PHONE_REGION")
     return region.strip().upper() if region else None
 
 
@@ -207,10 +210,10 @@ def _set_care_team(client: Client, team_ids) -> None:
             client.care_team.append(CareTeamMember(user_id=member_id))
 
 
-def _clean_contact(record: dict, errors: dict) -> None:
+def _clean_contact(user: User, record: dict, errors: dict) -> None:
     if record.get("phone"):
         try:
-            record["phone"] = normalise_phone(record["phone"], phone_region())
+            record["phone"] = normalise_phone(record["phone"], phone_region(user))
         except ClientError as exc:
             errors.update(exc.errors)
 
@@ -234,7 +237,7 @@ def create_client(user: User, data: dict) -> Client:
         record["discharge_date"] = practice_today(user)
     team_ids = list(dict.fromkeys(data.get("care_team_ids") or []))
     errors: dict = {}
-    _clean_contact(record, errors)
+    _clean_contact(user, record, errors)
     _check_dates(user, record, errors)
     _check_team(
         user, primary_id, team_ids, check_primary=True, new_members=set(team_ids), errors=errors
@@ -275,7 +278,7 @@ def update_client(user: User, client: Client, changes: dict) -> Client:
         record["discharge_date"] = None  # readmitted: the old discharge no longer applies
     errors: dict = {}
     if "phone" in changes:
-        _clean_contact(record, errors)
+        _clean_contact(user, record, errors)
     _check_dates(user, record, errors)
     new_members = set(team_ids or []) - client.care_team_ids
     _check_team(

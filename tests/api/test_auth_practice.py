@@ -38,6 +38,7 @@ def test_everyone_reads_only_owners_change(client):
         "name": practice.name,
         "timezone": "Europe/Berlin",
         "require_totp": False,
+        "phone_region": None,
     }
     assert_error(client.patch(URL, json={"name": "Renamed"}, headers=bearer(scheduler)), 403)
     assert ("access.denied", "denied") in audit_actions(actor_id=scheduler.id)
@@ -57,6 +58,33 @@ def test_owner_without_totp_cannot_require_it(client):
     assert practice.require_totp is False
 
 
+def test_each_practice_has_its_own_phone_region(client, app, monkeypatch):
+    """Numbers without a country code take the practice's region, else the deployment's."""
+    berlin, vienna = make_practice(), make_practice("Donau Praxis", "Europe/Vienna")
+    berlin_owner = make_user(berlin, ["owner", "clinician"])
+    vienna_owner = make_user(vienna, ["owner", "clinician"])
+    settle()
+
+    def add_client(owner, phone):
+        body = {"first_name": "Ilse", "last_name": "Nordwind", "phone": phone}
+        return client.post("/api/v1/clients", json=body, headers=bearer(owner))
+
+    vienna_mobile, berlin_line = "0660 1234567", "030 901820"
+    assert_error(add_client(vienna_owner, vienna_mobile), 422)  # no region anywhere: refused
+    response = client.patch(URL, json={"phone_region": "at"}, headers=bearer(vienna_owner))
+    assert response.status_code == 200 and response.get_json()["phone_region"] == "AT"
+    created = add_client(vienna_owner, vienna_mobile)
+    assert created.status_code == 201 and created.get_json()["phone"] == "+436601234567"
+    assert_error(add_client(berlin_owner, berlin_line), 422)  # the other practice: unchanged
+    monkeypatch.setitem(app.config, "PRACTICE_PHONE_REGION", "DE")
+    assert add_client(berlin_owner, berlin_line).get_json()["phone"] == "+4930901820"
+    # Vienna's own region wins over the deployment's: a Berlin number is not Austrian.
+    assert add_client(vienna_owner, vienna_mobile).get_json()["phone"] == "+436601234567"
+    cleared = client.patch(URL, json={"phone_region": None}, headers=bearer(vienna_owner))
+    assert cleared.status_code == 200 and cleared.get_json()["phone_region"] is None
+    assert add_client(vienna_owner, berlin_line).get_json()["phone"] == "+4930901820"
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -66,6 +94,10 @@ def test_owner_without_totp_cannot_require_it(client):
         {"name": 5},
         {"name": "x" * 100_000},
         {"timezone": "Europe/Paris"},
+        {"phone_region": "XX"},
+        {"phone_region": "Germany"},
+        {"phone_region": 49},
+        {"phone_region": ""},
         {"id": "00000000-0000-0000-0000-000000000000"},
     ],
 )
