@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from practice.api.common import refuse_fields
 from practice.api.schemas import MeSchema
 from practice.audit import service as audit
 from practice.auth import passwords, service, sessions, totp
@@ -108,7 +109,7 @@ def _refuse(action: str, exc: service.PolicyError):
     audit.record(
         db.session, action, object_type="user", object_id=current_user.id, outcome="failure"
     )
-    abort(422, message="The request was refused.", errors={"json": exc.errors})
+    refuse_fields(exc.errors)
 
 
 @blp.route("/login")

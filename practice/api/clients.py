@@ -7,10 +7,10 @@ import unicodedata
 from flask import jsonify
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from practice.api.common import PageArgs, page_of, paginate
+from practice.api.common import PageArgs, page_of, paginate, refuse_fields
 from practice.auth import policy
 from practice.clients import export, service
 from practice.clients.models import CLIENT_STATUSES
@@ -107,7 +107,7 @@ class ClientListArgs(PageArgs):
 
 
 def _refuse(exc: service.ClientError):
-    abort(422, message="The client record was refused.", errors={"json": exc.errors})
+    refuse_fields(exc.errors, "The client record was refused.")
 
 
 @blp.route("")

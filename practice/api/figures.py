@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate
+from practice.api.common import PageArgs, page_of, paginate, refuse_fields
 from practice.api.notes import audit_refusals
 from practice.audit import service as audit
 from practice.extensions import db
@@ -42,7 +42,7 @@ class FigureSchema(Schema):
 
 
 def _refuse(exc: rules.Invalid):
-    abort(422, message="The figure was refused.", errors={"json": exc.errors})
+    refuse_fields(exc.errors, "The figure was refused.")
 
 
 @blp.route("/<uuid:client_id>/figures")

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from practice.api.common import PageArgs, etag, page_of, paginate, require_if_match
+from practice.api.common import PageArgs, etag, page_of, paginate, refuse_fields, require_if_match
 from practice.audit import service as audit
 from practice.audit.service import PENDING
 from practice.auth import policy
@@ -131,11 +131,7 @@ def _full_view(note) -> tuple[dict, int, dict]:
 def refuse(exc: Exception):
     """Map a service refusal to its status; messages never carry clinical text."""
     if isinstance(exc, rules.Invalid):
-        abort(
-            422,
-            message="The request refers to something it cannot use.",
-            errors={"json": exc.errors},
-        )
+        refuse_fields(exc.errors, "The request refers to something it cannot use.")
     if isinstance(exc, rules.Stale):
         abort(412, message="This changed since you read it; reload and try again.")
     abort(409, message=str(exc))

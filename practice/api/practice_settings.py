@@ -6,9 +6,10 @@ from __future__ import annotations
 import phonenumbers
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, pre_load, validate
 
+from practice.api.common import refuse_fields
 from practice.api.schemas import PracticeSchema
 from practice.api.users import StrictBoolean
 from practice.audit import service as audit
@@ -58,6 +59,6 @@ class PracticeSettings(MethodView):
         try:
             service.update_practice(practice, current_user, args)
         except service.PolicyError as exc:
-            abort(422, message="The request was refused.", errors={"json": exc.errors})
+            refuse_fields(exc.errors)
         audit.record(db.session, "practice.update", object_type="practice", object_id=practice.id)
         return practice

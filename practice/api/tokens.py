@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate
+from practice.api.common import PageArgs, page_of, paginate, refuse_fields
 from practice.audit import service as audit
 from practice.auth import policy, service
 from practice.database import utcnow
@@ -62,7 +62,7 @@ class Tokens(MethodView):
                 current_user, args["name"], expires_at=args["expires_at"]
             )
         except service.PolicyError as exc:
-            abort(422, message="The request was refused.", errors={"json": exc.errors})
+            refuse_fields(exc.errors)
         audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
         token.secret = secret
         return token

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, pre_load, validate
 
-from practice.api.common import PageArgs, page_of, paginate
+from practice.api.common import PageArgs, page_of, paginate, refuse_fields
 from practice.api.schemas import UserSchema
 from practice.audit import service as audit
 from practice.auth import policy, service, sessions, totp
@@ -69,11 +69,6 @@ def get_user_for(owner: User, user_id: uuid.UUID) -> User:
     return user
 
 
-def _refuse(exc: service.PolicyError):
-    """A 422 carrying the service's field errors."""
-    abort(422, message="The request was refused.", errors={"json": exc.errors})
-
-
 @blp.route("")
 class Users(MethodView):
     @policy.roles_required("owner")
@@ -98,7 +93,7 @@ class Users(MethodView):
         try:
             user = service.create_user(current_user.practice, **args)
         except service.PolicyError as exc:
-            _refuse(exc)
+            refuse_fields(exc.errors)
         audit.record(db.session, "user.create", object_type="user", object_id=user.id)
         return user
 
@@ -168,7 +163,7 @@ class Supervisee(MethodView):
         try:
             service.add_supervision(current_user, supervisor, clinician)
         except service.PolicyError as exc:
-            _refuse(exc)
+            refuse_fields(exc.errors)
 
     @policy.roles_required("owner")
     @blp.response(204)
