@@ -71,6 +71,34 @@ def create_practice_command(name, timezone_name, owner_email, owner_name, clinic
     click.echo(f"Created practice {practice.name!r} ({practice.id}); owner {owner.email}.")
 
 
+@practice_cli.command("reset-totp")
+@click.argument("email")
+def reset_totp_command(email):
+    """Remove a user's second factor (a lost phone), when no owner can do it over the API:
+    a solo therapist is their practice's only owner. Their sessions end; where the
+    practice requires a factor they enrol again at their next login."""
+    from practice.audit import service as audit
+    from practice.auth import service, sessions, totp
+
+    user = service.find_user_by_email(email)
+    if user is None:
+        raise click.UsageError(f"no user with the email {email!r}")
+    if totp.reset(user):
+        sessions.end_sessions(user, "totp_reset")
+        message = f"Removed the second factor of {user.email}; their sessions have ended."
+    else:
+        message = f"{user.email} has no second factor; nothing changed."
+    audit.record(
+        db.session,
+        "user.totp_reset",
+        object_type="user",
+        object_id=user.id,
+        practice_id=user.practice_id,
+    )
+    db.session.commit()
+    click.echo(message)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(practice_cli)
     for name in COMMAND_MODULES:

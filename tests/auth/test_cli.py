@@ -78,3 +78,24 @@ def test_missing_options_fail(app, monkeypatch):
     monkeypatch.setenv("PRACTICE_OWNER_PASSWORD", GOOD)
     result = app.test_cli_runner().invoke(args=["practice", "create", "--name", "X"])
     assert result.exit_code != 0 and "Missing option" in result.output
+
+
+def test_reset_totp_for_a_solo_owner_who_lost_their_phone(app, monkeypatch):
+    from practice.auth import totp
+
+    assert run(app, monkeypatch).exit_code == 0
+    owner = db.session.scalar(sa.select(User).where(User.email == "owner@quay.example.test"))
+    totp.begin_enrolment(owner)
+    owner.totp_enabled = True
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["practice", "reset-totp", "  Owner@Quay.Example.Test "])
+    assert result.exit_code == 0, result.output
+    assert "Removed the second factor" in result.output
+    db.session.expire_all()
+    assert (owner.totp_enabled, owner.totp_secret) == (False, None)
+    assert ("user.totp_reset", "success") in audit_actions(object_id=str(owner.id))
+    again = runner.invoke(args=["practice", "reset-totp", "owner@quay.example.test"])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    unknown = runner.invoke(args=["practice", "reset-totp", "nobody@quay.example.test"])
+    assert unknown.exit_code != 0 and "no user" in unknown.output
