@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from practice.api.common import PageArgs, page_of, paginate, refuse_fields
 from practice.api.notes import audit_refusals
 from practice.audit import service as audit
+from practice.auth import policy
 from practice.extensions import db
 from practice.notes import figures, keys, rules, service
 from practice.notes.template import FigurePayloadSchema, vocabularies
@@ -54,7 +55,10 @@ class Figures(MethodView):
     def get(self, args, client_id):
         """The client's figures, the built-in therapist figure first."""
         client = service.get_clinical_client_for(current_user, client_id)
-        figures.ensure_therapist_figure(client)
+        if policy.can_do_clinical_work(current_user, client):
+            # Created on first need by the client's clinicians; a supervisor's read
+            # (read-only access) never writes.
+            figures.ensure_therapist_figure(client, current_user)
         page = paginate(figures.figures_query(client), args)
         cipher = keys.client_cipher(client)
         audit.record(db.session, "figure.list", object_type="client", object_id=client.id)

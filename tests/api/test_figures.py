@@ -155,3 +155,16 @@ def test_other_practice_client_is_404(client, db, team):
     assert_error(
         client.get(f"/api/v1/clients/{uuid.uuid4()}/figures", headers=auth(team.author)), 404
     )
+
+
+def test_a_supervisors_read_writes_nothing(client, db, team):
+    """The therapist figure is made on the clinicians' first need, never by a read-only
+    supervisor: their list shows what exists."""
+    count = sa.select(sa.func.count()).select_from(Figure).where(Figure.client_id == team.client.id)
+    assert db.session.scalar(count) == 0  # a new client: nobody has needed one yet
+    listing = client.get(url(team), headers=auth(team.supervisor))
+    assert listing.status_code == 200 and listing.get_json()["total"] == 0
+    assert db.session.scalar(count) == 0
+    mine = client.get(url(team), headers=auth(team.author)).get_json()
+    assert [f["is_therapist"] for f in mine["items"]] == [True]
+    assert client.get(url(team), headers=auth(team.supervisor)).get_json()["total"] == 1
