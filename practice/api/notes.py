@@ -123,9 +123,13 @@ def _client_of(note) -> Client:
     return db.session.get(Client, note.client_id)
 
 
-def _full_view(note) -> tuple[dict, int, dict]:
+def _full_view(note, content: dict | None = None) -> tuple[dict, int, dict]:
+    """The note as the API shows it. `content`: what the request just sealed, so it need
+    not be decrypted again; a draft has no addenda to look up."""
     cipher = keys.client_cipher(_client_of(note))
-    return service.note_view(note, cipher, service.addenda_of(note)), 200, etag(note.version)
+    addenda = [] if note.status == "draft" else service.addenda_of(note)
+    view = service.note_view(note, cipher, addenda, content=content)
+    return view, 200, etag(note.version)
 
 
 def refuse(exc: Exception):
@@ -190,7 +194,7 @@ class ClientNotes(MethodView):
         except (rules.Invalid, rules.Conflict) as exc:
             refuse(exc)
         audit.record(db.session, "note.create", object_type="note", object_id=note.id)
-        view, _status, headers = _full_view(note)
+        view, _status, headers = _full_view(note, args["content"])
         return view, 201, headers
 
 
@@ -224,7 +228,7 @@ class NoteItem(MethodView):
         except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "note.update", object_type="note", object_id=note.id)
-        return _full_view(note)
+        return _full_view(note, args["content"])
 
 
 @blp.route("/notes/<uuid:note_id>/sign")

@@ -141,8 +141,15 @@ def notes_query(
     return query.order_by(*[o.desc() for o in order] if desc else order)
 
 
-def note_view(note: ProcessNote, cipher, addenda: list[NoteAddendum] | None = None) -> dict:
-    """A note with its decrypted content and, if given, its addenda."""
+def note_view(
+    note: ProcessNote,
+    cipher,
+    addenda: list[NoteAddendum] | None = None,
+    *,
+    content: dict | None = None,
+) -> dict:
+    """A note with its decrypted content (or `content`, when the caller just sealed it)
+    and, if given, its addenda."""
     view = {
         column: getattr(note, column)
         for column in (
@@ -159,7 +166,9 @@ def note_view(note: ProcessNote, cipher, addenda: list[NoteAddendum] | None = No
             "signed_at",
         )
     }
-    view["content"] = cipher.unseal("process_notes", "content", note.id, note.content)
+    if content is None:
+        content = cipher.unseal("process_notes", "content", note.id, note.content)
+    view["content"] = content
     if addenda is not None:
         view["addenda"] = [
             {

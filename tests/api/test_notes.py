@@ -150,6 +150,35 @@ def test_create_draft_returns_version_one_and_is_audited(client, db, team):
     assert CANARY.encode() not in stored.content
 
 
+def test_write_responses_show_exactly_what_was_stored(client, db, team):
+    """Create and PUT answer with the content they sealed (not decrypted again): it must
+    be what a later GET decrypts, normalised ids and dropped nulls included."""
+    figures = client.get(f"/api/v1/clients/{team.client.id}/figures", headers=auth(team.author))
+    therapist = figures.get_json()["items"][0]["id"]
+    content = {
+        "relationship_episodes": [
+            {"figure_id": therapist.upper(), "when": "in_session", "wish": "to be seen",
+             "ro_valence": "negative", "ro_tag": None, "fit": "clear"}
+        ],
+        "transference": {"present": True, "intensity": 2, "text": "watchful"},
+        "defenses": {"observed": ["intellectualization"], "predominant_level": 5},
+        "narrative": {"summary": "Quiet start.", "plan": None},
+    }  # fmt: skip
+    created = new_note(client, team, content)
+    url = f"/api/v1/notes/{created['id']}"
+    read = client.get(url, headers=auth(team.author)).get_json()
+    assert created["content"] == read["content"]
+    assert read["content"]["relationship_episodes"][0]["figure_id"] == therapist
+    assert "ro_tag" not in read["content"]["relationship_episodes"][0]
+    content["narrative"]["summary"] = "Quiet start, then anger."
+    updated = put(client, created["id"], team.author, content, '"1"')
+    assert updated.status_code == 200
+    assert (
+        updated.get_json()["content"]
+        == client.get(url, headers=auth(team.author)).get_json()["content"]
+    )
+
+
 def test_only_session_date_is_required(client, db, team):
     body = assert_error(
         client.post(f"/api/v1/clients/{team.client.id}/notes", json={}, headers=auth(team.author)),
