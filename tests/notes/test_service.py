@@ -7,8 +7,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from practice import database
 from practice.auth import service as auth_service
 from practice.auth.models import Supervision
+from practice.clients.models import Client
 from practice.database import insert_now, utcnow
 from practice.notes import figures, keys, rules, scripts, service
 from practice.notes.models import Figure, ProcessNote
@@ -214,9 +216,37 @@ def test_insert_now_applies_column_defaults_the_object_left_unset(db, clinic):
     assert note.created_at is not None
 
 
-def test_a_rolled_back_note_is_gone(db, clinic):
-    with db.session.begin_nested():
-        note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 4), {})
-        note_id = note.id
-        db.session.rollback()
+def test_a_note_in_a_rolled_back_savepoint_is_gone_from_the_session_too(db, clinic):
+    """insert_now leaves what a flush leaves: the rollback expunges the object, so the
+    session cannot hand out a note whose row no longer exists."""
+    savepoint = db.session.begin_nested()
+    note = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 4), {})
+    note_id = note.id
+    savepoint.rollback()
+    assert not sa.inspect(note).persistent
+    assert db.session.get(ProcessNote, note_id) is None
     assert db.session.scalar(sa.select(ProcessNote.id).where(ProcessNote.id == note_id)) is None
+    # The session goes on working: a new note in the outer transaction is kept.
+    kept = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 5), {})
+    db.session.flush()
+    assert db.session.get(ProcessNote, kept.id) is kept
+
+
+def test_insert_now_keeps_explicit_nulls_and_refuses_what_it_cannot_do(db, clinic):
+    note = ProcessNote(
+        practice_id=clinic["client"].practice_id,
+        client_id=clinic["client"].id,
+        author_id=clinic["author"].id,
+        session_date=date(2026, 3, 6),
+        content=b"sealed elsewhere",
+        status=None,  # explicitly NULL: not replaced by the default ("draft")
+    )
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        insert_now(db.session, note)  # status is NOT NULL: the database refuses it
+    with pytest.raises(TypeError, match="relationships"):
+        insert_now(db.session, Client(practice_id=clinic["client"].practice_id))
+    assert database._python_default(sa.Column("x", sa.Integer, default=7)) == 7
+    with pytest.raises(TypeError, match="server default"):
+        database._python_default(sa.Column("x", sa.Integer, server_default=sa.text("7")))
+    with pytest.raises(TypeError, match="SQL default"):
+        database._python_default(sa.Column("x", sa.Integer, default=sa.text("7")))
