@@ -91,16 +91,28 @@ def supervises_care_of(user: User, client) -> bool:
     return bool(assigned & supervisee_ids(user))
 
 
+def is_note_author(user: User, note) -> bool:
+    """The note's author, while they still hold the clinician role: someone who moved to
+    the front desk (scheduler or owner only) no longer reads clinical notes (SECURITY 9)."""
+    return note.author_id == user.id and user.has_role("clinician")
+
+
 def can_read_note(user: User, note) -> bool:
     """Psychotherapy notes: the author, or the author's supervisor while the link exists."""
     if not in_practice(user, note):
         return False
-    return note.author_id == user.id or supervises(user, note.author_id)
+    return is_note_author(user, note) or supervises(user, note.author_id)
 
 
 def can_write_note(user: User, note) -> bool:
     """Only the author writes, signs and adds addenda."""
-    return in_practice(user, note) and note.author_id == user.id
+    return in_practice(user, note) and is_note_author(user, note)
+
+
+def in_clinical_care(user: User, client) -> bool:
+    """Assigned to the client as a clinician, or supervising someone who is: the people who
+    see the client's whole clinical record (all figures and scripts)."""
+    return can_do_clinical_work(user, client) or supervises_care_of(user, client)
 
 
 def deny(

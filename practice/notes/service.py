@@ -57,8 +57,10 @@ def get_note_for(user: User, note_id: uuid.UUID, *, write: bool = False) -> Proc
 
 
 def readable_author_ids(user: User) -> set[uuid.UUID]:
-    """Whose notes the user may read: their own and their current supervisees'."""
-    return {user.id} | policy.supervisee_ids(user)
+    """Whose notes the user may read: their own (as a clinician) and their current
+    supervisees'."""
+    own = {user.id} if user.has_role("clinician") else set()
+    return own | policy.supervisee_ids(user)
 
 
 def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
@@ -73,10 +75,12 @@ def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
     if not policy.in_practice(user, client):
         return set()
     authors = readable_author_ids(user)
+    if not authors:
+        return set()
     if policy.can_do_clinical_work(user, client):
         return authors
-    supervisees = authors - {user.id}
-    if supervisees and ({client.primary_clinician_id} | client.care_team_ids) & supervisees:
+    supervisees = authors - {user.id}  # as in policy.supervises_care_of, without re-querying
+    if supervisees & ({client.primary_clinician_id} | client.care_team_ids):
         return authors
     wrote = (
         sa.select(ProcessNote.id)

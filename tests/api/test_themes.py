@@ -295,3 +295,34 @@ def test_client_with_nothing_yet(client):
     assert (body["sessions"], body["scripts"], body["per_session"]) == (0, [], [])
     svg = get(client, author, f"/api/v1/clients/{empty.id}/themes.svg")
     assert svg.status_code == 200
+
+
+def test_after_a_hand_over_only_the_scripts_of_readable_notes_show(client, world):
+    """The author the client moved away from, and their supervisor, still see the history
+    of the author's notes, but not the scripts the new clinician keeps (SECURITY 9)."""
+    world.client.primary_clinician_id = world.colleague.id
+    db.session.flush()
+    kept_by_new_clinician = make_script(world.client, world.colleague, "Newer pattern")
+    for reader in (world.author, world.supervisor):
+        body = get(client, reader, world.url()).get_json()
+        names = {s["name"] for s in body["scripts"]}
+        assert body["sessions"] == 3, reader
+        assert names == {CANARY, "=Rescues, then resents"}, reader  # "Old wording" folds in
+        assert "Newer pattern" not in get(client, reader, world.url("themes.csv")).get_data(
+            as_text=True
+        )
+    # The clinician now in care sees every script (none of their notes yet).
+    mine = get(client, world.colleague, world.url()).get_json()
+    assert mine["sessions"] == 0
+    assert {s["script_id"] for s in mine["scripts"]} >= {str(kept_by_new_clinician.id)}
+
+
+def test_a_clinician_moved_to_the_front_desk_reads_no_notes(client, world):
+    """Authorship alone is not enough: without the clinician role, 404 (SECURITY 9)."""
+    world.author.roles = ["scheduler"]
+    db.session.flush()
+    note_url = f"/api/v1/notes/{world.notes[0].id}"
+    for url in (world.url(), f"/api/v1/clients/{world.client.id}/notes", note_url):
+        assert get(client, world.author, url).status_code == 404, url
+    # Their supervisor still reads the notes they wrote while the link exists.
+    assert get(client, world.supervisor, world.url()).get_json()["sessions"] == 3
