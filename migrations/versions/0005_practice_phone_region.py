@@ -18,10 +18,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("practices") as batch:
-        batch.add_column(sa.Column("phone_region", sa.String(length=2), nullable=True))
+    op.add_column("practices", sa.Column("phone_region", sa.String(length=2), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("practices") as batch:
-        batch.drop_column("phone_region")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild of this table would trip over
+    # the foreign keys that point at it.
+    op.drop_column("practices", "phone_region")
