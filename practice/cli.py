@@ -71,32 +71,68 @@ def create_practice_command(name, timezone_name, owner_email, owner_name, clinic
     click.echo(f"Created practice {practice.name!r} ({practice.id}); owner {owner.email}.")
 
 
+def _user_by_email(email: str):
+    from practice.auth import service
+
+    user = service.find_user_by_email(email)
+    if user is None:
+        raise click.UsageError(f"no user with the email {email!r}")
+    return user
+
+
+def _commit_with_audit(user, action: str) -> None:
+    """Record the operator's action on `user` (no actor: it came from the server's shell)."""
+    from practice.audit import service as audit
+
+    audit.record(
+        db.session, action, object_type="user", object_id=user.id, practice_id=user.practice_id
+    )
+    db.session.commit()
+
+
 @practice_cli.command("reset-totp")
 @click.argument("email")
 def reset_totp_command(email):
     """Remove a user's second factor (a lost phone), when no owner can do it over the API:
     a solo therapist is their practice's only owner. Their sessions end; where the
     practice requires a factor they enrol again at their next login."""
-    from practice.audit import service as audit
-    from practice.auth import service, sessions, totp
+    from practice.auth import sessions, totp
 
-    user = service.find_user_by_email(email)
-    if user is None:
-        raise click.UsageError(f"no user with the email {email!r}")
+    user = _user_by_email(email)
     if totp.reset(user):
         sessions.end_sessions(user, "totp_reset")
         message = f"Removed the second factor of {user.email}; their sessions have ended."
     else:
         message = f"{user.email} has no second factor; nothing changed."
-    audit.record(
-        db.session,
-        "user.totp_reset",
-        object_type="user",
-        object_id=user.id,
-        practice_id=user.practice_id,
-    )
-    db.session.commit()
+    _commit_with_audit(user, "user.totp_reset")
     click.echo(message)
+
+
+@practice_cli.command("reset-password")
+@click.argument("email")
+def reset_password_command(email):
+    """Set a temporary password for a user who forgot theirs (from PRACTICE_NEW_PASSWORD
+    or a prompt): their sessions end and they must choose their own at next login.
+
+    Only the operator can do this, never an owner over the API: whoever sets a
+    clinician's password could log in as them and read their process notes."""
+    from practice.auth import service, sessions
+
+    user = _user_by_email(email)
+    password = os.environ.get("PRACTICE_NEW_PASSWORD") or click.prompt(
+        "Temporary password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        service.reset_password(user, password)
+    except service.PolicyError as exc:
+        db.session.rollback()
+        for problems in exc.errors.values():
+            for problem in problems:
+                click.echo(f"password: {problem}", err=True)
+        sys.exit(1)
+    sessions.end_sessions(user, "password_reset")
+    _commit_with_audit(user, "user.password_reset")
+    click.echo(f"Set a temporary password for {user.email}; they choose their own at next login.")
 
 
 def register(app: Flask) -> None:

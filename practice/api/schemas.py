@@ -22,4 +22,5 @@ class UserSchema(Schema):
 
 
 class MeSchema(UserSchema):
+    password_reset_required = fields.Boolean()
     practice = fields.Nested(PracticeSchema)

@@ -97,6 +97,17 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if not passwords.verify_password(user.password_hash, current_password):
         raise PolicyError({"current_password": ["The current password is not correct."]})
     set_password(user, new_password, field="new_password")
+    user.password_reset_required = False
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """Someone else (an owner, the operator) sets a temporary password for `user`, who
+    forgot theirs: policy-checked, the account unlocked, and a change of their own
+    required before anything else. The caller ends the user's sessions."""
+    set_password(user, new_password)
+    user.password_reset_required = True
+    user.failed_logins = 0
+    user.locked_until = None
 
 
 def account_locked(user: User) -> bool:

@@ -24,11 +24,12 @@ from practice.extensions import db
 SESSION_KEY = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# What a user may reach while their practice requires TOTP and they have not enrolled.
-ENROLMENT_PATHS = frozenset(
-    "/api/v1/auth/" + name
-    for name in ("login", "logout", "me", "csrf", "totp/setup", "totp/enable")
-)
+# What a user may reach while something must be done first: always these, plus the
+# paths that do what is pending (enrol in TOTP, choose their own password).
+_AUTH = "/api/v1/auth/"
+PENDING_BASE_PATHS = frozenset(_AUTH + name for name in ("login", "logout", "me", "csrf"))
+ENROLMENT_PATHS = PENDING_BASE_PATHS | {_AUTH + "totp/setup", _AUTH + "totp/enable"}
+PASSWORD_PATHS = PENDING_BASE_PATHS | {_AUTH + "password"}
 # Write last_seen_at at most this often, so reads do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=30)
 
@@ -145,23 +146,29 @@ def _from_bearer(header: str) -> User | None:
 def load_user_from_request(_request) -> User | None:
     """Flask-Login's request loader: bearer token first, then the session cookie.
 
-    A user whose practice requires TOTP and who has not enabled it may use only the
-    ENROLMENT_PATHS; everything else answers 403 until they enrol.
+    A user with a pending step (TOTP enrolment, a reset password) reaches only the paths
+    that complete it; everything else answers 403 until it is done.
     """
     header = request.headers.get("Authorization")
     user = _from_bearer(header) if header else _from_cookie()
-    if (
-        user is not None
-        and user.practice.require_totp
-        and not user.totp_enabled
-        and request.path not in ENROLMENT_PATHS
-    ):
-        abort(
-            403,
-            message="Your practice requires two-factor authentication; "
-            "enrol at /api/v1/auth/totp/setup first.",
-        )
+    if user is not None:
+        _refuse_until_done(user, request.path)
     return user
+
+
+def _refuse_until_done(user: User, path: str) -> None:
+    """403 for everything but the pending steps' paths while a step is pending: TOTP
+    enrolment the practice requires, a password an owner reset. Both can be pending;
+    then the paths of both stay open."""
+    allowed, todo = set(), []
+    if user.practice.require_totp and not user.totp_enabled:
+        allowed |= ENROLMENT_PATHS
+        todo.append("enrol in two-factor authentication at /api/v1/auth/totp/setup")
+    if user.password_reset_required:
+        allowed |= PASSWORD_PATHS
+        todo.append("choose your own password at /api/v1/auth/password")
+    if todo and path not in allowed:
+        abort(403, message="First " + " and ".join(todo) + ".")
 
 
 def forget_caller() -> None:

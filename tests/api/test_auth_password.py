@@ -144,3 +144,72 @@ def test_needs_login_and_csrf(client):
     user = make_user(practice)
     login(client, user)
     assert_error(client.post(URL, json={"current_password": PASSWORD, "new_password": NEW}), 403)
+
+
+TEMPORARY = "harbour violet sixteen lanterns"
+
+
+def test_a_reset_password_must_be_replaced_before_anything_else(app, client):
+    """After the operator's `flask practice reset-password`: the temporary password logs
+    in, but only the password change (and login, logout, me, csrf) answer until the user
+    has chosen their own."""
+    practice = make_practice()
+    user = make_user(practice)
+    old_session = app.test_client()
+    login(old_session, user)
+    settle()
+    result = app.test_cli_runner(env={"PRACTICE_NEW_PASSWORD": TEMPORARY}).invoke(
+        args=["practice", "reset-password", user.email]
+    )
+    assert result.exit_code == 0, result.output
+    assert_error(old_session.get("/api/v1/auth/me"), 401)  # every session ended
+    assert_error(login(app.test_client(), user), 401)  # the forgotten one no longer works
+    headers = login_csrf(client, user, TEMPORARY)
+    me = client.get("/api/v1/auth/me").get_json()
+    assert me["password_reset_required"] is True
+    refused = assert_error(client.get("/api/v1/clients"), 403)
+    assert "/api/v1/auth/password" in refused["message"]
+    assert_error(client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=headers), 403)
+    changed = client.post(
+        URL, json={"current_password": TEMPORARY, "new_password": NEW}, headers=headers
+    )
+    assert changed.status_code == 204, changed.get_data(as_text=True)
+    assert client.get("/api/v1/auth/me").get_json()["password_reset_required"] is False
+    assert client.get("/api/v1/clients").status_code == 200
+    assert ("user.password_reset", "success") in audit_actions(object_id=str(user.id))
+
+
+def test_a_reset_and_a_required_enrolment_leave_both_paths_open(app, client):
+    practice = make_practice()
+    owner = make_user(practice, ["owner"])
+    user = make_user(practice)
+    owner.totp_enabled = True
+    practice.require_totp = True
+    settle()
+    env = {"PRACTICE_NEW_PASSWORD": TEMPORARY}
+    result = app.test_cli_runner(env=env).invoke(args=["practice", "reset-password", user.email])
+    assert result.exit_code == 0, result.output
+    headers = login_csrf(client, user, TEMPORARY)
+    message = assert_error(client.get("/api/v1/clients"), 403)["message"]
+    assert "two-factor" in message and "password" in message
+    assert client.post("/api/v1/auth/totp/setup", headers=headers).status_code == 200
+    changed = client.post(
+        URL, json={"current_password": TEMPORARY, "new_password": NEW}, headers=headers
+    )
+    assert changed.status_code == 204
+    assert_error(client.get("/api/v1/clients"), 403)  # enrolment is still pending
+
+
+def test_reset_password_cli_refusals(app):
+    practice = make_practice()
+    user = make_user(practice)
+    settle()
+    before = db.session.get(User, user.id).password_hash
+    runner = app.test_cli_runner(env={"PRACTICE_NEW_PASSWORD": "password1234"})
+    weak = runner.invoke(args=["practice", "reset-password", user.email])
+    assert weak.exit_code != 0 and "common" in weak.output
+    db.session.expire_all()
+    stored = db.session.get(User, user.id)
+    assert stored.password_hash == before and stored.password_reset_required is False
+    unknown = runner.invoke(args=["practice", "reset-password", "nobody@example.test"])
+    assert unknown.exit_code != 0 and "no user" in unknown.output
