@@ -282,6 +282,28 @@ def rewrap_data_key(
     return wrap_data_key(keyring, practice_id, client_id, data_key_id, key)
 
 
+MIN_PADDED_BYTES = 256
+
+
+def padded_length(length: int) -> int:
+    """The length a plaintext of `length` bytes is padded to before encryption: at least
+    MIN_PADDED_BYTES, above that the Padmé scheme (Nikitin et al., 2019), which leaks
+    O(log log n) bits of the length and costs at most 12 % more bytes."""
+    if length <= MIN_PADDED_BYTES:
+        return MIN_PADDED_BYTES
+    exponent = length.bit_length() - 1  # floor(log2(length))
+    mantissa_bits = exponent.bit_length()  # floor(log2(exponent)) + 1
+    mask = (1 << (exponent - mantissa_bits)) - 1
+    return (length + mask) & ~mask
+
+
+def pad_json(plaintext: bytes) -> bytes:
+    """Pad serialised JSON with trailing spaces (which every JSON parser skips), so a
+    ciphertext's length tells little about the note's: "a few words" and "a page" no
+    longer differ by exactly their number of characters."""
+    return plaintext + b" " * (padded_length(len(plaintext)) - len(plaintext))
+
+
 def key_reference(blob: bytes) -> uuid.UUID:
     """The data key id an encrypted value names; MalformedValueError for a foreign blob."""
     if not isinstance(blob, bytes | bytearray | memoryview):

@@ -133,8 +133,11 @@ class ClientCipher:
         )
 
     def seal(self, table: str, column: str, row_id: uuid.UUID, value) -> bytes:
-        """JSON-serialise `value` and encrypt it for this table, column and row."""
-        plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        """JSON-serialise `value`, pad it (crypto.pad_json) and encrypt it for this table,
+        column and row."""
+        plaintext = crypto.pad_json(
+            json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        )
         if not self._loaded:
             self._load()
         if self._shredded_key_id is not None:

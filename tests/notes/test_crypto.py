@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -195,3 +196,21 @@ def test_saved_keyring_is_mode_0600_and_round_trips(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
     assert crypto.load_keyring(path) == KEYRING
     assert not path.with_name("keyring.json.tmp").exists()
+
+
+@given(st.integers(min_value=0, max_value=10_000_000))
+def test_padded_length_is_monotonic_bounded_and_coarse(length):
+    padded = crypto.padded_length(length)
+    assert padded >= max(length, crypto.MIN_PADDED_BYTES)
+    if length > crypto.MIN_PADDED_BYTES:
+        assert padded <= length * 1.12 + 1  # Padmé: at most 12 % overhead
+    assert crypto.padded_length(length + 1) >= padded
+
+
+def test_sizes_that_differ_a_little_seal_to_the_same_length():
+    """Lengths within one bucket are indistinguishable; JSON parsing ignores the spaces."""
+    short, longer = b'{"a":"x"}', b'{"a":"' + b"x" * 200 + b'"}'
+    assert len(crypto.pad_json(short)) == len(crypto.pad_json(longer)) == 256
+    # A 3 KB note: buckets of 128 bytes, so 100 bytes more or less fall into one or two.
+    assert len({crypto.padded_length(n) for n in range(3_000, 3_100)}) <= 2
+    assert json.loads(crypto.pad_json(b'{"a":[1,2]}')) == {"a": [1, 2]}
