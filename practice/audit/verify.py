@@ -6,6 +6,12 @@ constant memory and leaves the caller's session untouched. It is safe while the
 application keeps writing: entries and the checkpoint are committed together, so the walk
 follows the checkpoint until it stops moving, and only then treats entries beyond the
 signed head as inserted.
+
+An anchor (the head seq and hash seen by the last verification, kept outside the
+database) closes what the signed checkpoint alone cannot: someone with write access who
+kept an old signed checkpoint could cut the log back to it and put that checkpoint back.
+With an anchor, a log shorter than the anchored entry, or with a different entry there,
+is reported.
 """
 
 from __future__ import annotations
@@ -46,6 +52,15 @@ class VerifyResult:
     checked: int
     problem: str | None = None
     bad_seq: int | None = None
+    head: tuple[int, str] = (0, GENESIS)  # the last entry checked: (seq, entry hash)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The head a previous verification saw (seq 0: the empty log)."""
+
+    seq: int
+    entry_hash: str
 
 
 class ChainBroken(Exception):
@@ -61,6 +76,7 @@ class _Walk:
     last_seq: int = 0
     prev_hash: str = GENESIS
     checked: int = 0
+    anchor: Anchor | None = None
 
 
 def _checkpoint(session: Session) -> tuple[int, str, str] | None:
@@ -101,6 +117,13 @@ def _walk_to(session: Session, walk: _Walk, head_seq: int, batch: int, key: byte
                 entry_hash(walk.prev_hash, hashed_fields(row), key), row.entry_hash
             ):
                 raise ChainBroken(f"entry {row.seq} was edited (its hash does not match)", row.seq)
+            anchor = walk.anchor
+            if anchor is not None and row.seq == anchor.seq and row.entry_hash != anchor.entry_hash:
+                raise ChainBroken(
+                    f"entry {row.seq} is not the one the last verification anchored "
+                    "(the log was rewritten)",
+                    row.seq,
+                )
             walk.last_seq, walk.prev_hash = row.seq, row.entry_hash
             walk.checked += 1
 
@@ -141,11 +164,23 @@ def _verify(session: Session, batch: int, walk: _Walk) -> None:
         checkpoint = latest
 
 
-def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the whole chain; the result names the first bad entry, if any."""
-    walk = _Walk()
+def _check_reaches(walk: _Walk) -> None:
+    anchor = walk.anchor
+    if anchor is not None and walk.last_seq < anchor.seq:
+        raise ChainBroken(
+            f"the log ends at entry {walk.last_seq}, but the last verification saw entry "
+            f"{anchor.seq}: it was truncated and an old checkpoint put back",
+            walk.last_seq + 1,
+        )
+
+
+def verify_chain(session: Session, batch: int = 5000, anchor: Anchor | None = None) -> VerifyResult:
+    """Walk the whole chain; the result names the first bad entry, if any. With `anchor`
+    (see the module docstring) the log must still reach it, unchanged."""
+    walk = _Walk(anchor=anchor)
     try:
         _verify(session, batch, walk)
+        _check_reaches(walk)
     except ChainBroken as broken:
         return VerifyResult(False, walk.checked, broken.problem, broken.bad_seq)
-    return VerifyResult(True, walk.checked)
+    return VerifyResult(True, walk.checked, head=(walk.last_seq, walk.prev_hash))

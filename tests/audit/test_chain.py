@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 
 import pytest
@@ -164,3 +165,45 @@ def test_savepoint_rollback_keeps_earlier_successes(db):
     nested.rollback()
     db.session.commit()
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["note.read"]
+
+
+def verify_with_anchor(app, anchor):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(anchor)])
+    return result.exit_code, result.output
+
+
+def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path):
+    """Someone with write access keeps the signed checkpoint of entry 3, later deletes
+    entries 4-6 and puts it back: the chain alone looks intact; the anchor does not."""
+    anchor = tmp_path / "audit-anchor.json"
+    tamper.write_events(db.session, 3)
+    old = db.session.execute(
+        sa.text("SELECT head_seq, head_hash, signature FROM audit_checkpoint")
+    ).one()
+    tamper.write_events(db.session, 3)
+    code, output = verify_with_anchor(app, anchor)
+    assert code == 0 and "anchored entry 6" in output, output
+    assert oct(anchor.stat().st_mode & 0o777) == "0o600"
+    tamper.bypass_append_only(db.session)
+    db.session.execute(sa.text("DELETE FROM audit_entries WHERE seq > 3"))
+    db.session.execute(
+        sa.text("UPDATE audit_checkpoint SET head_seq = :s, head_hash = :h, signature = :g"),
+        {"s": old.head_seq, "h": old.head_hash, "g": old.signature},
+    )
+    assert verify_chain(db.session).ok  # what the checkpoint alone cannot see
+    code, output = verify_with_anchor(app, anchor)
+    assert code != 0 and "truncated" in output and "entry 6" in output
+    assert '"seq": 6' in anchor.read_text()  # a failed run leaves the anchor as it was
+
+
+def test_an_anchor_catches_a_rewritten_entry_and_refuses_a_bad_file(app, chain, tmp_path):
+    anchor = tmp_path / "audit-anchor.json"
+    assert verify_with_anchor(app, anchor)[0] == 0
+    assert verify_with_anchor(app, anchor)[0] == 0  # and again: the anchor moves along
+    anchor.write_text(json.dumps({"seq": COUNT, "entry_hash": "0" * 64}))
+    code, output = verify_with_anchor(app, anchor)
+    assert code != 0 and f"entry {COUNT} is not the one" in output
+    for text in ("not json", '{"seq": -1, "entry_hash": "x"}', '{"seq": "6"}'):
+        anchor.write_text(text)
+        code, output = verify_with_anchor(app, anchor)
+        assert code != 0 and "anchor" in output and "Traceback" not in output
