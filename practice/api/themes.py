@@ -1,11 +1,9 @@
 """Theme history of a client: JSON, CSV and an SVG chart.
 
-Who sees what (the rule of the client's note list, notes.service.note_authors_for): a
-clinician sees the history of their own notes; a supervisor sees the notes of their
-supervisees about the client while the link exists (both, for a clinician who is also a
-supervisor). Owners and schedulers, as such, get 404. Someone no longer in the client's
-care (an author the client moved away from, their supervisor) sees only the scripts
-their readable notes show, not scripts the current clinicians keep.
+Who sees what: the client's assigned clinicians and the supervisors of one (see
+theme_authors_for); a clinician sees the history of their own notes, a supervisor that
+of their supervisees' notes while the link exists (both, for a clinician who is also a
+supervisor). Owners, schedulers and anyone no longer in the client's care get 404.
 Every read is audited with ids only.
 """
 
@@ -120,20 +118,26 @@ class ThemeHistorySchema(Schema):
     per_session = fields.List(fields.Nested(SessionCountsSchema))
 
 
-def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uuid.UUID], bool]:
-    """The client, whose notes the user may see in its theme history (the rule of the
-    client's note list, notes.service.note_authors_for), and whether the user is in the
-    client's clinical care (then every script is listed; otherwise only the scripts their
-    readable notes show). 404 when there is nothing for them."""
+def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uuid.UUID]]:
+    """The client and whose notes its theme history shows the user; 404 otherwise.
+
+    Theme history is a tool of the client's current care (it lists every script the care
+    team keeps): only a clinician assigned to the client, or a supervisor of one, opens
+    it. Their history covers every author whose notes they may read
+    (notes.service.note_authors_for). Someone the client moved away from still lists
+    and reads their own notes, but not the history.
+    """
     client = db.session.get(Client, client_id)
-    authors = note_authors_for(user, client) if client is not None else set()
+    if client is None or not policy.in_clinical_care(user, client):
+        policy.deny("client", client_id)
+    authors = note_authors_for(user, client)
     if not authors:
         policy.deny("client", client_id)
-    return client, authors, policy.in_clinical_care(user, client)
+    return client, authors
 
 
 def _history(client_id: uuid.UUID, args: dict, action: str) -> dict:
-    client, authors, in_care = theme_authors_for(current_user, client_id)
+    client, authors = theme_authors_for(current_user, client_id)
     frm, to = args.get("date_from"), args.get("date_to")
     if frm and to and frm > to:
         abort(422, message="The window is empty.", errors={"query": {"from": ["After `to`."]}})
@@ -144,7 +148,6 @@ def _history(client_id: uuid.UUID, args: dict, action: str) -> dict:
         date_from=frm,
         date_to=to,
         include_drafts=args["include_drafts"],
-        observed_scripts_only=not in_care,
     )
     audit.record(db.session, action, object_type="client", object_id=client.id)
     return history

@@ -134,10 +134,8 @@ def client_theme_history(
     date_from: date | None = None,
     date_to: date | None = None,
     include_drafts: bool = False,
-    observed_scripts_only: bool = False,
 ) -> dict:
-    """The theme history of the client over the given authors' notes (see themes.py);
-    with `observed_scripts_only`, scripts these notes never show are left out.
+    """The theme history of the client over the given authors' notes (see themes.py).
 
     Every note counts for session numbering; only those in the window are decrypted, one
     at a time in session order, each one's plaintext let go once it has been read.
@@ -158,9 +156,4 @@ def client_theme_history(
     unseal, add = cipher.unseal, history.add
     for day, number, text_id, note_id, blob in window:
         add(text_id, day.isoformat(), number, unseal("process_notes", "content", note_id, blob))
-    return history.result(
-        client_id=client.id,
-        date_from=date_from,
-        date_to=date_to,
-        observed_only=observed_scripts_only,
-    )
+    return history.result(client_id=client.id, date_from=date_from, date_to=date_to)

@@ -204,15 +204,10 @@ class ThemeHistory:
             }
         )
 
-    def result(self, *, client_id=None, date_from=None, date_to=None, observed_only=False) -> dict:
-        """The history as a JSON-ready dict (shape in API.md); `observed_only` leaves out
-        scripts no session of the window showed."""
+    def result(self, *, client_id=None, date_from=None, date_to=None) -> dict:
+        """The history as a JSON-ready dict (shape in API.md)."""
         total = len(self.per_session)
-        summaries = [
-            script.summary(total)
-            for script in self.scripts.values()
-            if script.timeline or not observed_only
-        ]
+        summaries = [script.summary(total) for script in self.scripts.values()]
         summaries.sort(
             key=lambda s: (-s["sessions_observed"], s["name"].casefold(), s["script_id"])
         )

@@ -372,8 +372,8 @@ def test_supervisor_reads_only_while_linked(client, db, team):
 
 def test_list_follows_the_author_when_the_client_changes_hands(client, db, team):
     """A handed-over client: the author and their supervisor still list the author's
-    notes (as they read each one by id, and as theme history shows them); the new
-    clinician lists only their own, and colleagues still get 404."""
+    notes (as they read each one by id); the new clinician lists only their own, and
+    colleagues still get 404."""
     note = signed_note(client, team)
     team.client.primary_clinician_id = team.colleague.id
     settle()
@@ -382,8 +382,9 @@ def test_list_follows_the_author_when_the_client_changes_hands(client, db, team)
         listing = client.get(url, headers=auth(reader))
         assert [n["id"] for n in listing.get_json()["items"]] == [note["id"]], reader
     assert client.get(url, headers=auth(team.colleague)).get_json()["items"] == []
+    # The theme history belongs to the client's current care (tests/api/test_themes.py).
     themes = client.get(f"/api/v1/clients/{team.client.id}/themes", headers=auth(team.supervisor))
-    assert themes.status_code == 200 and themes.get_json()["sessions"] == 1
+    assert themes.status_code == 404
     assert_error(client.get(url, headers=auth(team.scheduler)), 404)
     assert_error(client.get(f"/api/v1/clients/{team.other_client.id}/notes",
                             headers=auth(team.colleague)), 404)  # fmt: skip
@@ -518,3 +519,22 @@ def test_ciphertext_copied_onto_another_note_does_not_decrypt(client, db, team):
     response = client.get(f"/api/v1/notes/{target['id']}", headers=auth(team.author))
     assert_error(response, 500)
     assert CANARY not in response.get_data(as_text=True)
+
+
+def test_put_moves_the_session_date_with_the_content(client, db, team):
+    """A PUT that corrects the session date stores it (it was once silently dropped)."""
+    note = new_note(client, team)
+    url = f"/api/v1/notes/{note['id']}"
+    headers = {**auth(team.author), "If-Match": '"1"'}
+    moved = client.put(url, json={"content": {}, "session_date": "2026-02-23"}, headers=headers)
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert moved.get_json()["session_date"] == "2026-02-23"
+    assert client.get(url, headers=auth(team.author)).get_json()["session_date"] == "2026-02-23"
+    kept = client.put(url, json={"content": {}}, headers={**auth(team.author), "If-Match": '"2"'})
+    assert kept.get_json()["session_date"] == "2026-02-23"  # no date: unchanged
+    bad = client.put(
+        url, json={"content": {}, "session_date": "23.02.2026"},
+        headers={**auth(team.author), "If-Match": '"3"'},
+    )  # fmt: skip
+    assert_error(bad, 422)
+    assert client.get(url, headers=auth(team.author)).get_json()["version"] == 3
