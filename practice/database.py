@@ -137,7 +137,11 @@ def insert_now(session: Session, instance) -> None:
     if isinstance(session, scoped_session):
         session = session()
     session.add(instance)
-    session.connection().execute(statement, values)
+    try:
+        session.connection().execute(statement, values)
+    except Exception:
+        session.expunge(instance)  # never left pending, to be inserted again by a flush
+        raise
     # What a flush does after its INSERT. SQLAlchemy has no public call for it; the
     # version is pinned below 2.1 and tests/notes/test_service.py checks the outcome
     # (persistent, identity map, gone again after a savepoint rollback).

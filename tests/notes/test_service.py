@@ -242,7 +242,10 @@ def test_insert_now_keeps_explicit_nulls_and_refuses_what_it_cannot_do(db, clini
         status=None,  # explicitly NULL: not replaced by the default ("draft")
     )
     with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
-        insert_now(db.session, note)  # status is NOT NULL: the database refuses it
+        try:
+            insert_now(db.session, note)  # status is NOT NULL: the database refuses it
+        finally:
+            assert note not in db.session  # not left pending for a later flush
     with pytest.raises(TypeError, match="relationships"):
         insert_now(db.session, Client(practice_id=clinic["client"].practice_id))
     assert database._python_default(sa.Column("x", sa.Integer, default=7)) == 7
