@@ -27,28 +27,35 @@ NAME_LENGTH = 100
 
 def _rename_case_duplicates(connection) -> None:
     """The oldest room of each name keeps it; later ones that differ only in case get the
-    first free " (n)" suffix."""
+    first free " (n)" suffix. "Differ only in case" is decided by the database's own
+    lower(), the function the index uses (Python's str.lower() folds some letters, such
+    as a final sigma, differently)."""
     rows = connection.execute(
-        sa.text("SELECT id, practice_id, name FROM rooms ORDER BY practice_id, created_at, id")
+        sa.text(
+            "SELECT id, practice_id, name, lower(name) AS folded FROM rooms "
+            "ORDER BY practice_id, created_at, id"
+        )
     ).all()
     taken: dict = {}
     later = []
     for row in rows:
         names = taken.setdefault(row.practice_id, set())
-        if row.name.lower() in names:
+        if row.folded in names:
             later.append(row)
         else:
-            names.add(row.name.lower())
+            names.add(row.folded)
+    fold = sa.text("SELECT lower(:name)")
     for row in later:
         names = taken[row.practice_id]
         n = 2
         while True:
             suffix = f" ({n})"
             candidate = row.name[: NAME_LENGTH - len(suffix)] + suffix
-            if candidate.lower() not in names:
+            folded = connection.execute(fold, {"name": candidate}).scalar()
+            if folded not in names:
                 break
             n += 1
-        names.add(candidate.lower())
+        names.add(folded)
         connection.execute(
             sa.text("UPDATE rooms SET name = :name WHERE id = :id"),
             {"name": candidate, "id": row.id},

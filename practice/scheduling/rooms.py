@@ -24,7 +24,9 @@ def get_room_for(actor: User, room_id: uuid.UUID) -> Room:
 
 def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None) -> bool:
     query = sa.select(Room.id).where(
-        Room.practice_id == practice_id, sa.func.lower(Room.name) == name.lower()
+        # The database's lower() on both sides: the one the unique index uses.
+        Room.practice_id == practice_id,
+        sa.func.lower(Room.name) == sa.func.lower(name),
     )
     if except_id is not None:
         query = query.where(Room.id != except_id)
