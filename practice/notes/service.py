@@ -258,8 +258,10 @@ def replace_note_content(
     if note.status != "draft":
         raise Conflict("A signed note cannot change; add an addendum instead.")
     check_references(client, content)
-    blob = keys.seal(client, "process_notes", "content", note.id, content)
-    compare_and_set(ProcessNote, note, version, {"content": blob}, ProcessNote.status == "draft")
+    values = {"content": keys.seal(client, "process_notes", "content", note.id, content)}
+    if session_date is not None:
+        values["session_date"] = session_date
+    compare_and_set(ProcessNote, note, version, values, ProcessNote.status == "draft")
     return note
 
 
