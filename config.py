@@ -40,6 +40,9 @@ class Config:
     PRACTICE_PHONE_REGION = None
     # Years after discharge before `flask clients shred` may destroy a client's data key.
     PRACTICE_RETENTION_YEARS = 7
+    # Keys the audit chain and its checkpoint. Unset: derived from SECRET_KEY, as before
+    # this setting existed. Set it to the current SECRET_KEY to rotate SECRET_KEY alone.
+    PRACTICE_AUDIT_KEY = None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted
     # (0: none; the client address is the socket's). Wrong values let clients forge it.
     PRACTICE_PROXY_HOPS = 0
@@ -90,6 +93,7 @@ class Config:
             "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
             "PRACTICE_RETENTION_YEARS": _whole_number("PRACTICE_RETENTION_YEARS", 7),
             "PRACTICE_PROXY_HOPS": _whole_number("PRACTICE_PROXY_HOPS", 0),
+            "PRACTICE_AUDIT_KEY": os.environ.get("PRACTICE_AUDIT_KEY") or None,
         }
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
         return {name: value for name, value in settings.items() if value is not None}
@@ -150,6 +154,12 @@ class ProductionConfig(Config):
         elif len(secret_key) < cls.MIN_SECRET_KEY_LENGTH:
             missing.append(
                 f"SECRET_KEY (too short: use at least {cls.MIN_SECRET_KEY_LENGTH} characters)"
+            )
+        audit_key = os.environ.get("PRACTICE_AUDIT_KEY")
+        if audit_key is not None and len(audit_key) < cls.MIN_SECRET_KEY_LENGTH:
+            missing.append(
+                f"PRACTICE_AUDIT_KEY (too short: use at least {cls.MIN_SECRET_KEY_LENGTH} "
+                "characters, or leave it unset)"
             )
         if not os.environ.get("DATABASE_URL"):
             missing.append("DATABASE_URL")

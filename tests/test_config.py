@@ -76,6 +76,14 @@ def test_production_refuses_a_short_secret_key(production):
     assert result.returncode != 0 and "SECRET_KEY (too short" in result.stderr
 
 
+def test_production_refuses_a_short_audit_key(production):
+    production["PRACTICE_AUDIT_KEY"] = "short"
+    result = boot(production)
+    assert result.returncode != 0 and "PRACTICE_AUDIT_KEY (too short" in result.stderr
+    production["PRACTICE_AUDIT_KEY"] = "a" * 40
+    assert boot(production).returncode == 0
+
+
 def _write(path: Path, text: str) -> str:
     path.write_text(text)
     return str(path)

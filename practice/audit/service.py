@@ -10,9 +10,10 @@ whenever a session's outermost transaction ends without committing, only the non
 events stay queued, and the request boundary commits them (`keep_refusals_only`).
 
 Each entry's hash is an HMAC-SHA-256 over the previous hash and the entry's fields, keyed
-from SECRET_KEY: someone who can write to the database but does not hold the key cannot
-recompute the chain after an edit, so verification names the first entry touched. The
-head is additionally signed in `audit_checkpoint`, which catches a truncated tail.
+from PRACTICE_AUDIT_KEY (or, when unset, SECRET_KEY): someone who can write to the
+database but does not hold the key cannot recompute the chain after an edit, so
+verification names the first entry touched. The head is additionally signed in
+`audit_checkpoint`, which catches a truncated tail.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def keep_refusals_only(session: Session) -> bool:
 
 
 def _key(label: str) -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode()
+    """The HMAC key for `label`: from PRACTICE_AUDIT_KEY when set, else from SECRET_KEY."""
+    config = current_app.config
+    secret = (config.get("PRACTICE_AUDIT_KEY") or config["SECRET_KEY"]).encode()
     return hmac.new(secret, f"practice audit {label}".encode(), hashlib.sha256).digest()
 
 

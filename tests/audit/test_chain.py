@@ -207,3 +207,21 @@ def test_an_anchor_catches_a_rewritten_entry_and_refuses_a_bad_file(app, chain, 
         anchor.write_text(text)
         code, output = verify_with_anchor(app, anchor)
         assert code != 0 and "anchor" in output and "Traceback" not in output
+
+
+def test_secret_key_rotates_alone_once_the_audit_key_holds_the_old_one(app, chain):
+    """The README's procedure: PRACTICE_AUDIT_KEY := the current SECRET_KEY, then a new
+    SECRET_KEY. The chain written before stays verifiable, and new entries join it."""
+    old_secret = app.config["SECRET_KEY"]
+    try:
+        app.config["PRACTICE_AUDIT_KEY"] = old_secret
+        app.config["SECRET_KEY"] = "a completely new secret key of forty-plus chars"
+        assert verify_chain(chain).ok
+        tamper.write_events(chain, 2)
+        result = verify_chain(chain)
+        assert result.ok and result.checked == COUNT + 2
+        del app.config["PRACTICE_AUDIT_KEY"]  # forgetting the audit key breaks verification
+        assert not verify_chain(chain).ok
+    finally:
+        app.config["SECRET_KEY"] = old_secret
+        app.config.pop("PRACTICE_AUDIT_KEY", None)
