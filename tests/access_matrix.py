@@ -106,6 +106,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(201, 201, 201, 201, 201, 201, 401),
     ("POST", "/api/v1/auth/totp/disable"):
         row(422, 422, 422, 422, 422, 422, 401),
+    ("POST", "/api/v1/auth/totp/recovery-codes"):
+        row(422, 422, 422, 422, 422, 422, 401),
     ("POST", "/api/v1/auth/totp/enable"):
         row(422, 422, 422, 422, 422, 422, 401),
     ("POST", "/api/v1/auth/totp/setup"):

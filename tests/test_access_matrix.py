@@ -73,6 +73,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         ("POST", "/api/v1/auth/totp/setup"): {},
         ("POST", "/api/v1/auth/totp/enable"): {"code": "000000"},
         ("POST", "/api/v1/auth/totp/disable"): {"password": PASSWORD, "code": "000000"},
+        ("POST", "/api/v1/auth/totp/recovery-codes"): {"password": PASSWORD, "code": "000000"},
         ("POST", "/api/v1/auth/tokens"): {"name": "matrix"},
         ("PATCH", "/api/v1/practice"): {"require_totp": False},
         ("POST", "/api/v1/users"): {

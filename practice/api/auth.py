@@ -29,7 +29,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authen
 
 LOGIN_FAILED = "Email or password is incorrect."
 PASSWORD_FIELD = validate.Length(min=1, max=1024)
-CODE_FIELD = validate.Length(min=1, max=16)
+CODE_FIELD = validate.Length(min=1, max=32)  # a TOTP code, or a recovery code
 
 
 def _login_limit() -> str:
@@ -89,6 +89,16 @@ class TotpDisableSchema(Schema):
     code = fields.String(required=True, validate=CODE_FIELD)
 
 
+class TotpEnabledSchema(MeSchema):
+    recovery_codes = fields.List(
+        fields.String(), metadata={"description": "Shown once: each works once instead of a code."}
+    )
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String())
+
+
 def _fail(user=None):
     """Same 401 body whatever went wrong, committed so the failure counters stick."""
     audit.record(
@@ -145,9 +155,18 @@ class Login(MethodView):
         if not passwords.verify_password(user.password_hash, args["password"]) or not user.active:
             service.register_failed_login(user)
             _fail(user)
+        codes_before = user.totp_recovery_codes_left
         if user.totp_enabled and not totp.accept_code(user, args.get("totp")):
             service.register_failed_login(user)
             _fail(user)
+        if user.totp_recovery_codes_left < codes_before:
+            audit.record(
+                db.session,
+                "auth.totp_recovery_code_used",
+                object_type="user",
+                object_id=user.id,
+                actor=user,
+            )
         service.register_successful_login(user, args["password"])
         record, _secret = sessions.start_session(user)
         audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
@@ -229,15 +248,18 @@ class TotpEnable(MethodView):
     @limiter.limit(_login_limit, key_func=caller_key)
     @login_required
     @blp.arguments(TotpEnableSchema)
-    @blp.response(200, MeSchema)
+    @blp.response(200, TotpEnabledSchema)
     def post(self, args):
-        """Confirm enrolment with a current code; login then asks for a code every time."""
+        """Confirm enrolment with a current code; login then asks for a code every time.
+        The answer carries ten recovery codes, shown this once: each works once in place
+        of a code when the authenticator is gone."""
         user = current_user._get_current_object()
         try:
-            totp.enable(user, args["code"])
+            codes = totp.enable(user, args["code"])
         except service.PolicyError as exc:
             _refuse("auth.totp_enable", exc)
         audit.record(db.session, "auth.totp_enable", object_type="user", object_id=user.id)
+        user.recovery_codes = codes  # for this response only: never stored in plain
         return user
 
 
@@ -255,3 +277,21 @@ class TotpDisable(MethodView):
         except service.PolicyError as exc:
             _refuse("auth.totp_disable", exc)
         audit.record(db.session, "auth.totp_disable", object_type="user", object_id=user.id)
+
+
+@blp.route("/totp/recovery-codes")
+class TotpRecoveryCodes(MethodView):
+    @limiter.limit(_login_limit, key_func=caller_key)
+    @login_required
+    @blp.arguments(TotpDisableSchema)
+    @blp.response(200, RecoveryCodesSchema)
+    def post(self, args):
+        """New recovery codes with your password and a current code; the old ones stop
+        working. Shown this once."""
+        user = current_user._get_current_object()
+        try:
+            codes = totp.regenerate_recovery_codes(user, args["password"], args["code"])
+        except service.PolicyError as exc:
+            _refuse("auth.totp_recovery_codes", exc)
+        audit.record(db.session, "auth.totp_recovery_codes", object_type="user", object_id=user.id)
+        return {"recovery_codes": codes}

@@ -23,4 +23,5 @@ class UserSchema(Schema):
 
 class MeSchema(UserSchema):
     password_reset_required = fields.Boolean()
+    totp_recovery_codes_left = fields.Integer()
     practice = fields.Nested(PracticeSchema)

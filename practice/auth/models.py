@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -44,6 +45,8 @@ class User(IdMixin, db.Model):
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     # The last TOTP time step accepted, so one code cannot be used twice.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # SHA-256 of the unused TOTP recovery codes, a JSON list (practice/auth/totp.py).
+    totp_recovery_hashes: Mapped[str | None] = mapped_column(sa.Text)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -67,6 +70,11 @@ class User(IdMixin, db.Model):
         """True when the user holds any of `roles`."""
         mine = self.roles
         return any(role in mine for role in roles)
+
+    @property
+    def totp_recovery_codes_left(self) -> int:
+        """How many unused TOTP recovery codes the user still has."""
+        return len(json.loads(self.totp_recovery_hashes)) if self.totp_recovery_hashes else 0
 
     @property
     def is_active_clinician(self) -> bool:

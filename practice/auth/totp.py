@@ -10,9 +10,13 @@ step and the step after (clock drift), and each step at most once per user
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import json
 import logging
 import re
+import secrets
 import time
 
 import pyotp
@@ -50,12 +54,13 @@ def begin_enrolment(user: User) -> tuple[str, str]:
 
 
 def accept_code(user: User, code: str | None, *, now: float | None = None) -> bool:
-    """True when `code` is valid now and its step was not used before; records the step."""
+    """True when `code` is valid now and its step was not used before (the step is
+    recorded), or when it is one of the user's unused recovery codes (it is used up)."""
     if not user.totp_secret or not code:
         return False
     code = code.replace(" ", "")
     if not _CODE.match(code):
-        return False
+        return _use_recovery_code(user, code)
     try:
         totp = pyotp.TOTP(_seed(user))
     except crypto.SealedSecretError as exc:
@@ -72,8 +77,9 @@ def accept_code(user: User, code: str | None, *, now: float | None = None) -> bo
     return False
 
 
-def enable(user: User, code: str) -> None:
-    """Turn the factor on after enrolment; PolicyError when there is no seed or a bad code."""
+def enable(user: User, code: str) -> list[str]:
+    """Turn the factor on after enrolment and return its recovery codes (shown once);
+    PolicyError when there is no seed or a bad code."""
     if user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is already enabled."]})
     if not user.totp_secret:
@@ -81,6 +87,7 @@ def enable(user: User, code: str) -> None:
     if not accept_code(user, code):
         raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
     user.totp_enabled = True
+    return new_recovery_codes(user)
 
 
 def disable(user: User, password: str, code: str) -> None:
@@ -93,9 +100,7 @@ def disable(user: User, password: str, code: str) -> None:
         raise PolicyError({"password": ["The password is not correct."]})
     if not accept_code(user, code):
         raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
-    user.totp_enabled = False
-    user.totp_secret = None
-    user.totp_last_step = None
+    _clear(user)
 
 
 def reset(user: User) -> bool:
@@ -103,10 +108,63 @@ def reset(user: User) -> bool:
     are removed (True if there was one). If the practice requires TOTP, the user's next
     login leads to enrolment again (see `enrolment_pending`)."""
     had_factor = bool(user.totp_enabled or user.totp_secret)
+    _clear(user)
+    return had_factor
+
+
+def _clear(user: User) -> None:
     user.totp_enabled = False
     user.totp_secret = None
     user.totp_last_step = None
-    return had_factor
+    user.totp_recovery_hashes = None
+
+
+# Recovery codes: for the day the authenticator is gone. Ten random 80-bit codes, shown
+# once; only their SHA-256 is stored (80 bits cannot be guessed back from a hash), and
+# each works once in place of a TOTP code.
+RECOVERY_CODES = 10
+_RECOVERY = re.compile(r"^[a-z2-7]{16}$")
+
+
+def _recovery_hash(normalised: str) -> str:
+    return hashlib.sha256(f"practice totp recovery {normalised}".encode()).hexdigest()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes; returns the new ones, grouped for reading
+    ("abcd-efgh-ijkl-mnop")."""
+    codes = [
+        base64.b32encode(secrets.token_bytes(10)).decode().lower() for _ in range(RECOVERY_CODES)
+    ]
+    user.totp_recovery_hashes = json.dumps([_recovery_hash(code) for code in codes])
+    return ["-".join(code[i : i + 4] for i in range(0, 16, 4)) for code in codes]
+
+
+def regenerate_recovery_codes(user: User, password: str, code: str) -> list[str]:
+    """New recovery codes (the old ones stop working); needs the password and a current
+    code, PolicyError otherwise."""
+    if not user.totp_enabled:
+        raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
+    if not passwords.verify_password(user.password_hash, password):
+        raise PolicyError({"password": ["The password is not correct."]})
+    if not accept_code(user, code):
+        raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
+    return new_recovery_codes(user)
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    normalised = code.replace("-", "").lower()
+    if not _RECOVERY.match(normalised) or not user.totp_recovery_hashes:
+        return False
+    hashes = json.loads(user.totp_recovery_hashes)
+    wanted = _recovery_hash(normalised)
+    for stored in hashes:
+        if hmac.compare_digest(stored, wanted):
+            hashes.remove(stored)
+            user.totp_recovery_hashes = json.dumps(hashes)
+            log.info("user %s used a TOTP recovery code (%d left)", user.id, len(hashes))
+            return True
+    return False
 
 
 def enrolment_pending(user: User) -> bool:

@@ -239,3 +239,76 @@ def test_totp_reset_refusals(client, clock):
     assert_error(client.delete(url, headers=bearer(stranger_owner)), 404)
     assert_error(client.delete(url), 401)
     assert_error(client.delete("/api/v1/users/not-a-uuid/totp", headers=bearer(owner)), 404)
+
+
+def enrol_with_codes(client, headers, clock):
+    """Like `enrol`, also returning the recovery codes the enable answer carries."""
+    setup = client.post("/api/v1/auth/totp/setup", headers=headers).get_json()
+    enabled = client.post(
+        "/api/v1/auth/totp/enable",
+        json={"code": code_at(setup["secret"], clock.now)},
+        headers=headers,
+    ).get_json()
+    return setup["secret"], enabled["recovery_codes"]
+
+
+def test_recovery_codes_each_work_once_instead_of_a_code(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    secret, codes = enrol_with_codes(client, login_csrf(client, user), clock)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert all(len(c) == 19 and c.count("-") == 3 for c in codes)
+    db.session.refresh(user)
+    for code in codes:  # only hashes are stored
+        assert code not in (user.totp_recovery_hashes or "")
+        assert code.replace("-", "") not in (user.totp_recovery_hashes or "")
+    fresh = client.application.test_client()
+    typed = " " + codes[0].upper().replace("-", "") + " "  # as a person might type it
+    response = login(fresh, user, totp=typed)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["user"]["totp_recovery_codes_left"] == 9
+    assert ("auth.totp_recovery_code_used", "success") in audit_actions(object_id=str(user.id))
+    assert_error(login(client.application.test_client(), user, totp=codes[0]), 401)  # used up
+    assert_error(login(client.application.test_client(), user, totp="abcd-efgh-ijkl-mnop"), 401)
+    assert login(client.application.test_client(), user, totp=codes[1]).status_code == 200
+    clock.now += 30
+    assert (
+        login(client.application.test_client(), user, totp=code_at(secret, clock.now)).status_code
+        == 200
+    )
+
+
+def test_new_recovery_codes_replace_the_old_and_disable_clears_them(client, clock):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = login_csrf(client, user)
+    secret, old_codes = enrol_with_codes(client, headers, clock)
+    url = "/api/v1/auth/totp/recovery-codes"
+    clock.now += 30
+    assert_error(
+        client.post(
+            url,
+            json={"password": "wrong password!", "code": code_at(secret, clock.now)},
+            headers=headers,
+        ),
+        422,
+    )
+    fresh = client.post(
+        url, json={"password": PASSWORD, "code": code_at(secret, clock.now)}, headers=headers
+    )
+    assert fresh.status_code == 200, fresh.get_data(as_text=True)
+    new_codes = fresh.get_json()["recovery_codes"]
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    assert_error(login(client.application.test_client(), user, totp=old_codes[2]), 401)
+    assert ("auth.totp_recovery_codes", "success") in audit_actions(object_id=str(user.id))
+    # Turning the factor off with a recovery code (the phone is gone) clears them all.
+    off = client.post(
+        "/api/v1/auth/totp/disable",
+        json={"password": PASSWORD, "code": new_codes[0]},
+        headers=headers,
+    )
+    assert off.status_code == 204, off.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.totp_recovery_hashes is None and user.totp_recovery_codes_left == 0
+    body = client.post(url, json={"password": PASSWORD, "code": new_codes[1]}, headers=headers)
+    assert_error(body, 422)  # not enabled any more
