@@ -20,12 +20,14 @@ import secrets
 import time
 
 import pyotp
+import sqlalchemy as sa
 from flask import current_app
 
 from practice import crypto
 from practice.auth import passwords
 from practice.auth.models import User
 from practice.auth.service import PolicyError
+from practice.extensions import db
 
 log = logging.getLogger("practice.auth.totp")
 PURPOSE = "totp"
@@ -55,7 +57,12 @@ def begin_enrolment(user: User) -> tuple[str, str]:
 
 def accept_code(user: User, code: str | None, *, now: float | None = None) -> bool:
     """True when `code` is valid now and its step was not used before (the step is
-    recorded), or when it is one of the user's unused recovery codes (it is used up)."""
+    recorded), or when it is one of the user's unused recovery codes (it is used up).
+
+    The user's row is locked and re-read first, so two requests with the same code
+    cannot both pass: on PostgreSQL each would otherwise read the same last step and
+    recovery codes (SQLite's write lock already serialises them)."""
+    _lock(user)
     if not user.totp_secret or not code:
         return False
     code = code.replace(" ", "")
@@ -75,6 +82,17 @@ def accept_code(user: User, code: str | None, *, now: float | None = None) -> bo
             user.totp_last_step = step
             return True
     return False
+
+
+_FACTOR_COLUMNS = ["totp_secret", "totp_enabled", "totp_last_step", "totp_recovery_hashes"]
+
+
+def _lock(user: User) -> None:
+    """SELECT … FOR UPDATE the user's row and refresh it, when it is in the session."""
+    if sa.inspect(user).persistent:
+        db.session.flush()
+        # Only the factor's columns: the joined practice cannot be locked (outer join).
+        db.session.refresh(user, _FACTOR_COLUMNS, with_for_update=True)
 
 
 def enable(user: User, code: str) -> list[str]:
