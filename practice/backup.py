@@ -3,7 +3,8 @@
 SQLite uses the sqlite3 online backup API: a page-by-page copy that is consistent even
 while the application keeps writing. PostgreSQL uses `pg_dump --format=custom` (one
 snapshot) and `pg_restore`. A backup holds ciphertext only; it is useless without the
-keyring and SECRET_KEY (which signs the audit chain), so keep those backed up separately.
+keyring and the audit key (PRACTICE_AUDIT_KEY, or SECRET_KEY when that is unset: it keys
+the audit chain), so keep those backed up separately.
 """
 
 from __future__ import annotations

@@ -39,7 +39,10 @@ def backup_command(path: Path, force: bool) -> None:
         _fail(error)
     _record("database.backup")
     click.echo(f"backed up the database to {outcome.path} ({outcome.size} bytes)")
-    click.echo("keep the keyring and SECRET_KEY safe too: the backup is useless without them")
+    click.echo(
+        "keep the keyring and SECRET_KEY (and PRACTICE_AUDIT_KEY, if set) safe too: "
+        "the backup is useless without them"
+    )
 
 
 @click.command("restore")

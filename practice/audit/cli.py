@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,25 +30,48 @@ def read_anchor(path: Path) -> Anchor | None:
         return None
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot read the anchor {path}: {exc}") from None
-    seq, entry_hash = data.get("seq"), data.get("entry_hash")
-    if not isinstance(seq, int) or seq < 0 or not isinstance(entry_hash, str):
+    seq = data.get("seq") if isinstance(data, dict) else None
+    entry_hash = data.get("entry_hash") if isinstance(data, dict) else None
+    if type(seq) is not int or seq < 0 or not isinstance(entry_hash, str):
         raise click.ClickException(f"the anchor {path} is not one this command wrote")
     return Anchor(seq, entry_hash)
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One verification at a time per anchor (a lock file beside it)."""
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_anchor(path: Path, head: tuple[int, str]) -> None:
-    """Replace the anchor atomically, readable by its owner only."""
+    """Replace the anchor atomically and durably, readable by its owner only."""
     record = {
         "seq": head[0],
         "entry_hash": head[1],
         "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
-        handle.write("\n")
-    os.replace(partial, path)
+    fd, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 @audit_cli.command("verify")
@@ -57,15 +84,22 @@ def write_anchor(path: Path, head: tuple[int, str]) -> None:
 )
 def verify_command(anchor_path: Path | None):
     """Check the hash chain and its signed head; exit 1 naming the first bad entry."""
-    anchor = read_anchor(anchor_path) if anchor_path else None
+    if anchor_path is None:
+        _verify(None)
+        return
+    with locked(anchor_path):
+        head = _verify(read_anchor(anchor_path))
+        write_anchor(anchor_path, head)  # never backwards: the walk reached the anchor
+        click.echo(f"anchored entry {head[0]} in {anchor_path}")
+
+
+def _verify(anchor: Anchor | None) -> tuple[int, str]:
     result = verify_chain(db.session, anchor=anchor)
     if not result.ok:
         click.echo(f"audit log BROKEN: {result.problem}", err=True)
         sys.exit(1)
     click.echo(f"audit log intact: {result.checked} entries")
-    if anchor_path:
-        write_anchor(anchor_path, result.head)
-        click.echo(f"anchored entry {result.head[0]} in {anchor_path}")
+    return result.head
 
 
 def register(app: Flask) -> None:

@@ -194,6 +194,7 @@ def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path)
     code, output = verify_with_anchor(app, anchor)
     assert code != 0 and "truncated" in output and "entry 6" in output
     assert '"seq": 6' in anchor.read_text()  # a failed run leaves the anchor as it was
+    assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
 
 
 def test_an_anchor_catches_a_rewritten_entry_and_refuses_a_bad_file(app, chain, tmp_path):
@@ -203,7 +204,8 @@ def test_an_anchor_catches_a_rewritten_entry_and_refuses_a_bad_file(app, chain, 
     anchor.write_text(json.dumps({"seq": COUNT, "entry_hash": "0" * 64}))
     code, output = verify_with_anchor(app, anchor)
     assert code != 0 and f"entry {COUNT} is not the one" in output
-    for text in ("not json", '{"seq": -1, "entry_hash": "x"}', '{"seq": "6"}'):
+    malformed = ("not json", '{"seq": -1, "entry_hash": "x"}', '{"seq": "6"}', "[]", "6", "null")
+    for text in (*malformed, '{"seq": true, "entry_hash": "x"}'):
         anchor.write_text(text)
         code, output = verify_with_anchor(app, anchor)
         assert code != 0 and "anchor" in output and "Traceback" not in output
