@@ -64,6 +64,28 @@ def session_numbers(notes: list[NoteInput], appointments: list[AppointmentInput]
     return numbers
 
 
+def session_window(
+    notes: Iterable[NoteInput],
+    numbers: dict[Any, int],
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    include_drafts: bool = False,
+) -> list[tuple[date, int, str, NoteInput]]:
+    """The notes of the window, as (date, session number, note id text, note), in session
+    order: date, then number, then id. Drafts only with `include_drafts`."""
+    return sorted(
+        (
+            (n.session_date, numbers[n.note_id], str(n.note_id), n)
+            for n in notes
+            if (include_drafts or n.status == "signed")
+            and (date_from is None or n.session_date >= date_from)
+            and (date_to is None or n.session_date <= date_to)
+        ),
+        key=lambda item: item[:3],
+    )
+
+
 def survivor_map(scripts: Iterable[ScriptInput]) -> dict[Any, Any]:
     """Script id → the id of the script it finally folds into (following merge chains)."""
     parent = {s.script_id: s.merged_into_id for s in scripts}

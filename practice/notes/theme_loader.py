@@ -27,6 +27,7 @@ from practice.notes.theme_inputs import (
     NoteInput,
     ScriptInput,
     session_numbers,
+    session_window,
 )
 from practice.notes.themes import ThemeHistory
 from practice.scheduling.models import Appointment
@@ -96,8 +97,11 @@ def load_figures(client: Client, cipher) -> list[FigureInput]:
     ).all()
     figures = []
     for fid, is_therapist, blob in rows:
-        role = "therapist" if is_therapist else cipher.unseal("figures", "payload", fid, blob)
-        figures.append(FigureInput(fid, role if is_therapist else str(role.get("role", "other"))))
+        if is_therapist:
+            role = "therapist"
+        else:
+            role = str(cipher.unseal("figures", "payload", fid, blob).get("role", "other"))
+        figures.append(FigureInput(fid, role))
     return figures
 
 
@@ -143,17 +147,23 @@ def client_theme_history(
     cipher = keys.client_cipher(client)
     rows = note_rows(client, author_ids)
     notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
+    blobs = {note_id: blob for note_id, _, _, _, blob in rows}
     attended = load_attended(client, timezone, dated=[n.appointment_id for n in notes])
-    numbers = session_numbers(notes, attended)
-    window = sorted(
-        (day, numbers[note_id], str(note_id), note_id, blob)
-        for note_id, day, status, _, blob in rows
-        if (include_drafts or status == "signed")
-        and (date_from is None or day >= date_from)
-        and (date_to is None or day <= date_to)
+    window = session_window(
+        notes,
+        session_numbers(notes, attended),
+        date_from=date_from,
+        date_to=date_to,
+        include_drafts=include_drafts,
     )
     history = ThemeHistory(load_scripts(client, cipher), load_figures(client, cipher))
     unseal, add = cipher.unseal, history.add
-    for day, number, text_id, note_id, blob in window:
-        add(text_id, day.isoformat(), number, unseal("process_notes", "content", note_id, blob))
+    for day, number, text_id, note in window:
+        note_id = note.note_id
+        add(
+            text_id,
+            day.isoformat(),
+            number,
+            unseal("process_notes", "content", note_id, blobs[note_id]),
+        )
     return history.result(client_id=client.id, date_from=date_from, date_to=date_to)

@@ -35,6 +35,7 @@ from practice.notes.theme_inputs import (
     NoteInput,
     ScriptInput,
     session_numbers,
+    session_window,
     survivor_map,
 )
 from practice.notes.theme_scripts import WHEN_VALUES, Cell, ScriptTheme, share
@@ -65,17 +66,10 @@ def theme_history(
 ) -> dict:
     """The theme history of one client as a JSON-ready dict (shape in API.md)."""
     numbers = session_numbers(notes, appointments)
-    window = [
-        n
-        for n in notes
-        if n.content is not None
-        and (include_drafts or n.status == "signed")
-        and (date_from is None or n.session_date >= date_from)
-        and (date_to is None or n.session_date <= date_to)
-    ]
+    readable = [n for n in notes if n.content is not None]
     history = ThemeHistory(scripts, figures)
-    for day, number, note_id, _, note in sorted(
-        (n.session_date, numbers[n.note_id], str(n.note_id), i, n) for i, n in enumerate(window)
+    for day, number, note_id, note in session_window(
+        readable, numbers, date_from=date_from, date_to=date_to, include_drafts=include_drafts
     ):
         history.add(note_id, day.isoformat(), number, note.content)
     return history.result(client_id=client_id, date_from=date_from, date_to=date_to)
@@ -108,14 +102,15 @@ class ThemeHistory:
         survivors, roles, scripts = self.survivors, self.roles, self.scripts
         cells: dict[str, Cell] = {}
 
-        def cell(script_id):
+        def cell(script_id) -> Cell | None:
+            """The cell of the script `script_id` folds into (None: not this client's)."""
             target = survivors.get(script_id if script_id.__class__ is str else str(script_id))
             if target is None:
-                return None, None
+                return None
             found = cells.get(target)
             if found is None:
                 found = cells[target] = Cell()
-            return target, found
+            return found
 
         episodes = _dicts(content.get("relationship_episodes"))
         self.episodes += len(episodes)
@@ -175,17 +170,15 @@ class ThemeHistory:
             and transference.get("present", True) is not False
         )
         linked = transference.get("script_id") if has_transference else None
-        if linked and (c := cell(linked)[1]) is not None:
+        if linked and (c := cell(linked)) is not None:
             c.transference = True
-        enactments = content.get("enactments")
-        enactments = _dicts(enactments) if enactments else ()
+        enactments = _dicts(content.get("enactments"))
         for enactment in enactments:
-            if enactment.get("script_id") and (c := cell(enactment["script_id"])[1]) is not None:
+            if enactment.get("script_id") and (c := cell(enactment["script_id"])) is not None:
                 c.enactments += 1
-        ruptures = content.get("ruptures")
-        ruptures = _dicts(ruptures) if ruptures else ()
+        ruptures = _dicts(content.get("ruptures"))
         for rupture in ruptures:
-            if rupture.get("script_id") and (c := cell(rupture["script_id"])[1]) is not None:
+            if rupture.get("script_id") and (c := cell(rupture["script_id"])) is not None:
                 c.ruptures += 1
         for script_id in content.get("scripts_active") or ():
             cell(script_id)
