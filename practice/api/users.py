@@ -149,8 +149,7 @@ class UserTotp(MethodView):
                 message="Turn off your own second factor at /api/v1/auth/totp/disable "
                 "(it needs your password and a current code).",
             )
-        if totp.reset(user):
-            sessions.end_sessions(user, "totp_reset")
+        totp.reset(user)
         audit.record(db.session, "user.totp_reset", object_type="user", object_id=user.id)
 
 

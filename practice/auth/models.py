@@ -50,8 +50,8 @@ class User(IdMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Set by an owner's (or the operator's) reset: the password was chosen by someone
-    # else, so the user may only choose their own until they have (sessions.py).
+    # Set by the operator's reset (flask practice reset-password): someone else chose the
+    # password, so the user may only choose their own until they have (sessions.py).
     password_reset_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -70,6 +70,11 @@ class User(IdMixin, db.Model):
         """True when the user holds any of `roles`."""
         mine = self.roles
         return any(role in mine for role in roles)
+
+    @property
+    def totp_enrolment_pending(self) -> bool:
+        """The practice requires TOTP and this user has not enabled it yet."""
+        return bool(self.practice.require_totp) and not self.totp_enabled
 
     @property
     def totp_recovery_codes_left(self) -> int:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practice.audit import service as audit
-from practice.auth import passwords
+from practice.auth import passwords, sessions
 from practice.auth.models import ROLES, ApiToken, Practice, Supervision, User
 from practice.auth.sessions import digest
 from practice.database import utcnow
@@ -101,13 +101,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def reset_password(user: User, new_password: str) -> None:
-    """Someone else (an owner, the operator) sets a temporary password for `user`, who
-    forgot theirs: policy-checked, the account unlocked, and a change of their own
-    required before anything else. The caller ends the user's sessions."""
+    """The operator sets a temporary password for `user`, who forgot theirs:
+    policy-checked, the account unlocked, every session ended, and a change of their own
+    required before anything else."""
     set_password(user, new_password)
     user.password_reset_required = True
     user.failed_logins = 0
     user.locked_until = None
+    sessions.end_sessions(user, "password_reset")
 
 
 def account_locked(user: User) -> bool:

@@ -161,7 +161,7 @@ def _refuse_until_done(user: User, path: str) -> None:
     enrolment the practice requires, a password an owner reset. Both can be pending;
     then the paths of both stay open."""
     allowed, todo = set(), []
-    if user.practice.require_totp and not user.totp_enabled:
+    if user.totp_enrolment_pending:
         allowed |= ENROLMENT_PATHS
         todo.append("enrol in two-factor authentication at /api/v1/auth/totp/setup")
     if user.password_reset_required:

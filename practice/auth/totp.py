@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from practice import crypto
-from practice.auth import passwords
+from practice.audit import service as audit
+from practice.auth import passwords, sessions
 from practice.auth.models import User
 from practice.auth.service import PolicyError
 from practice.extensions import db
@@ -122,11 +123,14 @@ def disable(user: User, password: str, code: str) -> None:
 
 
 def reset(user: User) -> bool:
-    """An owner's reset for a user who lost their authenticator: the factor and its seed
-    are removed (True if there was one). If the practice requires TOTP, the user's next
-    login leads to enrolment again (see `enrolment_pending`)."""
+    """A reset for a user who lost their authenticator (an owner's, or the operator's):
+    the factor, its seed and recovery codes are removed and, if there was one (True),
+    every session of the user ends. If the practice requires TOTP, the user's next
+    login leads to enrolment again (`User.totp_enrolment_pending`)."""
     had_factor = bool(user.totp_enabled or user.totp_secret)
     _clear(user)
+    if had_factor:
+        sessions.end_sessions(user, "totp_reset")
     return had_factor
 
 
@@ -180,11 +184,12 @@ def _use_recovery_code(user: User, code: str) -> bool:
         if hmac.compare_digest(stored, wanted):
             hashes.remove(stored)
             user.totp_recovery_hashes = json.dumps(hashes)
-            log.info("user %s used a TOTP recovery code (%d left)", user.id, len(hashes))
+            audit.record(
+                db.session,
+                "auth.totp_recovery_code_used",
+                object_type="user",
+                object_id=user.id,
+                actor=user,
+            )
             return True
     return False
-
-
-def enrolment_pending(user: User) -> bool:
-    """True when the practice requires TOTP and this user has not enabled it yet."""
-    return bool(user.practice.require_totp) and not user.totp_enabled

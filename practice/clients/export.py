@@ -16,24 +16,17 @@ from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
-from practice.clients.service import get_client_for
+from practice.clients.service import DEMOGRAPHIC_FIELDS, get_client_for
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import Appointment, Room
 
 FORMAT = "practice.client-export/1"
 EXPORT_FIELDS = ("format", "exported_at", "client", "appointments")
+# An explicit allowlist: the demographics the record keeps, and its plain bookkeeping.
 CLIENT_FIELDS = (
     "id",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "status",
-    "intake_date",
-    "discharge_date",
+    *DEMOGRAPHIC_FIELDS,
     "primary_clinician_id",
     "care_team_ids",
     "created_at",
@@ -62,9 +55,9 @@ def _plain(value):
 
 
 def _client_part(client: Client) -> dict:
-    values = {name: getattr(client, name) for name in CLIENT_FIELDS if name != "care_team_ids"}
-    values["care_team_ids"] = sorted(str(member) for member in client.care_team_ids)
-    return {name: _plain(values[name]) for name in CLIENT_FIELDS}
+    part = {n: _plain(getattr(client, n)) for n in CLIENT_FIELDS if n != "care_team_ids"}
+    part["care_team_ids"] = sorted(str(member) for member in client.care_team_ids)
+    return part
 
 
 def _appointments_part(client: Client) -> list[dict]:
@@ -76,9 +69,12 @@ def _appointments_part(client: Client) -> list[dict]:
     )
     result = []
     for appointment, room_name in rows:
-        values = {n: getattr(appointment, n) for n in APPOINTMENT_FIELDS if n != "room_name"}
-        values["room_name"] = room_name
-        result.append({name: _plain(values[name]) for name in APPOINTMENT_FIELDS})
+        result.append(
+            {
+                name: room_name if name == "room_name" else _plain(getattr(appointment, name))
+                for name in APPOINTMENT_FIELDS
+            }
+        )
     return result
 
 
@@ -100,4 +96,4 @@ def export_client(user: User, client_id: uuid.UUID) -> dict:
         "appointments": _appointments_part(client),
     }
     audit.record(db.session, "client.export", object_type="client", object_id=client.id)
-    return {name: document[name] for name in EXPORT_FIELDS}
+    return document

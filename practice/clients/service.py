@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import CareTeamMember, Client
 from practice.extensions import db
+from practice.scheduling.service import practice_zone
 
 MAX_CARE_TEAM = 20
 MAX_AGE_YEARS = 130
@@ -108,7 +108,7 @@ def audit_listed(clients) -> None:
 
 def practice_today(user: User) -> date:
     """Today's date in the practice's time zone."""
-    return datetime.now(ZoneInfo(user.practice.timezone)).date()
+    return datetime.now(practice_zone(user)).date()
 
 
 def phone_region(user: User) -> str | None:

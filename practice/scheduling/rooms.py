@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from practice.auth import policy
@@ -22,24 +21,9 @@ def get_room_for(actor: User, room_id: uuid.UUID) -> Room:
     return room
 
 
-def _name_taken(practice_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None) -> bool:
-    query = sa.select(Room.id).where(
-        # The database's lower() on both sides: the one the unique index uses.
-        Room.practice_id == practice_id,
-        sa.func.lower(Room.name) == sa.func.lower(name),
-    )
-    if except_id is not None:
-        query = query.where(Room.id != except_id)
-    with db.session.no_autoflush:  # a pending rename would hit the unique index first
-        return db.session.scalar(query) is not None
-
-
 def _save(room: Room) -> None:
-    """Flush `room` (new or changed); a duplicate name, ignoring case, is a 409. The check
-    gives the common case its answer; the unique index on lower(name) catches a
-    duplicate that a concurrent request inserted after the check."""
-    if _name_taken(room.practice_id, room.name, room.id):
-        raise SchedulingError(409, "A room with this name already exists.")
+    """Flush `room` (new or changed); a duplicate name is a 409. The unique index on
+    (practice_id, lower(name)) decides, concurrent requests included."""
     try:
         with db.session.begin_nested():
             db.session.add(room)
@@ -61,5 +45,5 @@ def update_room(room: Room, changes: dict) -> Room:
         room.name = changes["name"]
     if "active" in changes:
         room.active = changes["active"]
-    _save(room)  # a rename raced in by another request is a 409 too, not a 500
+    _save(room)
     return room
