@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from practice.api.common import PageArgs, page_of, paginate, refuse_fields
+from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
 from practice.auth import policy
 from practice.clients import export, service
 from practice.clients.models import CLIENT_STATUSES
@@ -38,13 +38,6 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         return unicodedata.normalize("NFC", text.strip())
-
-
-class TrimmedEmail(fields.Email):
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = value.strip()
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ClientWriteSchema(Schema):

@@ -8,6 +8,8 @@ from flask import request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from practice.audit import service as audit
+from practice.audit.service import PENDING
 from practice.extensions import db
 
 MAX_PAGE_SIZE = 200
@@ -23,6 +25,15 @@ class PageArgs(Schema):
 def refuse_fields(errors: dict, message: str = "The request was refused.") -> NoReturn:
     """Answer 422 in the error shape with field-level errors of the JSON body."""
     abort(422, message=message, errors={"json": errors})
+
+
+class TrimmedEmail(fields.Email):
+    """An email address; pasted ones often carry spaces, which are not part of it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -76,3 +87,40 @@ def require_if_match(current_version: int) -> None:
 def etag(version: int) -> dict[str, str]:
     """Response headers carrying the ETag of `version`."""
     return {"ETag": f'"{version}"'}
+
+
+VERBS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
+ID_ARGS = ("note_id", "script_id", "figure_id", "client_id")
+# Sub-resources that name an action, as the views name it when they succeed.
+SUB_ACTIONS = {"sign": "sign", "merge": "merge", "addenda": "addendum"}
+
+
+def audit_refusals(response):
+    """After-request hook for the clinical blueprints: a refused or failed request leaves
+    one audit entry (no text), named as the view names its success ("note.list",
+    "note.addendum", "script.update", ...)."""
+    if response.status_code < 400 or response.status_code == 401:
+        return response
+    pending = db.session.info.get(PENDING, [])
+    if any(event.outcome != "success" for event in pending):
+        return response  # the refusal is already recorded (e.g. policy.deny)
+    view_args = request.view_args or {}
+    name = next((key for key in ID_ARGS if key in view_args), None)
+    object_type = name.removesuffix("_id") if name else None
+    rule = request.url_rule.rule if request.url_rule else ""
+    last = rule.rstrip("/").rsplit("/", 1)[-1]
+    if last in SUB_ACTIONS:
+        verb = SUB_ACTIONS[last]
+    elif request.method == "GET" and not last.startswith("<"):
+        verb = "list"  # a collection
+    else:
+        verb = VERBS.get(request.method, "call")
+    resource = request.blueprint.removesuffix("s") if request.blueprint else "request"
+    audit.record(
+        db.session,
+        f"{resource}.{verb}",
+        object_type=object_type,
+        object_id=view_args.get(name) if name else None,
+        outcome="error" if response.status_code >= 500 else "failure",
+    )
+    return response

@@ -11,8 +11,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate, refuse_fields
-from practice.api.notes import audit_refusals
+from practice.api.common import PageArgs, audit_refusals, page_of, paginate, refuse_fields
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.extensions import db

@@ -15,9 +15,16 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from practice.api.common import PageArgs, etag, page_of, paginate, refuse_fields, require_if_match
+from practice.api.common import (
+    PageArgs,
+    audit_refusals,
+    etag,
+    page_of,
+    paginate,
+    refuse_fields,
+    require_if_match,
+)
 from practice.audit import service as audit
-from practice.audit.service import PENDING
 from practice.auth import policy
 from practice.clients.models import Client
 from practice.extensions import db
@@ -29,34 +36,6 @@ from practice.notes.template import NoteContentSchema
 blp = Blueprint(
     "notes", __name__, url_prefix="/api/v1", description="Process notes (author and supervisor)"
 )
-
-VERBS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
-ID_ARGS = ("note_id", "script_id", "figure_id", "client_id")
-
-
-def audit_refusals(response):
-    """After-request hook: a refused or failed request leaves one audit entry (no text)."""
-    if response.status_code < 400 or response.status_code == 401:
-        return response
-    pending = db.session.info.get(PENDING, [])
-    if any(event.outcome != "success" for event in pending):
-        return response  # the refusal is already recorded (e.g. policy.deny)
-    view_args = request.view_args or {}
-    name = next((key for key in ID_ARGS if key in view_args), None)
-    object_type = name.removesuffix("_id") if name else None
-    rule = request.url_rule.rule if request.url_rule else ""
-    last = rule.rstrip("/").rsplit("/", 1)[-1]
-    verb = last if last.isalpha() and not last.endswith("s") else VERBS.get(request.method, "call")
-    resource = request.blueprint.removesuffix("s") if request.blueprint else "request"
-    audit.record(
-        db.session,
-        f"{resource}.{verb}",
-        object_type=object_type,
-        object_id=view_args.get(name) if name else None,
-        outcome="error" if response.status_code >= 500 else "failure",
-    )
-    return response
-
 
 blp.after_request(audit_refusals)
 
@@ -139,13 +118,6 @@ def refuse(exc: Exception):
     if isinstance(exc, rules.Stale):
         abort(412, message="This changed since you read it; reload and try again.")
     abort(409, message=str(exc))
-
-
-def if_match_version() -> int | None:
-    """The version named by If-Match, when the caller sent exactly one."""
-    header = request.headers.get("If-Match", "")
-    tag = header.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else None
 
 
 @blp.route("/clients/<uuid:client_id>/notes")
@@ -242,7 +214,7 @@ class NoteSign(MethodView):
         if request.headers.get("If-Match"):
             require_if_match(note.version)
         try:
-            service.sign_note(note, if_match_version())
+            service.sign_note(note)  # compare-and-set on the version just read (and matched)
         except (rules.Conflict, rules.Stale) as exc:
             refuse(exc)
         audit.record(db.session, "note.sign", object_type="note", object_id=note.id)

@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, etag, page_of, paginate, require_if_match
-from practice.api.notes import audit_refusals, refuse
+from practice.api.common import PageArgs, audit_refusals, etag, page_of, paginate, require_if_match
+from practice.api.notes import refuse
 from practice.audit import service as audit
 from practice.extensions import db
 from practice.notes import keys, rules, scripts, service

@@ -23,7 +23,7 @@ from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes.service import note_authors_for
+from practice.notes.service import care_authors
 from practice.notes.theme_formats import history_csv, history_svg
 from practice.notes.theme_loader import client_theme_history
 
@@ -123,14 +123,12 @@ def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uui
 
     Theme history is a tool of the client's current care (it lists every script the care
     team keeps): only a clinician assigned to the client, or a supervisor of one, opens
-    it. Their history covers every author whose notes they may read
-    (notes.service.note_authors_for). Someone the client moved away from still lists
-    and reads their own notes, but not the history.
+    it, over every author whose notes they may read (notes.service.care_authors).
+    Someone the client moved away from still lists and reads their own notes, but not
+    the history.
     """
     client = db.session.get(Client, client_id)
-    if client is None or not policy.in_clinical_care(user, client):
-        policy.deny("client", client_id)
-    authors = note_authors_for(user, client)
+    authors = care_authors(user, client) if client is not None else set()
     if not authors:
         policy.deny("client", client_id)
     return client, authors

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate, refuse_fields
+from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
 from practice.api.schemas import UserSchema
 from practice.audit import service as audit
 from practice.auth import policy, service, sessions, totp
@@ -30,7 +30,7 @@ class StrictBoolean(fields.Boolean):
 
 
 class UserCreateSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = TrimmedEmail(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     roles = fields.List(
         fields.String(validate=validate.OneOf(ROLES)),
@@ -38,13 +38,6 @@ class UserCreateSchema(Schema):
         validate=validate.Length(min=1, max=len(ROLES)),
     )
     password = fields.String(required=True, validate=validate.Length(max=1024))
-
-    @pre_load
-    def _trim_email(self, data, **_kwargs):
-        """Pasted addresses often carry spaces; they are not part of the address."""
-        if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip()}
-        return data
 
 
 class UserUpdateSchema(Schema):

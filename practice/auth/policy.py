@@ -109,12 +109,6 @@ def can_write_note(user: User, note) -> bool:
     return in_practice(user, note) and is_note_author(user, note)
 
 
-def in_clinical_care(user: User, client) -> bool:
-    """Assigned to the client as a clinician, or supervising someone who is: the people who
-    see the client's whole clinical record (all figures and scripts)."""
-    return can_do_clinical_work(user, client) or supervises_care_of(user, client)
-
-
 def deny(
     object_type: str, object_id=None, *, code: int = 404, message: str | None = None
 ) -> NoReturn:

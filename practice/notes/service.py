@@ -63,25 +63,34 @@ def readable_author_ids(user: User) -> set[uuid.UUID]:
     return own | policy.supervisee_ids(user)
 
 
-def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
-    """Whose notes about `client` the user may list and see in the theme history.
-
-    The same rule as reading one note (the author, or the author's supervisor while the
-    link exists), applied to a client: the readable authors, when the user is assigned
-    to the client, supervises a clinician who is, or when any readable author has
-    written about the client (a clinician taken off the care team keeps their notes).
-    An empty set means there is nothing for this user here: the caller answers 404.
-    """
+def care_authors(user: User, client: Client) -> set[uuid.UUID]:
+    """The readable authors (see readable_author_ids) when the user is in the client's
+    current care: assigned to the client, or supervising a clinician who is
+    (policy.supervises_care_of, with the supervisees queried once). Else the empty set."""
     if not policy.in_practice(user, client):
         return set()
     authors = readable_author_ids(user)
-    if not authors:
-        return set()
     if policy.can_do_clinical_work(user, client):
         return authors
-    supervisees = authors - {user.id}  # as in policy.supervises_care_of, without re-querying
+    supervisees = authors - {user.id}
     if supervisees & ({client.primary_clinician_id} | client.care_team_ids):
         return authors
+    return set()
+
+
+def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
+    """Whose notes about `client` the user may list: the same rule as reading one note
+    (the author, or the author's supervisor while the link exists), applied to a client.
+    The readable authors when the user is in the client's care (care_authors), or when
+    any readable author has written about the client (a clinician taken off the care
+    team keeps their notes). An empty set: nothing for this user here (404).
+    """
+    authors = care_authors(user, client)
+    if authors or not policy.in_practice(user, client):
+        return authors
+    authors = readable_author_ids(user)
+    if not authors:
+        return set()
     wrote = (
         sa.select(ProcessNote.id)
         .where(

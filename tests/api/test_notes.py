@@ -538,3 +538,16 @@ def test_put_moves_the_session_date_with_the_content(client, db, team):
     )  # fmt: skip
     assert_error(bad, 422)
     assert client.get(url, headers=auth(team.author)).get_json()["version"] == 3
+
+
+def test_a_refusal_is_audited_under_the_action_a_success_would_have(client, db, team):
+    """The after-request hook names failures as the views name successes."""
+    draft = new_note(client, team)
+    refused = client.post(
+        f"/api/v1/notes/{draft['id']}/addenda",
+        json={"text": "too early"},
+        headers=auth(team.author),
+    )
+    assert_error(refused, 409)
+    rows = audit_rows(db, object_id=draft["id"], outcome="failure")
+    assert [row.action for row in rows] == ["note.addendum"]
