@@ -11,14 +11,13 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import Figure
-from practice.notes.rules import Invalid
+from practice.notes.rules import Invalid, owned_or_404, sealed_view
 
 THERAPIST_FIGURE = {"label": "Therapist", "role": "therapist", "period": "current"}
 
@@ -54,25 +53,17 @@ def figures_query(client: Client):
     )
 
 
+FIGURE_COLUMNS = ("id", "client_id", "is_therapist", "created_at", "updated_at")
+
+
 def figure_view(figure: Figure, cipher) -> dict:
     """A figure with its decrypted label, role and period."""
-    payload = cipher.unseal("figures", "payload", figure.id, figure.payload)
-    return {
-        "id": figure.id,
-        "client_id": figure.client_id,
-        "is_therapist": figure.is_therapist,
-        "created_at": figure.created_at,
-        "updated_at": figure.updated_at,
-        **payload,
-    }
+    return sealed_view(figure, cipher, "figures", FIGURE_COLUMNS)
 
 
 def get_figure(client: Client, figure_id: uuid.UUID) -> Figure:
     """One figure of this client, or 404."""
-    figure = db.session.get(Figure, figure_id)
-    if figure is None or figure.client_id != client.id:
-        policy.deny("figure", figure_id)
-    return figure
+    return owned_or_404(Figure, "figure", client, figure_id)
 
 
 def create_figure(user: User, client: Client, payload: dict) -> Figure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from practice.auth import policy
 from practice.database import utcnow
 from practice.extensions import db
 
@@ -37,3 +38,18 @@ def compare_and_set(model, obj, version: int, values: dict, *conditions) -> None
         if obj.version != version:
             raise Stale()
         raise Conflict("The object can no longer be changed.")
+
+
+def owned_or_404(model, kind: str, client, object_id):
+    """The `model` row `object_id` when it belongs to `client`; 404 (audited) otherwise."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.client_id != client.id:
+        policy.deny(kind, object_id)
+    return obj
+
+
+def sealed_view(obj, cipher, table: str, columns: tuple[str, ...]) -> dict:
+    """The plain `columns` of a figure or script and its decrypted payload, in one dict."""
+    view = {column: getattr(obj, column) for column in columns}
+    view.update(cipher.unseal(table, "payload", obj.id, obj.payload))
+    return view

@@ -10,14 +10,13 @@ import uuid
 
 import sqlalchemy as sa
 
-from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import Script
-from practice.notes.rules import Conflict, Invalid, compare_and_set
+from practice.notes.rules import Conflict, Invalid, compare_and_set, owned_or_404, sealed_view
 
 
 def scripts_query(client: Client, *, status: str | None = None, include_merged: bool = False):
@@ -30,27 +29,25 @@ def scripts_query(client: Client, *, status: str | None = None, include_merged: 
     return query.order_by(Script.created_at, Script.id)
 
 
+SCRIPT_COLUMNS = (
+    "id",
+    "client_id",
+    "status",
+    "version",
+    "merged_into_id",
+    "created_at",
+    "updated_at",
+)
+
+
 def script_view(script: Script, cipher) -> dict:
     """A script with its decrypted words."""
-    payload = cipher.unseal("scripts", "payload", script.id, script.payload)
-    return {
-        "id": script.id,
-        "client_id": script.client_id,
-        "status": script.status,
-        "version": script.version,
-        "merged_into_id": script.merged_into_id,
-        "created_at": script.created_at,
-        "updated_at": script.updated_at,
-        **payload,
-    }
+    return sealed_view(script, cipher, "scripts", SCRIPT_COLUMNS)
 
 
 def get_script(client: Client, script_id: uuid.UUID) -> Script:
     """One script of this client, or 404."""
-    script = db.session.get(Script, script_id)
-    if script is None or script.client_id != client.id:
-        policy.deny("script", script_id)
-    return script
+    return owned_or_404(Script, "script", client, script_id)
 
 
 def create_script(user: User, client: Client, payload: dict, status: str) -> Script:

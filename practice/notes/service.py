@@ -226,9 +226,6 @@ def create_note(
         appointment = db.session.get(Appointment, appointment_id)
         if appointment is None or appointment.client_id != client.id:
             raise Invalid({"appointment_id": ["No such appointment for this client."]})
-        taken = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment_id)
-        if db.session.scalar(taken) is not None:
-            raise Conflict("This appointment already has a note.")
     now = utcnow()
     note = ProcessNote(
         id=new_id(),
@@ -251,7 +248,7 @@ def create_note(
     try:
         with db.session.begin_nested():
             insert_now(db.session, note)
-    except IntegrityError:  # the same appointment, a concurrent request
+    except IntegrityError:  # the unique appointment_id: one note per appointment
         raise Conflict("This appointment already has a note.") from None
     return note
 
