@@ -19,6 +19,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from practice.files import fsync_path
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 
@@ -51,8 +53,9 @@ def backup(url: str | URL, path: Path, *, force: bool = False) -> Outcome:
         else:
             raise BackupError(f"no backup method for {url.get_backend_name()} databases")
         os.chmod(partial, 0o600)
-        _fsync(partial)
+        fsync_path(partial)
         os.replace(partial, path)
+        fsync_path(path.parent)
     finally:
         partial.unlink(missing_ok=True)
     return Outcome(path, path.stat().st_size)
@@ -162,11 +165,3 @@ def _run(command: list[str], url: URL, dbname_flag: str | None = None) -> None:
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-1:] or ["no message"]
         raise BackupError(f"{command[0]} failed: {detail[0]}")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

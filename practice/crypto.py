@@ -29,6 +29,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from practice.files import write_private
+
 MASTER_KEY_BYTES = 32
 
 
@@ -142,22 +144,9 @@ def load_keyring(source: str | os.PathLike) -> Keyring:
 
 
 def save_keyring(keyring: Keyring, path: Path) -> None:
-    """Write the keyring atomically with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(keyring.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    # The rename itself must survive a crash before anything is wrapped under a new key.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write the keyring atomically and durably with mode 0600: the rename must survive a
+    crash before anything is wrapped under a new key."""
+    write_private(path, keyring.to_json())
 
 
 def generate_keyring(path: Path) -> Keyring:

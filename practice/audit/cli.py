@@ -6,7 +6,6 @@ import fcntl
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from flask.cli import AppGroup
 
 from practice.audit.verify import Anchor, verify_chain
 from practice.extensions import db
+from practice.files import write_private
 
 audit_cli = AppGroup("audit", help="The audit log.")
 
@@ -56,22 +56,7 @@ def write_anchor(path: Path, head: tuple[int, str]) -> None:
         "entry_hash": head[1],
         "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    fd, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_private(path, json.dumps(record) + "\n")
 
 
 @audit_cli.command("verify")
