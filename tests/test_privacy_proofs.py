@@ -29,12 +29,6 @@ PLAIN_MARKER = "Plainmarkerson"  # a demographic field, stored in the clear on p
 WRITERS = 20
 
 
-@pytest.fixture
-def db():
-    """Override the autouse rollback fixture: the live server has its own database."""
-    return _db
-
-
 def call(url: str, method: str = "GET", headers=None, body=None) -> tuple[int, dict, dict]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 (our own http:// server)

@@ -179,14 +179,18 @@ def _check_dates(user: User, record: dict, errors: dict) -> None:
 
 
 def _check_team(user: User, primary_id, team_ids, *, check_primary, new_members, errors) -> None:
-    if check_primary and primary_id not in _active_clinicians(user, [primary_id]):
+    too_big = team_ids is not None and len(set(team_ids)) > MAX_CARE_TEAM
+    to_check = ({primary_id} if check_primary else set()) | (
+        set(new_members) if team_ids is not None and not too_big else set()
+    )
+    valid = _active_clinicians(user, to_check)  # one query for the primary and the team
+    if check_primary and primary_id not in valid:
         errors["primary_clinician_id"] = [NO_SUCH_CLINICIAN]
     if team_ids is None:
         return
-    if len(set(team_ids)) > MAX_CARE_TEAM:
+    if too_big:
         errors["care_team_ids"] = [f"A care team has at most {MAX_CARE_TEAM} clinicians."]
         return
-    valid = _active_clinicians(user, new_members)
     problems = {}
     for index, member_id in enumerate(team_ids):
         if member_id == primary_id:

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.live
 PER_KIND = 8
 
 
-@pytest.fixture
-def db():
-    """Override the autouse rollback fixture: it would bind the server's threads to the
-    test's single connection. The live server has its own database instead."""
-    return _db
-
-
 def _call(url: str, method: str = "GET", headers=None, body=None) -> int:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 (our own http:// server)

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.live
 LOGINS = 8
 
 
-@pytest.fixture
-def db():
-    """Override the autouse rollback fixture: the live server has its own database."""
-    return _db
-
-
 def _login(url: str, email: str, code: str, start: threading.Barrier) -> int:
     body = json.dumps({"email": email, "password": PASSWORD, "totp": code}).encode()
     request = urllib.request.Request(  # noqa: S310 (our own http:// server)

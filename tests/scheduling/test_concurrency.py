@@ -19,13 +19,6 @@ pytestmark = pytest.mark.live
 REQUESTS = 24
 
 
-@pytest.fixture
-def db():
-    """Override the autouse rollback fixture: it would bind the server's threads to the
-    test's single connection. The live server has its own database instead."""
-    return _db
-
-
 def post_all(url: str, bodies: list[tuple[dict, dict]]) -> list[tuple[int, dict]]:
     """POST every (body, headers) at once (released together by a barrier)."""
     barrier = threading.Barrier(len(bodies))
