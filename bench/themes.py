@@ -270,16 +270,16 @@ NOTES = [
     "this floor. In the runs of 2026-11-27 the loader alone (the app's queries through "
     "SQLAlchemy, numbering and ordering, decrypting and parsing, no theme logic at all) "
     "was already about 1.4 x the floor on SQLite and 1.3 x on PostgreSQL; the "
-    "computation then added about 30-38 ms for 1,000 notes on both (three episodes per note, "
-    "their figures, valences and CCRT components, and the 3,500 timeline and per-session "
-    "entries the API returns; building those output dicts alone is about a quarter of "
-    "it), and the request about 5-8 ms more. To compare, json.loads of the same 1,000 "
-    "notes takes about 13 ms. The theme modules were also compiled with mypyc (typed "
-    "where needed, outside the repository) to see whether compiling would close the gap: "
-    "the computation went from 23.1 to 18.6 ms (1.24 x), far short of what 1.5 x needs, "
-    "so no compiled extension was added. Medians on this shared 2-CPU machine move by "
-    "20-30 % between runs; the ratios come from interleaved runs.",
-    "",
+    "computation then added about 30-38 ms for 1,000 notes on both (three episodes per "
+    "note, their figures, valences and CCRT components, and the 3,500 timeline and "
+    "per-session entries the API returns; building those output dicts alone is about a "
+    "quarter of it), and the request a few ms more (compare the service and GET "
+    "columns). To compare, json.loads of the same 1,000 notes takes about 13 ms. The "
+    "theme modules were also compiled with mypyc (typed where needed, outside the "
+    "repository) to see whether compiling would close the gap: in a standalone run over "
+    "already-parsed notes the computation went from 23.1 to 18.6 ms (1.24 x), far short "
+    "of what 1.5 x needs, so no compiled extension was added. Medians on this shared "
+    "2-CPU machine move by 20-30 % between runs; the ratios come from interleaved runs.",
     "",
 ]
 
