@@ -1,10 +1,13 @@
-"""Column types and engine settings shared by every domain's models."""
+"""Column types, engine settings and statement helpers shared by every domain."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -101,6 +104,49 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def pipelined(connection: sa.Connection) -> bool:
+    """True when `connection` is psycopg with pipeline mode (several statements sent
+    before any answer is awaited, one round trip for all)."""
+    return connection.dialect.name == "postgresql" and psycopg.Pipeline.is_supported()
+
+
+@contextmanager
+def driver_connection(connection: sa.Connection) -> Iterator:
+    """The DB-API connection under `connection`, for the few hot statements that run on
+    the driver directly. Its errors come out as SQLAlchemy's (a lost server is still
+    an OperationalError, answered 503) and a dead connection is invalidated, as if the
+    statement had gone through SQLAlchemy."""
+    dbapi = connection.connection.dbapi_connection
+    try:
+        yield connection.connection.driver_connection
+    except connection.dialect.loaded_dbapi.Error as error:
+        invalidated = connection.dialect.is_disconnect(error, dbapi, None)
+        if invalidated:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            None,
+            None,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated,
+            dialect=connection.dialect,
+        ) from error
+
+
+_DRIVER_SQL: dict[tuple, str] = {}
+
+
+def driver_sql(connection: sa.Connection, statement: sa.Executable, keys: tuple = ()) -> str:
+    """`statement` compiled once per dialect (with the bound `keys`), in the driver's
+    own parameter style."""
+    cache_key = (statement, connection.dialect.name, keys)
+    sql = _DRIVER_SQL.get(cache_key)
+    if sql is None:
+        compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
+        sql = _DRIVER_SQL[cache_key] = str(compiled)
+    return sql
 
 
 _INSERTS: dict[sa.Table, sa.Insert] = {}

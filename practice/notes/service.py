@@ -27,6 +27,7 @@ from practice.notes.template import TEMPLATE_VERSION, reference_errors
 from practice.scheduling.models import Appointment
 
 MAX_ADDENDUM = 20_000
+APPOINTMENT_TAKEN = "This appointment already has a note."
 
 
 # --- access -------------------------------------------------------------------------
@@ -106,33 +107,53 @@ def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
 # --- notes --------------------------------------------------------------------------
 
 
-# Every figure and script id of a client, in one round trip. A client has tens of them,
-# so reading them all beats an IN list: the statement is built and compiled once, where
-# an expanding IN is re-rendered on every execution.
+# Every figure and script id of a client, and the appointment a new note names if it
+# is this client's (with whether it has a note already), in one round trip. A client has
+# tens of figures and scripts, so reading them all beats an IN list: the statement is
+# built and compiled once, where an expanding IN is re-rendered on every execution.
+# `flag` is is_therapist for a figure and "already has a note" for an appointment.
 _CLIENT_REFERENCES = sa.union_all(
-    sa.select(Figure.id, Figure.is_therapist, sa.literal("figure").label("kind")).where(
-        Figure.client_id == sa.bindparam("client_id")
+    sa.select(Figure.id, Figure.is_therapist.label("flag"), sa.literal("figure").label("kind"))
+    .where(Figure.client_id == sa.bindparam("client_id")),
+    sa.select(Script.id, sa.false(), sa.literal("script"))
+    .where(Script.client_id == sa.bindparam("client_id")),
+    sa.select(
+        Appointment.id,
+        sa.exists().where(ProcessNote.appointment_id == Appointment.id),
+        sa.literal("appointment"),
+    ).where(
+        Appointment.id == sa.bindparam("appointment_id"),
+        Appointment.client_id == sa.bindparam("client_id"),
     ),
-    sa.select(Script.id, sa.false(), sa.literal("script")).where(
-        Script.client_id == sa.bindparam("client_id")
-    ),
-)
+)  # fmt: skip
 
 
-def check_references(client: Client, content: dict) -> None:
-    """Raise Invalid (field-level) when content names figures or scripts of anyone else.
+def check_references(
+    client: Client, content: dict, appointment_id: uuid.UUID | None = None
+) -> None:
+    """Raise Invalid (field-level) when content names figures or scripts of anyone else,
+    or `appointment_id` is not an appointment of this client; Conflict when that
+    appointment has a note already.
 
     Reads through the session's connection: figures and scripts are flushed by the
     services that create them, so there is nothing to autoflush first.
     """
-    rows = db.session.connection().execute(_CLIENT_REFERENCES, {"client_id": client.id}).all()
-    if not any(row.is_therapist for row in rows):
+    parameters = {"client_id": client.id, "appointment_id": appointment_id}
+    rows = db.session.connection().execute(_CLIENT_REFERENCES, parameters).all()
+    found: dict[str, dict[uuid.UUID, bool]] = {"figure": {}, "script": {}, "appointment": {}}
+    for row in rows:
+        found[row.kind][row.id] = row.flag
+    if not any(found["figure"].values()):
         ensure_therapist_figure(client)
-    figure_ids = {row.id for row in rows if row.kind == "figure"}
-    script_ids = {row.id for row in rows if row.kind == "script"}
-    errors = reference_errors(content, figure_ids, script_ids)
+    errors = {}
+    if content_errors := reference_errors(content, set(found["figure"]), set(found["script"])):
+        errors["content"] = content_errors
+    if appointment_id is not None and appointment_id not in found["appointment"]:
+        errors["appointment_id"] = ["No such appointment for this client."]
     if errors:
-        raise Invalid({"content": errors})
+        raise Invalid(errors)
+    if found["appointment"].get(appointment_id):
+        raise Conflict(APPOINTMENT_TAKEN)
 
 
 def notes_query(
@@ -221,11 +242,7 @@ def create_note(
     appointment_id: uuid.UUID | None = None,
 ) -> ProcessNote:
     """A new draft (version 1) by `user` about `client`."""
-    check_references(client, content)
-    if appointment_id is not None:
-        appointment = db.session.get(Appointment, appointment_id)
-        if appointment is None or appointment.client_id != client.id:
-            raise Invalid({"appointment_id": ["No such appointment for this client."]})
+    check_references(client, content, appointment_id)
     now = utcnow()
     note = ProcessNote(
         id=new_id(),
@@ -242,14 +259,15 @@ def create_note(
         signed_at=None,
     )
     note.content = keys.seal(client, "process_notes", "content", note.id, content)
-    if appointment_id is None:
-        insert_now(db.session, note)
-        return note
     try:
-        with db.session.begin_nested():
-            insert_now(db.session, note)
-    except IntegrityError:  # the unique appointment_id: one note per appointment
-        raise Conflict("This appointment already has a note.") from None
+        insert_now(db.session, note)
+    except IntegrityError:
+        if appointment_id is None:
+            raise
+        # A concurrent request took the appointment since check_references looked: the
+        # unique appointment_id refused this one. (The transaction is spoilt on
+        # PostgreSQL; the request rolls it back for the 409 as for any refusal.)
+        raise Conflict(APPOINTMENT_TAKEN) from None
     return note
 
 

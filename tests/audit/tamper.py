@@ -44,6 +44,18 @@ def write_events(session, count: int, practice_id: uuid.UUID | None = None) -> N
         session.commit()
 
 
+def squat(session, seq: int) -> None:
+    """Copy entry `seq - 1` to `seq` without moving the checkpoint: the chain's next
+    append then collides with it."""
+    session.execute(
+        sa.text(
+            f"INSERT INTO audit_entries (seq, {COLUMNS}) SELECT :seq, {COLUMNS} "
+            "FROM audit_entries WHERE seq = :seq - 1"
+        ),
+        {"seq": seq},
+    )
+
+
 def row(session, seq: int) -> dict:
     return dict(
         session.execute(

@@ -13,7 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from practice.audit import service as audit
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.audit.verify import verify_chain
+from practice.extensions import db as _db
 from tests.audit import tamper
+from tests.databases import TestDatabase
 
 COUNT = 6
 
@@ -165,6 +167,38 @@ def test_savepoint_rollback_keeps_earlier_successes(db):
     nested.rollback()
     db.session.commit()
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["note.read"]
+
+
+def test_a_failed_chain_write_is_sqlalchemys_error_and_leaves_nothing(db, chain):
+    """On PostgreSQL the chain's statements run on psycopg directly (pipelined); a
+    failure there still comes out as SQLAlchemy's error and the commit leaves nothing."""
+    tamper.squat(chain, COUNT + 1)  # an entry on the next seq, behind the checkpoint
+    chain.commit()
+    audit.record(chain, "note.read", object_type="note", object_id=uuid.uuid4())
+    with pytest.raises(sa.exc.IntegrityError):
+        chain.commit()
+    chain.rollback()
+    assert chain.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == COUNT + 1
+    assert chain.get(AuditCheckpoint, 1).head_seq == COUNT
+
+
+@pytest.mark.live
+@pytest.mark.skipif(TestDatabase().kind != "postgresql", reason="a server-side disconnect")
+def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_error(live_server):
+    """What http.database_down answers 503, and a fresh connection next time: the same
+    as when the statement goes through SQLAlchemy."""
+    with live_server.app.app_context():
+        session = _db.session
+        audit.record(session, "note.read", object_type="note", object_id=uuid.uuid4())
+        pid = session.scalar(sa.text("SELECT pg_backend_pid()"))
+        with _db.engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(sa.exc.OperationalError) as info:
+            session.commit()
+        assert info.value.connection_invalidated
+        session.rollback()
+        assert session.scalar(sa.text("SELECT pg_backend_pid()")) != pid
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
 
 
 def verify_with_anchor(app, anchor):

@@ -160,14 +160,33 @@ def test_one_note_per_appointment_of_the_same_client(db, clinic):
 
 
 def test_a_second_note_for_an_appointment_is_a_conflict(db, clinic):
-    """The unique index decides, concurrent requests included (no pre-check query)."""
+    """check_references finds the note (in the query it makes anyway); the session goes on."""
     client = clinic["client"]
     appointment = make_appointment(client, clinic["author"])
     day = appointment.starts_at.date()
     first = service.create_note(clinic["author"], client, day, {}, appointment.id)
     with pytest.raises(rules.Conflict):
         service.create_note(clinic["author"], client, day, {}, appointment.id)
-    # Only the savepoint was rolled back: the first note and the session are intact.
+    # The database kept the first note; the refused one is not left in the session.
+    holders = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment.id)
+    assert db.session.scalars(holders).all() == [first.id]
+    assert not db.session.new
+    assert [n for n in db.session.identity_map.values() if isinstance(n, ProcessNote)] == [first]
+
+
+def test_an_appointment_taken_by_a_concurrent_request_is_a_conflict_too(db, clinic, monkeypatch):
+    """Between check_references and the insert another request can take the appointment:
+    the unique index refuses the row and the answer is the same Conflict."""
+    client = clinic["client"]
+    appointment = make_appointment(client, clinic["author"])
+    day = appointment.starts_at.date()
+    first = service.create_note(clinic["author"], client, day, {}, appointment.id)
+    db.session.commit()
+    monkeypatch.setattr(service, "check_references", lambda *_args: None)  # the race window
+    with pytest.raises(rules.Conflict, match="already has a note"):
+        service.create_note(clinic["author"], client, day, {}, appointment.id)
+    assert not db.session.new
+    db.session.rollback()
     holders = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment.id)
     assert db.session.scalars(holders).all() == [first.id]
 
