@@ -14,12 +14,25 @@ BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_INSTANCE = BASE_DIR / "instance"
 
 
-def _whole_number(name: str, default: int) -> int:
-    """An integer setting from the environment; a bad value is reported by `problems`."""
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default  # reported by `Config.problems`, which names the variable
+# Whole-number settings: name -> (default, least allowed value).
+WHOLE_NUMBERS = {
+    "SESSION_IDLE_MINUTES": (15, 1),
+    "SESSION_MAX_HOURS": (12, 1),
+    "PRACTICE_RETENTION_YEARS": (7, 1),
+    "PRACTICE_PROXY_HOPS": (0, 0),  # 0: no proxy
+}
+
+
+def _whole_number(name: str) -> tuple[int, str | None]:
+    """The setting from the environment (its default when unset), and the problem with
+    a value that is set but unusable (the default is returned then)."""
+    default, least = WHOLE_NUMBERS[name]
+    value = os.environ.get(name)
+    if value is None:
+        return default, None
+    if value.strip().isdigit() and int(value) >= least:
+        return int(value), None
+    return default, f"{name} must be a whole number of at least {least}"
 
 
 def instance_path() -> Path:
@@ -88,28 +101,17 @@ class Config:
             "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or None,
             "PRACTICE_KEYRING": os.environ.get("PRACTICE_KEYRING") or None,
             "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
-            "SESSION_IDLE_MINUTES": _whole_number("SESSION_IDLE_MINUTES", 15),
-            "SESSION_MAX_HOURS": _whole_number("SESSION_MAX_HOURS", 12),
             "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
-            "PRACTICE_RETENTION_YEARS": _whole_number("PRACTICE_RETENTION_YEARS", 7),
-            "PRACTICE_PROXY_HOPS": _whole_number("PRACTICE_PROXY_HOPS", 0),
             "PRACTICE_AUDIT_KEY": os.environ.get("PRACTICE_AUDIT_KEY") or None,
         }
+        settings.update({name: _whole_number(name)[0] for name in WHOLE_NUMBERS})
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
         return {name: value for name, value in settings.items() if value is not None}
 
     @classmethod
     def problems(cls) -> list[str]:
         """Environment variables that are set but unusable."""
-        problems = []
-        for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "PRACTICE_RETENTION_YEARS"):
-            value = os.environ.get(name)
-            if value is not None and (not value.strip().isdigit() or int(value) < 1):
-                problems.append(f"{name} must be a positive whole number")
-        hops = os.environ.get("PRACTICE_PROXY_HOPS")
-        if hops is not None and not hops.strip().isdigit():
-            problems.append("PRACTICE_PROXY_HOPS must be a whole number (0 without a proxy)")
-        return problems
+        return [problem for name in WHOLE_NUMBERS if (problem := _whole_number(name)[1])]
 
     @classmethod
     def missing(cls) -> list[str]:

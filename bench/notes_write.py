@@ -222,7 +222,8 @@ def write_results(rows: list[dict]) -> str:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m bench.notes_write` "
         f"on {machine()}.",
         "",
-        "| database | note names an appointment | writes | sealed note (bytes) | note write, median (ms) | p95 (ms) "
+        "| database | note names an appointment | writes | sealed note (bytes) "
+        "| note write, median (ms) | p95 (ms) "
         "| bare insert of the same bytes, median (ms) | ratio | target: at most 2x "
         "| of which validation (ms) | sealing (ms) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -230,7 +231,8 @@ def write_results(rows: list[dict]) -> str:
     for r in rows:
         ok = "met" if r["ratio"] <= TARGET_RATIO else "MISSED"
         lines.append(
-            f"| {r['kind']} | {r['appointment']} | {r['writes']} | {r['bytes']:,} | {r['full']:.2f} | {r['p95']:.2f} "
+            f"| {r['kind']} | {r['appointment']} | {r['writes']} | {r['bytes']:,} "
+            f"| {r['full']:.2f} | {r['p95']:.2f} "
             f"| {r['bare']:.2f} | {r['ratio']:.2f} | {ok} | {r['validate']:.2f} | {r['seal']:.2f} |"
         )
     lines += [

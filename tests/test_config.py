@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import config
 from practice import create_app, crypto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,10 +133,29 @@ def test_unknown_config_name_exits_with_message(value, tmp_path):
     assert "development, testing, production" in result.stderr
 
 
-def test_bad_session_timeouts_are_named(production):
-    production["SESSION_IDLE_MINUTES"] = "fifteen"
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SESSION_IDLE_MINUTES", "fifteen"),
+        ("SESSION_IDLE_MINUTES", "0"),
+        ("SESSION_MAX_HOURS", "-3"),
+        ("PRACTICE_RETENTION_YEARS", "7.5"),
+        ("PRACTICE_PROXY_HOPS", "-1"),
+        ("PRACTICE_PROXY_HOPS", ""),
+    ],
+)
+def test_bad_whole_number_settings_are_named(production, name, value):
+    production[name] = value
     result = boot(production)
-    assert result.returncode != 0 and "SESSION_IDLE_MINUTES" in result.stderr
+    assert result.returncode != 0 and f"{name} must be a whole number" in result.stderr
+
+
+def test_whole_number_settings_are_read_and_zero_proxies_is_allowed(monkeypatch):
+    monkeypatch.setenv("PRACTICE_PROXY_HOPS", "0")
+    monkeypatch.setenv("PRACTICE_RETENTION_YEARS", " 10 ")
+    settings = config.Config.from_environment()
+    assert (settings["PRACTICE_PROXY_HOPS"], settings["PRACTICE_RETENTION_YEARS"]) == (0, 10)
+    assert settings["SESSION_IDLE_MINUTES"] == 15 and config.Config.problems() == []
 
 
 def test_development_generates_secrets_once_and_reuses_them(tmp_path):

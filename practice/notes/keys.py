@@ -170,7 +170,7 @@ class ClientCipher:
 
     def _check_reference(self, table: str, column: str, row_id, blob: bytes) -> None:
         """Before the first decryption: load the key, and refuse a value it cannot open."""
-        where = {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
+        where = self._where(table, column, row_id)
         try:
             key_id = crypto.key_reference(blob)
         except crypto.MalformedValueError as exc:

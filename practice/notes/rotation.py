@@ -100,28 +100,33 @@ def reseal_user_secrets(
     """
     from practice.auth.totp import PURPOSE
 
-    result, skipped = RewrapResult(), set()
+    result, last_id = RewrapResult(), None
+    users = User.__table__
+    statement = (
+        sa.update(users)
+        .where(users.c.id == sa.bindparam("b_id"), users.c.totp_secret == sa.bindparam("b_old"))
+        .values(totp_secret=sa.bindparam("b_new"))
+    )  # compare-and-set: a seed changed meanwhile (re-enrolment) is left to its new value
     while True:
         query = sa.select(User.id, User.totp_secret).where(_secret_not_on(keyring.active_id))
-        if skipped:
-            query = query.where(User.id.not_in(skipped))
+        if last_id is not None:  # a walk in id order: skipped seeds are not met again
+            query = query.where(User.id > last_id)
         rows = session.execute(query.order_by(User.id).limit(batch_size)).all()
         if not rows:
             break
+        params = []
         for user_id, sealed in rows:
             try:
                 resealed = crypto.reseal_secret(keyring, PURPOSE, str(user_id), sealed)
             except crypto.SealedSecretError:
-                skipped.add(user_id)
                 result.failed.append(str(user_id))
                 continue
-            session.execute(
-                sa.update(User)
-                .where(User.id == user_id, User.totp_secret == sealed)
-                .values(totp_secret=resealed)
-            )
-            result.rewrapped += 1
+            params.append({"b_id": user_id, "b_old": sealed, "b_new": resealed})
+        if params:
+            session.execute(statement, params)
+        result.rewrapped += len(params)
         session.commit()
+        last_id = rows[-1].id
     return result
 
 
