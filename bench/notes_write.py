@@ -238,29 +238,31 @@ def write_results(rows: list[dict]) -> str:
     lines += [
         "",
         "A note write is the service path of `POST /clients/{id}/notes` without HTTP: "
-        "template validation (marshmallow), figure/script reference check, sealing under "
-        "the client's data key, insert, audit entry (hash chain), commit. The bare insert "
-        "writes a row with the same number of bytes through the same SQLAlchemy session "
+        "template validation (marshmallow), reference check (figures, scripts and the "
+        "appointment, if the note names one), sealing under the client's data key, "
+        "insert, audit entry (hash chain), commit. The bare insert writes a row with the "
+        "same number of bytes (and, in the second row of each database, its own "
+        "appointment) through the same SQLAlchemy session "
         "(`session.execute(insert(ProcessNote).values(...))`) and commits. Both alternate "
-        "on one connection, each with its transaction begun before its timer starts (as "
-        "a request's is, by authorisation). Until 2026-11-27 17:07 UTC only the note "
-        "write had it begun outside the timer, which flattered the ratio by about 0.2. "
-        "Validation and sealing are the only CPU-bound steps (last two columns); the rest "
-        "of the gap is four more statements in the same transaction: "
-        "the reference query, and the audit chain (lock the checkpoint row and read the "
-        "head, insert the entry, move the checkpoint).",
+        "on one connection, each with its transaction begun before its timer starts. "
+        "(psycopg sends BEGIN with the first statement, so on PostgreSQL both timers "
+        "include that round trip.) Until 2026-11-27 17:07 UTC only the note write had its "
+        "transaction begun outside the timer, which flattered the ratio by about 0.2.",
         "",
-        "What brought it from 3.9 x / 3.4 x (run of 14:30 UTC) to about 2 x: the note is "
-        "inserted with one prebuilt Core statement and attached to the session as "
-        "persistent (`practice.database.insert_now`) instead of going through the unit of "
-        "work; the audit chain writes with prebuilt Core statements on the session's "
-        "connection instead of ORM objects; the reference check reads the client's figure "
-        "and script ids with one prebuilt statement (an expanding IN list was re-rendered "
-        "on every call). Same statements, same locks, same chain. Left: on PostgreSQL "
-        "each of the four extra statements costs a round trip (about 0.15 ms with "
-        "SQLAlchemy's share), so the ratio sits just above 2 there; folding the audit "
-        "entry and the checkpoint move into one statement (a data-modifying CTE) measured "
-        "slower, not faster, and the chain lock must stay the last lock taken.",
+        "Validation and sealing are the only CPU-bound steps (last two columns). On "
+        "PostgreSQL the rest of the gap is round trips: the note write makes six (BEGIN, "
+        "the reference query, the insert, the chain lock, the chain append, COMMIT) where "
+        "the bare insert makes three (BEGIN, the insert, COMMIT).",
+        "",
+        "History: 3.9 x / 3.4 x at 14:30 UTC; about 2 x (2.07-2.12 x on PostgreSQL) at "
+        "17:20 UTC after the note insert became one prebuilt Core statement "
+        "(`practice.database.insert_now`), the audit chain prebuilt Core statements, and "
+        "the reference check one prebuilt query. Then, at 18:00 UTC: the audit entry "
+        "and the checkpoint move share one psycopg pipeline (one round trip, not two; a "
+        "data-modifying CTE doing the same had measured slower), and a note naming an "
+        "appointment no longer reads the appointment separately and inserts inside a "
+        "savepoint (three round trips): the reference query reads the appointment and "
+        "whether it has a note, and the unique index refuses a concurrent twin.",
         "",
     ]
     return replace_section(SECTION, "\n".join(lines))
