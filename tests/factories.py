@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from practice.auth import service as auth_service
-from practice.auth.models import Practice, User
+from practice.auth.models import Practice, Supervision, User
 from practice.clients.models import CareTeamMember, Client
 from practice.extensions import db
 
@@ -30,6 +31,22 @@ def make_user(
         roles=list(roles),
         password=PASSWORD,
     )
+
+
+def make_staff(practice: Practice, **more) -> dict[str, User]:
+    """The staff of `practice` by part: "owner", "scheduler", the clinicians "mine" and
+    "colleague", a "supervisor" who supervises nobody, then `more` (part=roles); and an
+    "outsider", owner and clinician of another practice."""
+    staff = {
+        "owner": make_user(practice, ["owner"]),
+        "scheduler": make_user(practice, ["scheduler"]),
+        "mine": make_user(practice, ["clinician"]),
+        "colleague": make_user(practice, ["clinician"]),
+        "supervisor": make_user(practice, ["supervisor"]),
+    }
+    staff.update({part: make_user(practice, roles) for part, roles in more.items()})
+    staff["outsider"] = make_user(make_practice("Far Away Clinic"), ["owner", "clinician"])
+    return staff
 
 
 def bearer(user: User) -> dict[str, str]:
@@ -100,3 +117,47 @@ def make_appointment(
     db.session.add(appointment)
     db.session.flush()
     return appointment
+
+
+@dataclass
+class Team:
+    """A clinic: an author with a client, everyone who must not read, and a supervisor."""
+
+    practice: Practice
+    owner: User
+    scheduler: User
+    author: User
+    co_clinician: User
+    colleague: User
+    supervisor: User
+    stranger: User
+    client: Client
+    other_client: Client
+    foreign_client: Client
+    link: Supervision
+
+
+def make_team() -> Team:
+    """A `Team`: a supervised author with two clients, and a stranger with one elsewhere."""
+    practice = make_practice()
+    owner = make_user(practice, ("owner",))
+    author = make_user(practice, ("clinician",))
+    co_clinician = make_user(practice, ("clinician",))
+    supervisor = make_user(practice, ("clinician", "supervisor"))
+    link = auth_service.add_supervision(owner, supervisor, author)
+    elsewhere = make_practice("Other Shore Counselling")
+    stranger = make_user(elsewhere, ("owner", "clinician", "supervisor"))
+    return Team(
+        practice=practice,
+        owner=owner,
+        scheduler=make_user(practice, ("scheduler",)),
+        author=author,
+        co_clinician=co_clinician,
+        colleague=make_user(practice, ("clinician",)),
+        supervisor=supervisor,
+        stranger=stranger,
+        client=make_client(practice, author, care_team=[co_clinician]),
+        other_client=make_client(practice, author),
+        foreign_client=make_client(elsewhere, stranger),
+        link=link,
+    )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,25 +20,12 @@ from practice.extensions import db as _db
 from practice.notes.models import ProcessNote
 from tests.databases import PG_ADMIN_URL
 from tests.factories import bearer, make_client, make_practice, make_user
+from tests.helpers import call
 
 pytestmark = pytest.mark.live
 CANARY = "Okapi-canary-5519 whispered the forbidden family secret"
 PLAIN_MARKER = "Plainmarkerson"  # a demographic field, stored in the clear on purpose
 WRITERS = 20
-
-
-def call(url: str, method: str = "GET", headers=None, body=None) -> tuple[int, dict, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 (our own http:// server)
-        url, data=data, method=method, headers=headers or {}
-    )
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null"), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null"), dict(error.headers)
 
 
 def seed(server) -> dict:

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from practice.audit.models import AuditEntry
 from practice.extensions import db
 from practice.scheduling.models import Appointment
-from tests.api.test_conventions import assert_error
 from tests.factories import bearer, make_client, make_practice, make_user
+from tests.helpers import assert_error, settle
 from tests.scheduling.helpers import (
     MONDAY,
     at,
@@ -18,7 +18,6 @@ from tests.scheduling.helpers import (
     make_clinic,
     make_room,
     payload,
-    settle,
 )
 
 URL = "/api/v1/appointments"

@@ -11,15 +11,9 @@ import sqlalchemy as sa
 from practice.audit import service as audit
 from practice.audit.models import AuditEntry
 from tests.factories import bearer, make_practice, make_user
+from tests.helpers import assert_error
 
 URL = "/api/v1/audit"
-
-
-def assert_error(response, code):
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code and body["status"] and body["message"]
-    return body
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from practice.auth.models import ApiToken
 from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
-from tests.auth.helpers import assert_error, audit_actions, count, login_csrf, settle
+from tests.auth.helpers import audit_actions, count, login_csrf
 from tests.factories import bearer, make_practice, make_user
+from tests.helpers import assert_error, settle
 
 URL = "/api/v1/auth/tokens"
 

@@ -8,15 +8,9 @@ from practice import crypto
 from practice.auth import totp as totp_module
 from practice.auth.models import User
 from practice.extensions import db
-from tests.auth.helpers import (
-    Clock,
-    assert_error,
-    audit_actions,
-    login,
-    login_csrf,
-    settle,
-)
+from tests.auth.helpers import Clock, audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
+from tests.helpers import assert_error, settle
 
 T0 = 1_900_000_020.0  # the start of a 30-second step
 

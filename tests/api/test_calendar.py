@@ -12,33 +12,32 @@ from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import CalendarFeed, Room
-from tests.api.test_clients import (  # noqa: F401 (cheap_hashing is an autouse fixture)
-    audit_text,
-    cheap_hashing,
-    seeded,
+from tests.api.helpers import audit_text
+from tests.factories import (
+    bearer,
+    make_appointment,
+    make_client,
+    make_practice,
+    make_staff,
+    make_user,
 )
-from tests.api.test_conventions import assert_error
-from tests.factories import bearer, make_appointment, make_client, make_practice, make_user
+from tests.helpers import assert_error, settle
 
 BASE = "/api/v1/clinicians"
 SURNAME = "Canarywhistle"
 EMAIL = "canary.feed@example.test"
 PHONE = "+4930901820"
 
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
+
 
 @pytest.fixture
 def clinic():
     practice = make_practice()
-    staff = {
-        "mine": make_user(practice, ["clinician"]),
-        "colleague": make_user(practice, ["clinician"]),
-        "owner": make_user(practice, ["owner"]),
-        "scheduler": make_user(practice, ["scheduler"]),
-        "outsider": make_user(make_practice("Far Away Clinic"), ["owner", "clinician"]),
-    }
+    staff = make_staff(practice)
     person = make_client(practice, staff["mine"], first_name="Ada", last_name=SURNAME)
     person.email, person.phone = EMAIL, PHONE
-    seeded()
+    settle()
     return practice, staff, person
 
 
@@ -89,7 +88,7 @@ def test_feed_shows_live_appointments_as_initials_and_kind(client, clinic, caplo
     make_appointment(person, starts_at=now + timedelta(days=800))
     theirs = make_client(practice, staff["colleague"])
     make_appointment(theirs, starts_at=now + timedelta(days=1))
-    seeded()
+    settle()
     token = issue(client, staff["mine"]).get_json()["token"]
     with caplog.at_level(logging.DEBUG):
         response = client.get(feed_url(staff["mine"], token))
@@ -142,7 +141,7 @@ def test_every_bad_token_gets_the_same_404(client, clinic):
     _practice, staff, _person = clinic
     token = issue(client, staff["mine"]).get_json()["token"]
     other = issue(client, staff["colleague"]).get_json()["token"]
-    seeded()
+    settle()
     mine = staff["mine"]
     bodies = [
         client.get(f"{BASE}/{mine.id}/calendar.ics"),
@@ -166,7 +165,7 @@ def test_deactivated_clinician_feed_stops(client, clinic):
     _practice, staff, _person = clinic
     token = issue(client, staff["mine"]).get_json()["token"]
     staff["mine"].active = False
-    seeded()
+    settle()
     assert_error(client.get(feed_url(staff["mine"], token)), 404)
 
 
@@ -203,7 +202,7 @@ def test_window_edges_are_utc(client, clinic):
     _practice, staff, person = clinic
     start = utcnow().astimezone(UTC).replace(microsecond=0) + timedelta(days=30)
     appointment = make_appointment(person, starts_at=start, minutes=90)
-    seeded()
+    settle()
     token = issue(client, staff["mine"]).get_json()["token"]
     calendar = Calendar.from_ical(client.get(feed_url(staff["mine"], token)).data)
     (event,) = calendar.walk("VEVENT")
@@ -236,14 +235,14 @@ def test_token_is_redacted_from_the_servers_request_log(live_server, caplog):
 def test_unchanged_feed_answers_304_to_a_conditional_poll(client, clinic):
     _practice, staff, person = clinic
     appointment = make_appointment(person)
-    seeded()
+    settle()
     token = issue(client, staff["mine"]).get_json()["token"]
     first = client.get(feed_url(staff["mine"], token))
     tag = first.headers["ETag"]
     again = client.get(feed_url(staff["mine"], token), headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.data == b""
     appointment.status = "cancelled"
-    seeded()
+    settle()
     changed = client.get(feed_url(staff["mine"], token), headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag
     assert Calendar.from_ical(changed.data).walk("VEVENT") == []

@@ -7,32 +7,22 @@ import pytest
 
 from practice.clients.models import Client
 from practice.extensions import db
-from tests.api.test_clients import (  # noqa: F401 (cheap_hashing is an autouse fixture)
-    URL,
-    audit_rows,
-    cheap_hashing,
-    counts,
-    seeded,
-)
-from tests.api.test_conventions import assert_error
-from tests.factories import bearer, make_client, make_practice, make_user
+from tests.api.helpers import audit_rows, counts
+from tests.factories import bearer, make_client, make_practice, make_staff, make_user
+from tests.helpers import assert_error, settle
+
+URL = "/api/v1/clients"
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture
 def clinic():
     practice = make_practice()
-    staff = {
-        "owner": make_user(practice, ["owner"]),
-        "scheduler": make_user(practice, ["scheduler"]),
-        "mine": make_user(practice, ["clinician"]),
-        "colleague": make_user(practice, ["clinician"]),
-        "supervisor": make_user(practice, ["supervisor"]),
-        "inactive": make_user(practice, ["clinician"]),
-    }
+    staff = make_staff(practice, inactive=["clinician"])
     staff["inactive"].active = False
-    staff["outsider"] = make_user(make_practice("Far Away Clinic"), ["owner", "clinician"])
     record = make_client(practice, staff["mine"], care_team=[staff["colleague"]])
-    seeded()
+    settle()
     return practice, staff, record
 
 
@@ -210,7 +200,7 @@ def test_reassignment_rules(client, clinic):
     # The primary clinician manages the team; the front desk reassigns.
     assert patch(client, staff["mine"], record, {"care_team_ids": []}).status_code == 200
     newcomer = make_user(practice, ["clinician"])
-    seeded()
+    settle()
     moved = patch(
         client,
         staff["scheduler"],
@@ -229,7 +219,7 @@ def test_reassignment_rules(client, clinic):
 def test_existing_inactive_member_does_not_block_other_edits(client, clinic):
     _practice, staff, record = clinic
     staff["colleague"].active = False
-    seeded()
+    settle()
     response = patch(
         client,
         staff["mine"],

@@ -3,62 +3,23 @@
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from practice.audit.models import AuditEntry
-from practice.clients.models import CareTeamMember, Client
+from practice.clients.models import Client
 from practice.extensions import db
-from tests.api.test_conventions import assert_error
-from tests.factories import bearer, make_client, make_practice, make_user
+from tests.api.helpers import audit_rows, audit_text, counts
+from tests.factories import bearer, make_client, make_practice, make_staff, make_user
+from tests.helpers import assert_error, settle
 
 URL = "/api/v1/clients"
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(app, monkeypatch):
-    """These tests log in with API tokens, never passwords: skip argon2's real cost."""
-    monkeypatch.setitem(app.config, "ARGON2_TIME_COST", 1)
-    monkeypatch.setitem(app.config, "ARGON2_MEMORY_COST", 8)
-
-
-def seeded() -> None:
-    """Commit what a test built, so a refused request's rollback keeps it (the test's
-    outer transaction is still rolled back afterwards)."""
-    db.session.commit()
-
-
-def counts() -> tuple[int, int]:
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Client)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(CareTeamMember)),
-    )
-
-
-def audit_text() -> str:
-    rows = db.session.scalars(sa.select(AuditEntry)).all()
-    return " ".join(
-        str(value)
-        for row in rows
-        for value in (row.action, row.object_type, row.object_id, row.address, row.outcome)
-    )
-
-
-def audit_rows(action: str) -> list[AuditEntry]:
-    return db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)).all()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture
 def clinic():
     practice = make_practice()
-    staff = {
-        "owner": make_user(practice, ["owner"]),
-        "scheduler": make_user(practice, ["scheduler"]),
-        "mine": make_user(practice, ["clinician"]),
-        "colleague": make_user(practice, ["clinician"]),
-        "supervisor": make_user(practice, ["supervisor"]),
-    }
-    staff["outsider"] = make_user(make_practice("Far Away Clinic"), ["owner", "clinician"])
-    seeded()
+    staff = make_staff(practice)
+    settle()
     return practice, staff
 
 
@@ -126,7 +87,7 @@ def test_front_desk_must_name_a_primary_clinician(client, clinic):
 def test_roles_without_client_access_cannot_list_or_create(client, clinic, who):
     _practice, staff = clinic
     make_client(staff["outsider"].practice, staff["outsider"])
-    seeded()
+    settle()
     assert_error(client.get(URL, headers=bearer(staff[who])), 403)
     payload = {"first_name": "A", "last_name": "B", "primary_clinician_id": str(staff["mine"].id)}
     assert_error(client.post(URL, json=payload, headers=bearer(staff[who])), 403)
@@ -135,7 +96,7 @@ def test_roles_without_client_access_cannot_list_or_create(client, clinic, who):
 def test_anonymous_gets_401(client, clinic):
     practice, staff = clinic
     record = make_client(practice, staff["mine"])
-    seeded()
+    settle()
     assert_error(client.get(URL), 401)
     assert_error(client.get(f"{URL}/{record.id}"), 401)
     assert_error(client.patch(f"{URL}/{record.id}", json={"status": "inactive"}), 401)
@@ -157,7 +118,7 @@ def test_item_visibility(client, clinic, who, sees):
     practice, staff = clinic
     record = make_client(practice, staff["mine"], care_team=[staff["colleague"]])
     unrelated = make_client(practice, make_user(practice))
-    seeded()
+    settle()
     response = client.get(f"{URL}/{record.id}", headers=bearer(staff[who]))
     if sees:
         assert response.status_code == 200
@@ -173,7 +134,7 @@ def test_item_visibility(client, clinic, who, sees):
 def test_other_practice_and_unknown_ids_answer_alike(client, clinic):
     practice, staff = clinic
     record = make_client(practice, staff["mine"])
-    seeded()
+    settle()
     foreign = assert_error(client.get(f"{URL}/{record.id}", headers=bearer(staff["outsider"])), 404)
     missing = assert_error(client.get(f"{URL}/{uuid.uuid4()}", headers=bearer(staff["owner"])), 404)
     assert foreign == missing
@@ -192,7 +153,7 @@ def test_list_is_sorted_paginated_and_scoped(client, clinic):
     made = [make_client(practice, staff["mine"], first_name=f, last_name=n) for f, n in names]
     make_client(practice, staff["colleague"], last_name="Hidden")
     make_client(staff["outsider"].practice, staff["outsider"], last_name="Foreign")
-    seeded()
+    settle()
     page = client.get(f"{URL}?page_size=2", headers=bearer(staff["mine"])).get_json()
     assert page["total"] == 4 and page["page"] == 1 and page["page_size"] == 2
     assert [i["last_name"] for i in page["items"]] == ["Alder", "Maple"]
@@ -212,7 +173,7 @@ def test_filters(client, clinic):
     first = make_client(practice, staff["mine"], first_name="Ömer", last_name="Özdemir")
     shared = make_client(practice, staff["colleague"], care_team=[staff["mine"]])
     gone = make_client(practice, staff["colleague"], last_name="Percent%Sign", status="inactive")
-    seeded()
+    settle()
     headers = bearer(staff["owner"])
 
     def ids(query):
@@ -251,6 +212,6 @@ def test_bad_list_queries_are_422(client, clinic, query):
 def test_delete_is_not_allowed(client, clinic):
     practice, staff = clinic
     record = make_client(practice, staff["mine"])
-    seeded()
+    settle()
     assert_error(client.delete(f"{URL}/{record.id}", headers=bearer(staff["owner"])), 405)
     assert db.session.get(Client, record.id) is not None

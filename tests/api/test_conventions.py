@@ -3,15 +3,7 @@
 import pytest
 
 from tests.factories import bearer, make_practice, make_user
-
-
-def assert_error(response, code):
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code
-    assert isinstance(body["status"], str) and body["status"]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
+from tests.helpers import assert_error
 
 
 def test_unknown_route_is_404_in_error_shape(client):

@@ -10,15 +10,13 @@ from practice.clients import export
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import Room
-from tests.api.test_clients import (  # noqa: F401 (cheap_hashing is an autouse fixture)
-    URL,
-    audit_rows,
-    audit_text,
-    cheap_hashing,
-    seeded,
-)
-from tests.api.test_conventions import assert_error
-from tests.factories import bearer, make_appointment, make_client, make_practice, make_user
+from tests.api.helpers import audit_rows, audit_text
+from tests.factories import bearer, make_appointment, make_client, make_practice, make_staff
+from tests.helpers import assert_error, settle
+
+URL = "/api/v1/clients"
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 CANARY_REASON = "canary-cancel-reason-7f3a"
 
@@ -26,15 +24,7 @@ CANARY_REASON = "canary-cancel-reason-7f3a"
 @pytest.fixture
 def record():
     practice = make_practice()
-    staff = {
-        "owner": make_user(practice, ["owner"]),
-        "scheduler": make_user(practice, ["scheduler"]),
-        "mine": make_user(practice, ["clinician"]),
-        "colleague": make_user(practice, ["clinician"]),
-        "stranger": make_user(practice, ["clinician"]),
-        "supervisor": make_user(practice, ["supervisor"]),
-        "outsider": make_user(make_practice("Far Away Clinic"), ["owner", "clinician"]),
-    }
+    staff = make_staff(practice, stranger=["clinician"])
     person = make_client(practice, staff["mine"], care_team=[staff["colleague"]])
     person.email = "canary.export@example.test"
     room = Room(practice_id=practice.id, name="Garden Room")
@@ -52,7 +42,7 @@ def record():
     )
     make_appointment(person, staff["colleague"], starts_at=start + timedelta(days=14))
     make_appointment(make_client(practice, staff["mine"]), starts_at=start + timedelta(days=1))
-    seeded()
+    settle()
     return person, staff
 
 
@@ -119,7 +109,7 @@ def test_unknown_and_malformed_ids(client, record):
         client.get(f"{URL}/{uuid.uuid4()}/export", headers=bearer(staff["owner"])), 404
     )
     foreign = make_client(staff["outsider"].practice, staff["outsider"])
-    seeded()
+    settle()
     other = assert_error(
         client.get(f"{URL}/{foreign.id}/export", headers=bearer(staff["owner"])), 404
     )

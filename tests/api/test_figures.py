@@ -8,22 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from practice.notes.models import Figure
-from tests.api.test_notes import (
-    CANARY,
-    assert_error,
-    audit_rows,
-    auth,
-    count,
-    make_team,
-    settle,
-)
-
-
-@pytest.fixture
-def team(db):
-    built = make_team()
-    settle()
-    return built
+from tests.api.helpers import CANARY, audit_rows, auth, count
+from tests.helpers import assert_error
 
 
 def url(team, client=None) -> str:
@@ -45,7 +31,7 @@ def test_list_creates_one_therapist_figure_idempotently(client, db, team):
     assert therapist["is_therapist"] and therapist["role"] == "therapist"
     assert therapist["label"] == "Therapist" and therapist["period"] == "current"
     assert therapist["id"] == second["items"][0]["id"]
-    assert audit_rows(db, action="figure.list", object_id=team.client.id)
+    assert audit_rows(action="figure.list", object_id=team.client.id)
 
 
 def test_create_and_patch_a_figure_encrypted(client, db, team):
@@ -62,8 +48,8 @@ def test_create_and_patch_a_figure_encrypted(client, db, team):
     assert response.get_json()["label"] == CANARY
     listed = client.get(url(team), headers=auth(team.author)).get_json()["items"]
     assert [f["is_therapist"] for f in listed] == [True, False]
-    assert audit_rows(db, action="figure.create", object_id=figure["id"])
-    assert audit_rows(db, action="figure.update", object_id=figure["id"])
+    assert audit_rows(action="figure.create", object_id=figure["id"])
+    assert audit_rows(action="figure.update", object_id=figure["id"])
 
 
 def test_therapist_role_is_reserved_for_the_built_in_figure(client, db, team):
@@ -79,7 +65,7 @@ def test_therapist_role_is_reserved_for_the_built_in_figure(client, db, team):
         f"{url(team)}/{therapist['id']}", json={"label": "Me"}, headers=auth(team.author)
     )
     assert renamed.get_json()["label"] == "Me" and renamed.get_json()["role"] == "therapist"
-    assert count(db, Figure) == 1
+    assert count(Figure) == 1
 
 
 @pytest.mark.parametrize(
@@ -134,7 +120,7 @@ def test_outsiders_get_404_and_no_words(client, db, team, who):
     ):
         assert_error(response, 404)
         assert CANARY not in response.get_data(as_text=True)
-    assert audit_rows(db, action="access.denied", actor_id=user.id)
+    assert audit_rows(action="access.denied", actor_id=user.id)
 
 
 def test_co_clinician_works_and_supervisor_reads_only(client, db, team):

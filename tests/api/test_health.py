@@ -17,14 +17,7 @@ from practice.extensions import db as _db
 from tests.conftest import TEST_SECRET_KEY
 from tests.databases import TestDatabase
 from tests.factories import bearer, make_practice, make_user
-
-
-def assert_error(response, code):
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code and body["status"] and body["message"]
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
+from tests.helpers import assert_error
 
 
 @pytest.fixture

@@ -3,107 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from practice.audit.models import AuditEntry
 from practice.auth import service as auth_service
 from practice.notes.models import NoteAddendum, ProcessNote
-from practice.scheduling.models import Appointment
-from tests.factories import bearer, make_client, make_practice, make_user
-
-CANARY = "Quokka-canary-7731: the grandmother's red ledger"
-
-
-@dataclass
-class Team:
-    """A clinic: an author with a client, everyone who must not read, and a supervisor."""
-
-    practice: object
-    owner: object
-    scheduler: object
-    author: object
-    co_clinician: object
-    colleague: object
-    supervisor: object
-    stranger: object
-    client: object
-    other_client: object
-    foreign_client: object
-    link: object
-
-
-def make_team() -> Team:
-    practice = make_practice()
-    owner = make_user(practice, ("owner",))
-    author = make_user(practice, ("clinician",))
-    co_clinician = make_user(practice, ("clinician",))
-    supervisor = make_user(practice, ("clinician", "supervisor"))
-    link = auth_service.add_supervision(owner, supervisor, author)
-    elsewhere = make_practice("Other Shore Counselling")
-    stranger = make_user(elsewhere, ("owner", "clinician", "supervisor"))
-    return Team(
-        practice=practice,
-        owner=owner,
-        scheduler=make_user(practice, ("scheduler",)),
-        author=author,
-        co_clinician=co_clinician,
-        colleague=make_user(practice, ("clinician",)),
-        supervisor=supervisor,
-        stranger=stranger,
-        client=make_client(practice, author, care_team=[co_clinician]),
-        other_client=make_client(practice, author),
-        foreign_client=make_client(elsewhere, stranger),
-        link=link,
-    )
-
-
-def settle() -> None:
-    """Commit what the test built: a refused request's rollback must not undo it (the
-    test's outer transaction still rolls everything back afterwards)."""
-    from practice.extensions import db
-
-    db.session.commit()
-
-
-@pytest.fixture
-def team(db) -> Team:
-    built = make_team()
-    settle()
-    return built
-
-
-_tokens: dict = {}
-
-
-def auth(user) -> dict[str, str]:
-    """Bearer header for `user` (one token per user per test run)."""
-    if user.id not in _tokens:
-        _tokens[user.id] = bearer(user)
-        settle()
-    return _tokens[user.id]
-
-
-def assert_error(response, code: int) -> dict:
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code and body["message"]
-    return body
-
-
-def audit_rows(db, **filters) -> list[AuditEntry]:
-    query = sa.select(AuditEntry).order_by(AuditEntry.seq)
-    for key, value in filters.items():
-        value = str(value) if key == "object_id" else value
-        query = query.where(getattr(AuditEntry, key) == value)
-    return list(db.session.scalars(query))
-
-
-def count(db, model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+from tests.api.helpers import CANARY, audit_rows, auth, count
+from tests.factories import make_appointment
+from tests.helpers import assert_error, settle
 
 
 def new_note(client, team, content=None, **extra) -> dict:
@@ -144,7 +53,7 @@ def test_create_draft_returns_version_one_and_is_audited(client, db, team):
     assert body["template_version"] == 1 and body["signed_at"] is None
     assert body["content"] == {"narrative": {"summary": CANARY}}
     assert response.headers["ETag"] == '"1"'
-    [row] = audit_rows(db, action="note.create")
+    [row] = audit_rows(action="note.create")
     assert row.object_id == body["id"] and row.actor_id == team.author.id
     stored = db.session.get(ProcessNote, uuid.UUID(body["id"]))
     assert CANARY.encode() not in stored.content
@@ -221,23 +130,16 @@ def test_ids_of_another_client_are_field_level_422(client, db, team):
     assert "0" not in errors["relationship_episodes"]
     assert "0" in errors["scripts_active"]
     assert "therapist_experienced_as" in errors["transference"]
-    assert count(db, ProcessNote) == 0
-    assert audit_rows(db, action="note.create", outcome="failure")
+    assert count(ProcessNote) == 0
+    assert audit_rows(action="note.create", outcome="failure")
 
 
 def test_appointment_must_be_the_same_clients_and_only_once(client, db, team):
     def appointment(of_client, hour):
-        row = Appointment(
-            practice_id=team.practice.id,
-            client_id=of_client.id,
-            clinician_id=team.author.id,
-            starts_at=datetime(2026, 3, 2, hour, tzinfo=UTC),
-            ends_at=datetime(2026, 3, 2, hour + 1, tzinfo=UTC),
-            kind="individual",
-            modality="in_person",
-            status="attended",
+        start = datetime(2026, 3, 2, hour, tzinfo=UTC)
+        row = make_appointment(
+            of_client, team.author, starts_at=start, minutes=60, status="attended"
         )
-        db.session.add(row)
         settle()
         return str(row.id)
 
@@ -251,7 +153,7 @@ def test_appointment_must_be_the_same_clients_and_only_once(client, db, team):
     assert note["appointment_id"] == mine
     again = client.post(url, json={**body, "appointment_id": mine}, headers=auth(team.author))
     assert_error(again, 409)
-    assert count(db, ProcessNote) == 1
+    assert count(ProcessNote) == 1
 
 
 def test_put_needs_current_if_match(client, db, team):
@@ -263,7 +165,7 @@ def test_put_needs_current_if_match(client, db, team):
     assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
     assert ok.get_json()["content"] == new and ok.get_json()["version"] == 2
     assert_error(put(client, note["id"], team.author, {}, '"1"'), 412)
-    assert [r.outcome for r in audit_rows(db, object_id=note["id"], action="note.update")] == [
+    assert [r.outcome for r in audit_rows(object_id=note["id"], action="note.update")] == [
         "failure",
         "failure",
         "success",
@@ -276,7 +178,7 @@ def test_get_has_etag_and_is_audited(client, db, team):
     response = client.get(f"/api/v1/notes/{note['id']}", headers=auth(team.author))
     assert response.status_code == 200 and response.headers["ETag"] == '"1"'
     assert response.headers["Cache-Control"] == "no-store"
-    assert audit_rows(db, action="note.read", object_id=note["id"])
+    assert audit_rows(action="note.read", object_id=note["id"])
 
 
 # --- signing and addenda ----------------------------------------------------------
@@ -300,15 +202,15 @@ def test_sign_locks_the_note_and_addenda_append(client, db, team):
     }
     stored = db.session.scalars(sa.select(NoteAddendum.text)).all()
     assert all(CANARY.encode() not in blob for blob in stored)
-    assert audit_rows(db, action="note.sign", object_id=note["id"])
-    assert len(audit_rows(db, action="note.addendum", object_id=note["id"])) == 2
+    assert audit_rows(action="note.sign", object_id=note["id"])
+    assert len(audit_rows(action="note.addendum", object_id=note["id"])) == 2
 
 
 def test_addenda_are_for_signed_notes_only(client, db, team):
     note = new_note(client, team)
     url = f"/api/v1/notes/{note['id']}/addenda"
     assert_error(client.post(url, json={"text": "early"}, headers=auth(team.author)), 409)
-    assert count(db, NoteAddendum) == 0
+    assert count(NoteAddendum) == 0
 
 
 def test_sign_with_stale_if_match_is_412(client, db, team):
@@ -342,8 +244,8 @@ def test_nobody_but_author_and_supervisor_sees_a_note(client, db, team, who):
         assert listing.status_code == 200 and listing.get_json()["items"] == []
     else:
         assert_error(listing, 404)
-    assert len(audit_rows(db, action="access.denied", actor_id=user.id)) >= 4
-    assert count(db, NoteAddendum) == 0
+    assert len(audit_rows(action="access.denied", actor_id=user.id)) >= 4
+    assert count(NoteAddendum) == 0
 
 
 def test_supervisor_reads_only_while_linked(client, db, team):
@@ -401,7 +303,7 @@ def test_list_is_paginated_by_session_date(client, db, team):
     assert last["items"][0]["session_date"] == "2026-03-16"
     ranged = client.get(f"{url}?from=2026-03-05&to=2026-03-10", headers=auth(team.author))
     assert [n["session_date"] for n in ranged.get_json()["items"]] == ["2026-03-09"]
-    assert len(audit_rows(db, action="note.read")) == 4  # one per note returned
+    assert len(audit_rows(action="note.read")) == 4  # one per note returned
     assert_error(client.get(f"{url}?page_size=500", headers=auth(team.author)), 422)
 
 
@@ -429,7 +331,7 @@ def test_bad_create_bodies_are_4xx_and_store_nothing(client, db, team, body):
     )
     assert 400 <= response.status_code < 500
     assert_error(response, response.status_code)
-    assert count(db, ProcessNote) == 0
+    assert count(ProcessNote) == 0
 
 
 def test_unicode_and_sql_looking_text_is_kept_verbatim(client, db, team):
@@ -450,7 +352,7 @@ def test_other_practices_client_and_unknown_ids_are_404(client, db, team):
     body = {"session_date": "2026-03-02"}
     assert_error(client.post(url, json=body, headers=auth(team.author)), 404)
     assert_error(client.get(f"/api/v1/notes/{uuid.uuid4()}", headers=auth(team.author)), 404)
-    assert count(db, ProcessNote) == 0
+    assert count(ProcessNote) == 0
 
 
 def test_put_and_addenda_bad_bodies(client, db, team):
@@ -464,7 +366,7 @@ def test_put_and_addenda_bad_bodies(client, db, team):
     add = f"/api/v1/notes/{signed['id']}/addenda"
     for body in ({}, {"text": ""}, {"text": 5}, {"text": "x" * 20_001}, {"text": "a", "b": 1}):
         assert_error(client.post(add, json=body, headers=auth(team.author)), 422)
-    assert count(db, NoteAddendum) == 0
+    assert count(NoteAddendum) == 0
 
 
 def test_anonymous_is_401(client, team):
@@ -475,7 +377,7 @@ def test_audit_never_holds_clinical_text(client, db, team):
     note = new_note(client, team, {"narrative": {"summary": CANARY}})
     put(client, note["id"], team.author, {"narrative": {"plan": CANARY}}, '"1"')
     put(client, note["id"], team.colleague, {"narrative": {"plan": CANARY}}, '"2"')
-    for row in audit_rows(db):
+    for row in audit_rows():
         assert CANARY not in " ".join(str(v) for v in vars(row).values())
 
 
@@ -507,7 +409,7 @@ def test_tampered_ciphertext_is_an_audited_error_without_text(client, db, team):
     ):
         body = assert_error(response, 500)
         assert CANARY not in response.get_data(as_text=True) and "content" not in body
-    failures = audit_rows(db, action="crypto.integrity_failure")
+    failures = audit_rows(action="crypto.integrity_failure")
     assert len(failures) == 2 and failures[0].object_id == note["id"]
 
 
@@ -549,5 +451,5 @@ def test_a_refusal_is_audited_under_the_action_a_success_would_have(client, db, 
         headers=auth(team.author),
     )
     assert_error(refused, 409)
-    rows = audit_rows(db, object_id=draft["id"], outcome="failure")
+    rows = audit_rows(object_id=draft["id"], outcome="failure")
     assert [row.action for row in rows] == ["note.addendum"]

@@ -6,9 +6,9 @@ import pytest
 
 from practice.extensions import db
 from practice.scheduling.models import Room
-from tests.api.test_conventions import assert_error
 from tests.factories import bearer, make_practice, make_user
-from tests.scheduling.helpers import make_clinic, make_room, payload, settle
+from tests.helpers import assert_error, settle
+from tests.scheduling.helpers import make_clinic, make_room, payload
 
 URL = "/api/v1/rooms"
 

@@ -7,22 +7,8 @@ import uuid
 import pytest
 
 from practice.notes.models import Script
-from tests.api.test_notes import (
-    CANARY,
-    assert_error,
-    audit_rows,
-    auth,
-    count,
-    make_team,
-    settle,
-)
-
-
-@pytest.fixture
-def team(db):
-    built = make_team()
-    settle()
-    return built
+from tests.api.helpers import CANARY, audit_rows, auth, count
+from tests.helpers import assert_error, settle
 
 
 def url(team, client=None) -> str:
@@ -67,8 +53,8 @@ def test_create_read_and_patch_with_if_match(client, db, team):
     body = ok.get_json()
     assert body["status"] == "focal" and "origin" not in body and body["wish"] == "to be admired"
     assert_error(patch(client, team, script["id"], {"status": "working"}, '"1"'), 412)
-    assert audit_rows(db, action="script.read", object_id=script["id"])
-    assert [r.outcome for r in audit_rows(db, action="script.update")] == [
+    assert audit_rows(action="script.read", object_id=script["id"])
+    assert [r.outcome for r in audit_rows(action="script.update")] == [
         "failure",
         "failure",
         "success",
@@ -95,7 +81,7 @@ def test_merge_points_to_the_survivor_and_resolves_chains(client, db, team):
     assert [s["id"] for s in listed["items"]] == [c["id"]]
     everything = client.get(f"{url(team)}?include_merged=true", headers=auth(team.author))
     assert everything.get_json()["total"] == 3
-    assert audit_rows(db, action="script.merge", object_id=a["id"])
+    assert audit_rows(action="script.merge", object_id=a["id"])
 
 
 def test_merge_refusals(client, db, team):
@@ -140,7 +126,7 @@ def test_merge_refusals(client, db, team):
 )
 def test_bad_script_bodies_are_422_and_store_nothing(client, db, team, body):
     assert_error(client.post(url(team), json=body, headers=auth(team.author)), 422)
-    assert count(db, Script) == 0
+    assert count(Script) == 0
 
 
 def test_sql_looking_and_unicode_words_are_kept(client, team):
@@ -162,7 +148,7 @@ def test_outsiders_get_404_and_no_words(client, db, team, who):
     ):
         assert_error(response, 404)
         assert CANARY not in response.get_data(as_text=True)
-    assert len(audit_rows(db, action="access.denied", actor_id=user.id)) == 5
+    assert len(audit_rows(action="access.denied", actor_id=user.id)) == 5
 
 
 def test_supervisor_reads_only_and_loses_access_with_the_link(client, db, team):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,23 +12,10 @@ from practice.audit.models import AuditEntry
 from practice.audit.verify import verify_chain
 from practice.extensions import db as _db
 from tests.factories import bearer, make_practice, make_user
+from tests.helpers import call
 
 pytestmark = pytest.mark.live
 PER_KIND = 8
-
-
-def _call(url: str, method: str = "GET", headers=None, body=None) -> int:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 (our own http:// server)
-        url, data=data, method=method, headers=headers or {}
-    )
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def test_concurrent_requests_keep_one_unbroken_chain(live_server):
@@ -58,9 +42,9 @@ def test_concurrent_requests_keep_one_unbroken_chain(live_server):
     )
     start = threading.Barrier(len(calls))
 
-    def run(call):
+    def run(request):
         start.wait()
-        return _call(*call)
+        return call(*request)[0]
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         statuses = list(pool.map(run, calls))

@@ -1,4 +1,4 @@
-"""Shared helpers for the authentication tests: logging in, error-shape checks, a clock."""
+"""Shared helpers for the authentication tests: logging in, audit actions, a clock."""
 
 from __future__ import annotations
 
@@ -24,22 +24,6 @@ def login_csrf(client, user, password=PASSWORD, totp=None) -> dict[str, str]:
     response = login(client, user, password, totp)
     assert response.status_code == 200, response.get_data(as_text=True)
     return {"X-CSRF-Token": response.get_json()["csrf_token"]}
-
-
-def assert_error(response, code):
-    """The API.md error body with `code`; returns the parsed body."""
-    assert response.status_code == code, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code
-    assert isinstance(body["status"], str) and body["status"]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
-
-
-def settle():
-    """Keep what the test set up even if the next request fails (its rollback would
-    otherwise undo the test's uncommitted rows; the test transaction still rolls back)."""
-    db.session.commit()
 
 
 def audit_actions(**where) -> list[tuple[str, str]]:

@@ -8,8 +8,9 @@ from argon2 import PasswordHasher
 from practice.auth.models import UserSession
 from practice.database import utcnow
 from practice.extensions import db
-from tests.auth.helpers import assert_error, audit_actions, login, login_csrf, settle
+from tests.auth.helpers import audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
+from tests.helpers import assert_error, settle
 
 ME = "/api/v1/auth/me"
 

@@ -9,9 +9,9 @@ from limits.storage import MemoryStorage, RedisStorage
 
 from practice import create_app
 from practice.extensions import limiter
-from tests.auth.helpers import assert_error, settle
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, bearer, make_practice, make_user
+from tests.helpers import assert_error, settle
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -13,7 +13,7 @@ from practice.audit.models import AuditEntry
 from practice.notes import keys, rotation
 from practice.notes.models import ClientDataKey
 from practice.scheduling.models import Appointment
-from tests.factories import make_client, make_practice, make_user
+from tests.factories import make_appointment, make_client, make_practice, make_user
 
 CANARY = "Zwieback-canary: wants to be seen, expects to be dismissed"
 
@@ -193,17 +193,7 @@ def test_shred_refuses_active_and_recent_clients(app, db, sealed):
 def test_shred_destroys_clinical_text_but_keeps_appointments(app, db, sealed):
     client = sealed[0][0]
     start = datetime(2017, 3, 6, 9, tzinfo=UTC)
-    db.session.add(
-        Appointment(
-            practice_id=client.practice_id,
-            client_id=client.id,
-            clinician_id=client.primary_clinician_id,
-            starts_at=start,
-            ends_at=start + timedelta(minutes=50),
-            kind="individual",
-            modality="in_person",
-        )
-    )
+    make_appointment(client, starts_at=start)
     _discharge(client, 8)
     db.session.commit()
     result = run(app, "clients", "shred", str(client.id))

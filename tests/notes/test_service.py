@@ -135,20 +135,11 @@ def test_list_access_follows_authorship_not_only_the_care_team(db, clinic):
 def test_one_note_per_appointment_of_the_same_client(db, clinic):
     from datetime import UTC, datetime
 
-    from practice.scheduling.models import Appointment
-
     client = clinic["client"]
-    appointment = Appointment(
-        practice_id=client.practice_id,
-        client_id=client.id,
-        clinician_id=clinic["author"].id,
-        starts_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
-        ends_at=datetime(2026, 3, 2, 10, tzinfo=UTC),
-        kind="individual",
-        modality="video",
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    appointment = make_appointment(
+        client, clinic["author"], starts_at=start, minutes=60, modality="video"
     )
-    db.session.add(appointment)
-    db.session.flush()
     day = date(2026, 3, 2)
     with pytest.raises(rules.Invalid) as info:
         service.create_note(clinic["author"], clinic["second"], day, {}, appointment.id)

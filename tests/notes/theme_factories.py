@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from practice.database import new_id
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.models import Figure, ProcessNote, Script
 from practice.scheduling.models import Appointment
+from tests.factories import make_appointment
 
 
 def make_figure(client, author, label: str, role: str, *, therapist: bool = False) -> Figure:
@@ -72,20 +73,7 @@ def make_attended(
     client, clinician, day: date, *, status="attended", at: time = time(9, 0)
 ) -> Appointment:
     starts = datetime.combine(day, at, tzinfo=UTC)
-    appointment = Appointment(
-        id=new_id(),
-        practice_id=client.practice_id,
-        client_id=client.id,
-        clinician_id=clinician.id,
-        starts_at=starts,
-        ends_at=starts + timedelta(minutes=50),
-        kind="individual",
-        modality="in_person",
-        status=status,
-    )
-    db.session.add(appointment)
-    db.session.flush()
-    return appointment
+    return make_appointment(client, clinician, starts_at=starts, status=status)
 
 
 def episode(figure, script=None, **extra) -> dict:

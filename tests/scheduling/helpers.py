@@ -11,6 +11,7 @@ from practice.clients.models import Client
 from practice.extensions import db
 from practice.scheduling.models import Appointment, Room
 from tests.factories import make_client, make_practice, make_user
+from tests.helpers import settle
 
 # A Monday well in the future, 10:00 UTC (11:00 in Berlin).
 MONDAY = datetime(2031, 1, 6, 10, 0, tzinfo=UTC)
@@ -51,11 +52,6 @@ def make_clinic(timezone: str = "Europe/Berlin") -> Clinic:
     )
     settle()
     return clinic
-
-
-def settle() -> None:
-    """Commit test setup (a savepoint here): a refused request rolls back to this point."""
-    db.session.commit()
 
 
 def payload(clinic: Clinic, start: datetime = MONDAY, minutes: int = 50, **extra) -> dict:

@@ -4,26 +4,20 @@ import sqlalchemy as sa
 
 from practice.extensions import db
 from practice.scheduling.conflicts import Slot, find_conflicts
-from practice.scheduling.models import Appointment
 from practice.scheduling.service import appointment_query
+from tests.factories import make_appointment
 from tests.scheduling.helpers import MONDAY, at, make_clinic
 
 
 def add(clinic, start, minutes=50, status="scheduled", client=None, clinician=None, room=None):
-    appointment = Appointment(
-        practice_id=clinic.practice.id,
-        client_id=(client or clinic.client).id,
-        clinician_id=(clinician or clinic.clinician).id,
-        room_id=room.id if room else None,
+    return make_appointment(
+        client or clinic.client,
+        clinician or clinic.clinician,
         starts_at=start,
-        ends_at=at(start, minutes=minutes),
-        kind="individual",
-        modality="in_person",
+        minutes=minutes,
         status=status,
+        room=room,
     )
-    db.session.add(appointment)
-    db.session.flush()
-    return appointment
 
 
 def slot(clinic, start, minutes=50, room=None):

@@ -8,8 +8,8 @@ import pytest
 
 from practice.extensions import db
 from practice.scheduling.models import Appointment, AppointmentSeries
-from tests.api.test_conventions import assert_error
 from tests.factories import bearer
+from tests.helpers import assert_error
 from tests.scheduling.helpers import MONDAY, at, count_appointments, make_clinic, payload
 
 URL = "/api/v1/appointments"
