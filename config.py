@@ -30,7 +30,7 @@ def _whole_number(name: str) -> tuple[int, str | None]:
     value = os.environ.get(name)
     if value is None:
         return default, None
-    if value.strip().isdigit() and int(value) >= least:
+    if value.strip().isascii() and value.strip().isdigit() and int(value) >= least:
         return int(value), None
     return default, f"{name} must be a whole number of at least {least}"
 

@@ -257,7 +257,7 @@ def write_results(rows: list[dict]) -> str:
         "History: 3.9 x / 3.4 x at 14:30 UTC; about 2 x (2.07-2.12 x on PostgreSQL) at "
         "17:20 UTC after the note insert became one prebuilt Core statement "
         "(`practice.database.insert_now`), the audit chain prebuilt Core statements, and "
-        "the reference check one prebuilt query. Then, at 18:00 UTC: the audit entry "
+        "the reference check one prebuilt query. Then, from about 17:55 UTC: the audit entry "
         "and the checkpoint move share one psycopg pipeline (one round trip, not two; a "
         "data-modifying CTE doing the same had measured slower), and a note naming an "
         "appointment no longer reads the appointment separately and inserts inside a "

@@ -109,7 +109,7 @@ def configure_sqlite(engine: Engine) -> None:
 def pipelined(connection: sa.Connection) -> bool:
     """True when `connection` is psycopg with pipeline mode (several statements sent
     before any answer is awaited, one round trip for all)."""
-    return connection.dialect.name == "postgresql" and psycopg.Pipeline.is_supported()
+    return connection.dialect.driver == "psycopg" and psycopg.Pipeline.is_supported()
 
 
 @contextmanager
@@ -140,10 +140,16 @@ _DRIVER_SQL: dict[tuple, str] = {}
 
 def driver_sql(connection: sa.Connection, statement: sa.Executable, keys: tuple = ()) -> str:
     """`statement` compiled once per dialect (with the bound `keys`), in the driver's
-    own parameter style."""
-    cache_key = (statement, connection.dialect.name, keys)
+    own parameter style. The driver applies no column defaults, so a table that has
+    some is refused."""
+    cache_key = (statement, connection.dialect, keys)
     sql = _DRIVER_SQL.get(cache_key)
     if sql is None:
+        table = getattr(statement, "table", None)  # INSERT and UPDATE
+        if table is not None and any(
+            column.default is not None or column.onupdate is not None for column in table.c
+        ):
+            raise TypeError(f"{table.name} has column defaults: its writes go through SQLAlchemy")
         compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
         sql = _DRIVER_SQL[cache_key] = str(compiled)
     return sql

@@ -142,6 +142,7 @@ def test_unknown_config_name_exits_with_message(value, tmp_path):
         ("PRACTICE_RETENTION_YEARS", "7.5"),
         ("PRACTICE_PROXY_HOPS", "-1"),
         ("PRACTICE_PROXY_HOPS", ""),
+        ("PRACTICE_PROXY_HOPS", "\u00b2"),  # a digit to str.isdigit, not to int()
     ],
 )
 def test_bad_whole_number_settings_are_named(production, name, value):

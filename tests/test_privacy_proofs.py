@@ -16,10 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from practice.auth.models import User
+from practice.clients.models import Client
 from practice.extensions import db as _db
 from practice.notes.models import ProcessNote
 from tests.databases import PG_ADMIN_URL
-from tests.factories import bearer, make_client, make_practice, make_user
+from tests.factories import bearer, make_appointment, make_client, make_practice, make_user
 from tests.helpers import call
 
 pytestmark = pytest.mark.live
@@ -160,3 +162,33 @@ def test_concurrent_puts_with_one_if_match_have_exactly_one_winner(live_server):
     status, stored, headers = call(url, "GET", s["clinician"])
     assert stored["content"] == {"narrative": {"summary": f"writer {winner}"}}
     assert stored["version"] == 2 and headers["ETag"] == '"2"'
+
+
+def test_concurrent_notes_for_one_appointment_have_exactly_one_winner(live_server):
+    """One note per appointment holds when the requests race past the reference check:
+    the unique index refuses the others, each answered 409 in the error shape."""
+    s = seed(live_server)
+    with live_server.app.app_context():
+        client = _db.session.get(Client, uuid.UUID(s["client"]))
+        clinician = _db.session.get(User, client.primary_clinician_id)
+        appointment = make_appointment(client, clinician)
+        _db.session.commit()
+        appointment_id = str(appointment.id)
+    url = f"{s['base']}/clients/{s['client']}/notes"
+    body = {"session_date": "2026-03-02", "appointment_id": appointment_id, "content": {}}
+    start = threading.Barrier(WRITERS)
+
+    def write(_i: int):
+        start.wait()
+        return call(url, "POST", s["clinician"], body)
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        results = list(pool.map(write, range(WRITERS)))
+    assert sorted(code for code, _body, _h in results) == [201] + [409] * (WRITERS - 1)
+    assert all(b["code"] == 409 and b["message"] for code, b, _h in results if code == 409)
+    with live_server.app.app_context():
+        stored = _db.session.scalars(
+            sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment.id)
+        ).all()
+    [winner] = [b["id"] for code, b, _h in results if code == 201]
+    assert [str(note_id) for note_id in stored] == [winner]

@@ -290,6 +290,10 @@ class _Fields:
 
 
 def _before_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a savepoint is released. The chain is written at
+    # the outermost commit only, so its lock stays the last one a transaction takes.
+    if session.in_nested_transaction():
+        return
     write_pending(session)
 
 

@@ -261,14 +261,22 @@ def create_note(
     note.content = keys.seal(client, "process_notes", "content", note.id, content)
     try:
         insert_now(db.session, note)
-    except IntegrityError:
-        if appointment_id is None:
+    except IntegrityError as error:
+        if appointment_id is None or not _appointment_taken(error):
             raise
         # A concurrent request took the appointment since check_references looked: the
         # unique appointment_id refused this one. (The transaction is spoilt on
         # PostgreSQL; the request rolls it back for the 409 as for any refusal.)
         raise Conflict(APPOINTMENT_TAKEN) from None
     return note
+
+
+def _appointment_taken(error: IntegrityError) -> bool:
+    """Whether the unique appointment_id (one note per appointment) refused the row."""
+    diag = getattr(error.orig, "diag", None)
+    if diag is not None:  # PostgreSQL names the constraint
+        return diag.constraint_name == "uq_process_notes_appointment_id"
+    return "UNIQUE constraint failed: process_notes.appointment_id" in str(error.orig)
 
 
 def replace_note_content(

@@ -184,21 +184,56 @@ def test_a_failed_chain_write_is_sqlalchemys_error_and_leaves_nothing(db, chain)
 
 @pytest.mark.live
 @pytest.mark.skipif(TestDatabase().kind != "postgresql", reason="a server-side disconnect")
-def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_error(live_server):
+@pytest.mark.parametrize("lost", ["before the chain lock", "before the pipelined append"])
+def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_error(
+    live_server, monkeypatch, lost
+):
     """What http.database_down answers 503, and a fresh connection next time: the same
-    as when the statement goes through SQLAlchemy."""
+    as when the statements go through SQLAlchemy."""
     with live_server.app.app_context():
         session = _db.session
         audit.record(session, "note.read", object_type="note", object_id=uuid.uuid4())
         pid = session.scalar(sa.text("SELECT pg_backend_pid()"))
-        with _db.engine.connect() as other:
-            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        def terminate() -> None:
+            with _db.engine.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        if lost == "before the chain lock":
+            terminate()
+        else:
+            read_head = audit._read_head
+
+            def read_then_lose(connection):
+                head = read_head(connection)
+                terminate()
+                return head
+
+            monkeypatch.setattr(audit, "_read_head", read_then_lose)
         with pytest.raises(sa.exc.OperationalError) as info:
             session.commit()
         assert info.value.connection_invalidated
         session.rollback()
+        monkeypatch.undo()
         assert session.scalar(sa.text("SELECT pg_backend_pid()")) != pid
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_released_savepoint_leaves_the_chain_to_the_outer_commit(db):
+    """SQLAlchemy runs before_commit for a savepoint too; the chain (and on PostgreSQL its
+    row lock) must wait for the outermost commit, so it stays the last lock taken."""
+    audit.record(db.session, "note.read", object_type="note", object_id=uuid.uuid4())
+    with db.session.begin_nested():
+        pass
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        locks = sa.text(
+            "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation "
+            "WHERE pg_class.relname = 'audit_checkpoint' AND pg_locks.pid = pg_backend_pid()"
+        )
+        assert db.session.scalar(locks) == 0
+    db.session.commit()
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["note.read"]
 
 
 def verify_with_anchor(app, anchor):

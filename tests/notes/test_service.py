@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
@@ -180,6 +181,15 @@ def test_an_appointment_taken_by_a_concurrent_request_is_a_conflict_too(db, clin
     db.session.rollback()
     holders = sa.select(ProcessNote.id).where(ProcessNote.appointment_id == appointment.id)
     assert db.session.scalars(holders).all() == [first.id]
+
+
+def test_other_integrity_errors_of_a_note_insert_are_not_called_a_taken_appointment(
+    db, clinic, monkeypatch
+):
+    monkeypatch.setattr(service, "check_references", lambda *_args: None)
+    missing = uuid.uuid4()  # no such appointment: the foreign key refuses it
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        service.create_note(clinic["author"], clinic["client"], date(2026, 3, 2), {}, missing)
 
 
 def test_a_new_note_is_persistent_without_a_flush_and_reads_nothing_back(db, clinic):
