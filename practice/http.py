@@ -8,9 +8,14 @@ import logging
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    Gone,
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+)
 
-from practice.crypto import CryptoError
+from practice.crypto import CryptoError, ShreddedKeyError
 from practice.extensions import db
 
 log = logging.getLogger("practice.http")
@@ -92,19 +97,39 @@ def handle_unexpected(error: Exception):
 INTEGRITY_MESSAGE = "This record failed an integrity check and cannot be shown."
 
 
+SHREDDED_MESSAGE = (
+    "This client's clinical record was destroyed when the client's key was shredded; "
+    "their appointments remain."
+)
+
+
 def handle_crypto_failure(error: Exception):
-    """A stored value failed to decrypt (tampered, moved, shredded, key missing): 500 with
-    a generic message, an audit entry and a log line carrying ids only, never any text.
+    """A stored value failed to decrypt (tampered, moved, key missing): 500 with a generic
+    message, an audit entry and a log line carrying ids only, never any text.
 
     500 because the request was fine and the fault is in the stored data or the keyring.
     """
+    _record_crypto_refusal(error, "crypto.integrity_failure", "error", logging.ERROR)
+    return error_response(InternalServerError(INTEGRITY_MESSAGE))
+
+
+def handle_shredded(error: Exception):
+    """The client's data key was destroyed on purpose (`flask clients shred`): 410, so a
+    deliberate destruction is not reported, logged or audited as tampering."""
+    _record_crypto_refusal(error, "crypto.shredded", "failure", logging.INFO)
+    return error_response(Gone(SHREDDED_MESSAGE))
+
+
+def _record_crypto_refusal(error: Exception, action: str, outcome: str, level: int) -> None:
     from practice.audit import service as audit
 
     db.session.rollback()
     table = getattr(error, "table", None)
     row_id = getattr(error, "row_id", None)
-    log.error(
-        "crypto failure %s: table=%s column=%s row=%s client=%s",
+    log.log(
+        level,
+        "%s %s: table=%s column=%s row=%s client=%s",
+        action,
         type(error).__name__,
         table,
         getattr(error, "column", None),
@@ -112,13 +137,8 @@ def handle_crypto_failure(error: Exception):
         getattr(error, "client_id", None),
     )
     audit.record(
-        db.session,
-        "crypto.integrity_failure",
-        object_type=table or "record",
-        object_id=row_id,
-        outcome="error",
+        db.session, action, object_type=table or "record", object_id=row_id, outcome=outcome
     )
-    return error_response(InternalServerError(INTEGRITY_MESSAGE))
 
 
 def check_json_body():
@@ -186,6 +206,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
     app.register_error_handler(CryptoError, handle_crypto_failure)
+    app.register_error_handler(ShreddedKeyError, handle_shredded)
     app.before_request(check_json_body)
     app.after_request(security_headers)
     app.after_request(finish_request)

@@ -123,6 +123,19 @@ def _kill_somewhere(process: subprocess.Popen, rng: random.Random) -> str:
     return where
 
 
+def _kill_after_batches(process: subprocess.Popen, batches: int) -> str:
+    """SIGKILL once `batches` batches have been rewrapped and reported."""
+    seen = 0
+    while seen < batches:
+        line = process.stdout.readline()
+        assert line, "rotate ended before it was killed"
+        seen += line.startswith("rewrapped ")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    return f"after {batches} batches"
+
+
 def _assert_no_loss(ring: Path) -> crypto.Keyring:
     """Every data key unwraps with the keyring file as it is now; every value decrypts."""
     keyring = crypto.load_keyring(ring)
@@ -153,7 +166,13 @@ def test_rotation_killed_at_random_points_loses_nothing(scratch):
     _seed(app)
     original = crypto.load_keyring(ring).active_id
     rng = random.Random(os.environ.get("PRACTICE_KILL_SEED") or time.time_ns())
-    kills = []
+    # The first kill lands mid-rewrap for certain: after three committed batches, with
+    # the rest still on the old key (random kills may land before or after the work).
+    kills = [_kill_after_batches(_rotate(database, ring), 3)]
+    keyring = _assert_no_loss(ring)
+    on = list(_db.session.scalars(sa.select(ClientDataKey.master_key_id)))
+    assert on.count(keyring.active_id) >= 3 * BATCH and on.count(original) > 0, on
+    _db.session.remove()
     for _ in range(KILLS):
         kills.append(_kill_somewhere(_rotate(database, ring), rng))
         _assert_no_loss(ring)
