@@ -101,17 +101,20 @@ def _from_cookie() -> User | None:
     record = db.session.scalar(
         sa.select(UserSession).where(UserSession.secret_hash == digest(secret))
     )
-    if record is None or record.ended_at is not None:
+    if record is None:
         return None
+    if record.ended_at is not None:
+        return _rejected("session", record)
     reason = _expired(record)
     if reason:
         record.ended_at = utcnow()
         record.ended_reason = reason
+        _rejected("session", record)
         db.session.commit()
         return None
     user = record.user
     if not user.active:
-        return None
+        return _rejected("session", record)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), record.csrf_token.encode()):
@@ -123,6 +126,24 @@ def _from_cookie() -> User | None:
     return user
 
 
+def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
+    """A known credential that no longer works (revoked, ended, expired, or its user
+    deactivated): audit the attempt against its owner; the request is answered 401.
+
+    Unknown secrets are not audited: they name nobody, and anyone could fill the log
+    with them (failed logins are audited, and throttled, at the login endpoint)."""
+    from practice.audit import service as audit
+
+    audit.record(
+        db.session,
+        "auth.credential_rejected",
+        object_type=kind,
+        object_id=credential.id,
+        outcome="denied",
+        actor=credential.user,
+    )
+
+
 def _from_bearer(header: str) -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -130,13 +151,15 @@ def _from_bearer(header: str) -> User | None:
     token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.secret_hash == digest(secret.strip()))
     )
-    if token is None or token.revoked_at is not None:
+    if token is None:
         return None
     now = utcnow()
-    if token.expires_at is not None and token.expires_at <= now:
-        return None
-    if not token.user.active:
-        return None
+    if (
+        token.revoked_at is not None
+        or (token.expires_at is not None and token.expires_at <= now)
+        or not token.user.active
+    ):
+        return _rejected("api_token", token)
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now
     g.api_token = token

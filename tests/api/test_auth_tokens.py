@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from practice.audit.models import AuditEntry
 from practice.auth import service
 from practice.auth.models import ApiToken
 from practice.auth.sessions import digest
@@ -77,9 +78,34 @@ def test_others_tokens_are_404(client):
     assert str(token.id) not in str(client.get(URL, headers=bearer(alice)).get_json())
 
 
-def test_unknown_and_malformed_bearers_are_401(client):
+def test_unknown_and_malformed_bearers_are_401_and_name_nobody_in_the_audit(client):
     for header in ("Bearer pt_nope", "Bearer ", "Basic abc", "Bearer " + "x" * 10_000):
         assert_error(client.get("/api/v1/auth/me", headers={"Authorization": header}), 401)
+    rejected = sa.select(sa.func.count()).where(AuditEntry.action == "auth.credential_rejected")
+    assert db.session.scalar(rejected) == 0
+
+
+@pytest.mark.parametrize("why", ["revoked", "expired", "user deactivated"])
+def test_a_known_token_that_no_longer_works_is_audited_against_its_owner(client, why):
+    """SECURITY 22: a revoked token replayed is a failed authentication worth a record."""
+    practice = make_practice()
+    user = make_user(practice)
+    token, secret = service.issue_api_token(user, "sync")
+    if why == "revoked":
+        token.revoked_at = utcnow()
+    elif why == "expired":
+        token.expires_at = utcnow() - timedelta(seconds=1)
+    else:
+        user.active = False
+    settle()
+    assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}), 401)
+    [entry] = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "auth.credential_rejected")
+    ).all()
+    assert (entry.actor_id, entry.practice_id, entry.object_type, entry.object_id) == (
+        user.id, practice.id, "api_token", str(token.id)
+    )  # fmt: skip
+    assert entry.outcome == "denied" and entry.address and secret not in str(vars(entry))
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,10 @@ def test_idle_timeout_ends_the_session(app, client):
     settle()
     assert_error(client.get(ME), 401)
     assert _record(user).ended_reason == "idle_timeout"
+    assert ("auth.credential_rejected", "denied") in audit_actions(object_id=str(record.id))
+    assert_error(client.get(ME), 401)  # the ended session's cookie, sent again
+    rejected = audit_actions(object_id=str(record.id))
+    assert rejected.count(("auth.credential_rejected", "denied")) == 2
 
 
 def test_activity_keeps_the_session_alive(app, client):
