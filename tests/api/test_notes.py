@@ -10,15 +10,20 @@ import sqlalchemy as sa
 
 from practice.auth import service as auth_service
 from practice.notes.models import NoteAddendum, ProcessNote
-from tests.api.helpers import CANARY, audit_rows, auth, count
+from tests.api.helpers import CANARY, audit_rows, audit_text, auth, count
 from tests.factories import make_appointment
 from tests.helpers import assert_error, settle
 
+# A second piece of clinical text (another note, an addendum), told apart from CANARY.
+SECOND_CANARY = "Wombat-canary-4410: the uncle's blue rowing boat"
 
-def new_note(client, team, content=None, **extra) -> dict:
+
+def new_note(client, team, content=None, *, about=None, **extra) -> dict:
+    """A draft by the team's author about `about` (default: the team's client)."""
     body = {"session_date": "2026-03-02", "content": content or {}, **extra}
+    about = about or team.client
     response = client.post(
-        f"/api/v1/clients/{team.client.id}/notes", json=body, headers=auth(team.author)
+        f"/api/v1/clients/{about.id}/notes", json=body, headers=auth(team.author)
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
@@ -309,28 +314,68 @@ def test_list_is_paginated_by_session_date(client, db, team):
 
 # --- bad input --------------------------------------------------------------------
 
+
+def bad_body(body, path: tuple, status: int = 422, *, name: str):
+    """A create body that must be refused with `status` and one error at `path` of
+    `errors.json` (JSON keys: list indexes are strings)."""
+    return pytest.param(body, status, path, id=name)
+
+
 BAD_BODIES = [
-    {"session_date": 20260302},
-    {"session_date": "yesterday"},
-    {"session_date": "2026-03-02", "content": "free text"},
-    {"session_date": "2026-03-02", "author_id": str(uuid.uuid4())},
-    {"session_date": "2026-03-02", "content": {"narrative": {"summary": "x" * 30_000}}},
-    {"session_date": "2026-03-02", "content": {"ipt_focus": "'; DROP TABLE process_notes; --"}},
-    {"session_date": "2026-03-02", "appointment_id": "1 OR 1=1"},
-    {"session_date": "2026-03-02", "appointment_id": str(uuid.uuid4())},
-    {"session_date": "3026-03-02"},
-    {"session_date": "2026-03-02", "content": {"relationship_episodes": [{"figure_id": 5}]}},
-    [],
+    bad_body({"session_date": 20260302}, ("session_date",), name="date-as-number"),
+    bad_body({"session_date": "yesterday"}, ("session_date",), name="date-as-word"),
+    bad_body({"session_date": "3026-03-02"}, ("session_date",), name="date-far-future"),
+    bad_body(
+        {"session_date": "2026-03-02", "content": "free text"},
+        ("content", "_schema"),
+        name="content-not-an-object",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "author_id": str(uuid.uuid4())},
+        ("author_id",),
+        name="unknown-top-level-field",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "content": {"narrative": {"summary": "x" * 30_000}}},
+        ("content", "narrative", "summary"),
+        name="summary-too-long",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "content": {"ipt_focus": "'; DROP TABLE process_notes; --"}},
+        ("content", "ipt_focus"),
+        name="sql-as-enum-value",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "appointment_id": "1 OR 1=1"},
+        ("appointment_id",),
+        name="appointment-id-not-a-uuid",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "appointment_id": str(uuid.uuid4())},
+        ("appointment_id",),
+        name="appointment-id-unknown",
+    ),
+    bad_body(
+        {"session_date": "2026-03-02", "content": {"relationship_episodes": [{"figure_id": 5}]}},
+        ("content", "relationship_episodes", "0", "figure_id"),
+        name="figure-id-a-number",
+    ),
+    bad_body([], ("_schema",), name="body-a-list"),
 ]
 
 
-@pytest.mark.parametrize("body", BAD_BODIES)
-def test_bad_create_bodies_are_4xx_and_store_nothing(client, db, team, body):
+@pytest.mark.parametrize(("body", "status", "path"), BAD_BODIES)
+def test_bad_create_bodies_are_refused_at_their_field_and_store_nothing(
+    client, db, team, body, status, path
+):
     response = client.post(
         f"/api/v1/clients/{team.client.id}/notes", json=body, headers=auth(team.author)
     )
-    assert 400 <= response.status_code < 500
-    assert_error(response, response.status_code)
+    node = assert_error(response, status)["errors"]["json"]
+    for key in path:  # exactly one error, at `path`
+        assert list(node) == [key], (path, node)
+        node = node[key]
+    assert node and all(isinstance(message, str) and message for message in node), node
     assert count(ProcessNote) == 0
 
 
@@ -381,6 +426,41 @@ def test_audit_never_holds_clinical_text(client, db, team):
         assert CANARY not in " ".join(str(v) for v in vars(row).values())
 
 
+def test_each_note_request_leaves_exactly_one_complete_audit_entry(client, db, team):
+    """SECURITY 22: a read, a sign, an addendum and a refused read each add exactly one
+    audit row for the note: actor, practice, action, object, time, address, outcome, and
+    no clinical text."""
+    note = new_note(client, team, {"narrative": {"summary": CANARY}})
+    url = f"/api/v1/notes/{note['id']}"
+    steps = [  # who, what, expected status, expected action and outcome
+        (team.author, lambda h: client.get(url, headers=h), 200, "note.read", "success"),
+        (team.author, lambda h: client.post(f"{url}/sign", headers=h), 200, "note.sign", "success"),
+        (
+            team.author,
+            lambda h: client.post(f"{url}/addenda", json={"text": SECOND_CANARY}, headers=h),
+            201,
+            "note.addendum",
+            "success",
+        ),
+        (team.colleague, lambda h: client.get(url, headers=h), 404, "access.denied", "denied"),
+    ]
+    for actor, send, status, action, outcome in steps:
+        headers = auth(actor)
+        before = len(audit_rows(object_id=note["id"]))
+        started = datetime.now(UTC)
+        response = send(headers)
+        finished = datetime.now(UTC)
+        assert response.status_code == status, response.get_data(as_text=True)
+        new_rows = audit_rows(object_id=note["id"])[before:]
+        assert [(row.action, row.outcome) for row in new_rows] == [(action, outcome)]
+        [row] = new_rows
+        assert (row.actor_id, row.practice_id) == (actor.id, team.practice.id), action
+        assert row.object_type == "note" and row.address, action
+        assert started <= row.occurred_at <= finished, (action, started, row.occurred_at)
+    everything = " ".join(str(value) for row in audit_rows() for value in vars(row).values())
+    assert CANARY not in everything and SECOND_CANARY not in everything
+
+
 # --- integrity --------------------------------------------------------------------
 
 
@@ -413,14 +493,42 @@ def test_tampered_ciphertext_is_an_audited_error_without_text(client, db, team):
     assert len(failures) == 2 and failures[0].object_id == note["id"]
 
 
-def test_ciphertext_copied_onto_another_note_does_not_decrypt(client, db, team):
+@pytest.mark.parametrize("target_of", ["client", "other_client"])
+def test_ciphertext_copied_onto_another_note_is_an_audited_integrity_error(
+    client, db, team, target_of
+):
+    """SECURITY 2: a note's ciphertext copied onto another note, of the same client or of
+    another one, never decrypts: the error shape (handle_crypto_failure: 500 and a generic
+    message), none of either note's text, and one audit entry naming the target note."""
     source = new_note(client, team, {"narrative": {"summary": CANARY}})
-    target = new_note(client, team, {"narrative": {"summary": "plain"}}, session_date="2026-03-03")
+    target = new_note(
+        client,
+        team,
+        {"narrative": {"summary": SECOND_CANARY}},
+        about=getattr(team, target_of),
+        session_date="2026-03-03",
+    )
     blob = db.session.get(ProcessNote, uuid.UUID(source["id"])).content
     _tamper(db, target["id"], blob)
+    before = len(audit_rows())
     response = client.get(f"/api/v1/notes/{target['id']}", headers=auth(team.author))
-    assert_error(response, 500)
-    assert CANARY not in response.get_data(as_text=True)
+    body = assert_error(response, 500)
+    assert body == {
+        "code": 500,
+        "status": "Internal Server Error",
+        "message": "This record failed an integrity check and cannot be shown.",
+    }
+    text = response.get_data(as_text=True)
+    assert CANARY not in text and SECOND_CANARY not in text
+    [failure] = audit_rows(action="crypto.integrity_failure")
+    assert failure.object_id == target["id"] and failure.object_type == "process_notes"
+    assert (failure.outcome, failure.actor_id) == ("error", team.author.id)
+    assert failure.practice_id == team.practice.id
+    new_rows = audit_rows()[before:]
+    assert [(row.action, row.object_id) for row in new_rows] == [
+        ("crypto.integrity_failure", target["id"])
+    ]  # no note.read success for the failed read
+    assert CANARY not in audit_text() and SECOND_CANARY not in audit_text()
 
 
 def test_put_moves_the_session_date_with_the_content(client, db, team):

@@ -72,21 +72,31 @@ def test_value_moved_to_another_row_column_or_table_fails(clinic, target):
     assert caught.value.table == table and caught.value.row_id == other
 
 
+def assert_names_the_target(error: crypto.IntegrityError, client, row_id) -> None:
+    """The error locates the value it was asked to open (what the HTTP handler audits),
+    by ids only: the reading client's process_notes.content of `row_id`, no text."""
+    located = (error.table, error.column, error.row_id, error.client_id)
+    assert located == ("process_notes", "content", row_id, client.id)
+    assert CANARY not in str(error) and str(error)
+
+
 def test_value_moved_to_another_client_fails(clinic):
     _, _, client, other_client = clinic
     row_id = uuid.uuid4()
     blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
     keys.seal(other_client, "process_notes", "content", uuid.uuid4(), "theirs")
-    with pytest.raises(crypto.UnknownDataKeyError):
+    with pytest.raises(crypto.UnknownDataKeyError) as caught:
         keys.unseal(other_client, "process_notes", "content", row_id, blob)
+    assert_names_the_target(caught.value, other_client, row_id)
 
 
 def test_value_of_a_client_without_key_names_an_unknown_key(clinic):
     _, _, client, other_client = clinic
     row_id = uuid.uuid4()
     blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
-    with pytest.raises(crypto.UnknownDataKeyError):
+    with pytest.raises(crypto.UnknownDataKeyError) as caught:
         keys.unseal(other_client, "process_notes", "content", row_id, blob)
+    assert_names_the_target(caught.value, other_client, row_id)
 
 
 def test_other_practice_cannot_use_a_clients_key(db, clinic):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from practice.notes import template
 
@@ -143,6 +143,141 @@ def test_bad_content_gets_field_level_errors(raw, path):
     for key in path:
         node = node[key]
     assert node
+
+
+def leaves(schema: Schema, path: tuple = ()):
+    """(path, field) of every value field of `schema`, nested schemas included; a list's
+    items are reached at index 0."""
+    for name, field in schema.fields.items():
+        yield from _leaves_of(field, (*path, name))
+
+
+def _leaves_of(field: fields.Field, path: tuple):
+    if isinstance(field, fields.Nested):
+        yield from leaves(field.schema, path)
+    elif isinstance(field, fields.List):
+        yield from _leaves_of(field.inner, (*path, 0))
+    else:
+        yield path, field
+
+
+def at(path: tuple, value):
+    """Content holding only `value` at `path` (an index step is a one-item list)."""
+    for step in reversed(path):
+        value = [value] if isinstance(step, int) else {step: value}
+    return value
+
+
+def error_at(messages: dict, path: tuple) -> list:
+    """The messages at `path`, asserting it is the only error on the way there."""
+    node = messages
+    for step in path:
+        assert list(node) == [step], (path, messages)
+        node = node[step]
+    assert node and all(isinstance(message, str) for message in node), messages
+    return node
+
+
+ENUM_FIELDS = {
+    path: next(v.choices for v in field.validators if isinstance(v, validate.OneOf))
+    for path, field in leaves(template.CONTENT_SCHEMA)
+    if any(isinstance(v, validate.OneOf) for v in field.validators)
+}
+
+
+def test_every_enum_of_the_template_is_found():
+    """The walk below covers every fixed list of CLINICAL.md (a superset: a new enum field
+    is picked up by the walk itself)."""
+    assert set(ENUM_FIELDS) >= {
+        ("relationship_episodes", 0, "when"),
+        ("relationship_episodes", 0, "ro_valence"),
+        ("relationship_episodes", 0, "rs_valence"),
+        ("relationship_episodes", 0, "fit"),
+        ("transference", "valence"),
+        ("transference", "handling"),
+        ("countertransference", "reactions", 0),
+        ("countertransference", "source"),
+        ("enactments", 0, "initiated_by"),
+        ("enactments", 0, "recognised"),
+        ("enactments", 0, "processed"),
+        ("ruptures", 0, "type"),
+        ("ruptures", 0, "repair", 0),
+        ("ruptures", 0, "resolution"),
+        ("defenses", "observed", 0),
+        ("ipt_focus",),
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "choices"),
+    list(ENUM_FIELDS.items()),
+    ids=["/".join(map(str, path)) for path in ENUM_FIELDS],
+)
+def test_every_enum_refuses_a_value_off_its_list_at_its_field(path, choices):
+    bad = "not_on_the_list"
+    assert bad not in choices
+    error_at(errors_of(at(path, bad)), path)
+    error_at(errors_of(at(path, choices[0].upper())), path)  # no case folding
+    for choice in choices:
+        assert template.clean_content(at(path, choice)) == at(path, choice)
+
+
+# Standard CCRT tag fields and the kind of list (`ccrt_tags`) each is checked against.
+TAG_KINDS = {"wish_tag": "wish", "ro_tag": "response_of_other", "rs_tag": "response_of_self"}
+TAGGED = [
+    (loader, path)
+    for loader, schema in (
+        (template.clean_content, template.CONTENT_SCHEMA),
+        (lambda raw: template.SCRIPT_PAYLOAD.load({"name": "n", **raw}), template.SCRIPT_PAYLOAD),
+    )
+    for path, field in leaves(schema)
+    if any(getattr(v, "__name__", "") == "in_list" for v in field.validators)
+]
+
+
+def test_tag_fields_are_the_three_ccrt_components():
+    assert {path[-1] for _load, path in TAGGED} == set(TAG_KINDS)
+    assert {path for _load, path in TAGGED} == {
+        ("relationship_episodes", 0, "wish_tag"),
+        ("relationship_episodes", 0, "ro_tag"),
+        ("relationship_episodes", 0, "rs_tag"),
+        ("wish_tag",),
+        ("ro_tag",),
+        ("rs_tag",),
+    }
+
+
+def tag_errors(load, raw) -> dict | None:
+    try:
+        load(raw)
+    except ValidationError as exc:
+        return exc.messages
+    return None
+
+
+@pytest.mark.parametrize(
+    ("load", "path"), TAGGED, ids=["/".join(map(str, path)) for _load, path in TAGGED]
+)
+def test_a_practice_tag_list_refuses_other_tags(monkeypatch, load, path):
+    kind = TAG_KINDS[path[-1]]
+    monkeypatch.setitem(template.vocabularies()["ccrt_tags"], kind, ["to be recognised"])
+    assert tag_errors(load, at(path, "to be recognised")) is None
+    error_at(tag_errors(load, at(path, "to be loved")), path)
+    error_at(tag_errors(load, at(path, "To be recognised")), path)
+    for other in set(TAG_KINDS.values()) - {kind}:  # each kind has its own list
+        monkeypatch.setitem(template.vocabularies()["ccrt_tags"], other, ["to be loved"])
+    error_at(tag_errors(load, at(path, "to be loved")), path)
+
+
+@pytest.mark.parametrize(
+    ("load", "path"), TAGGED, ids=["/".join(map(str, path)) for _load, path in TAGGED]
+)
+def test_without_a_practice_tag_list_any_tag_up_to_the_limit_passes(monkeypatch, load, path):
+    monkeypatch.setitem(template.vocabularies()["ccrt_tags"], TAG_KINDS[path[-1]], [])
+    for tag in ("to be loved", "ü" * template.TAG):
+        assert tag_errors(load, at(path, tag)) is None
+    for tag in ("", "x" * (template.TAG + 1)):
+        error_at(tag_errors(load, at(path, tag)), path)
 
 
 def test_total_size_is_bounded():
