@@ -56,6 +56,8 @@ class Config:
     # Keys the audit chain and its checkpoint. Unset: derived from SECRET_KEY, as before
     # this setting existed. Set it to the current SECRET_KEY to rotate SECRET_KEY alone.
     PRACTICE_AUDIT_KEY = None
+    # A practice's standard CCRT tag lists (a JSON file; see README). Unset: tags are off.
+    PRACTICE_CCRT_TAGS = None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted
     # (0: none; the client address is the socket's). Wrong values let clients forge it.
     PRACTICE_PROXY_HOPS = 0
@@ -103,6 +105,7 @@ class Config:
             "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
             "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
             "PRACTICE_AUDIT_KEY": os.environ.get("PRACTICE_AUDIT_KEY") or None,
+            "PRACTICE_CCRT_TAGS": os.environ.get("PRACTICE_CCRT_TAGS") or None,
         }
         settings.update({name: _whole_number(name)[0] for name in WHOLE_NUMBERS})
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])

@@ -72,6 +72,15 @@ def prepare_instance(app: Flask) -> None:
     except crypto.KeyringError as exc:
         sys.exit(f"practice: cannot start: PRACTICE_KEYRING: {exc}")
 
+    tags = app.config.get("PRACTICE_CCRT_TAGS")
+    if tags:
+        from practice.notes.template import load_ccrt_tags
+
+        try:
+            app.extensions["ccrt_tags"] = load_ccrt_tags(tags)
+        except ValueError as exc:
+            sys.exit(f"practice: cannot start: PRACTICE_CCRT_TAGS: {exc}")
+
 
 def _development_secret_key(path: Path) -> str:
     """Read instance/secret_key, creating it (mode 0600 from the first byte) on first run."""

@@ -80,6 +80,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(200, 403, 403, 403, 403, 200, 401),
     ("GET", "/api/v1/users/<uuid:user_id>"):
         row(200, 403, 403, 403, 403, 404, 401),
+    ("GET", "/api/v1/vocabularies"):
+        row(200, 200, 200, 200, 200, 200, 401),
     ("PATCH", "/api/v1/appointments/<uuid:appointment_id>"):
         row(200, 200, 404, 200, 403, 404, 401),
     ("PATCH", "/api/v1/clients/<uuid:client_id>"):

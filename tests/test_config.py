@@ -211,3 +211,12 @@ def test_environment_is_read_when_the_app_is_built(tmp_path, monkeypatch):
     assert app.config["SESSION_IDLE_MINUTES"] == 7
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'practice.db'}"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_a_bad_ccrt_tag_file_stops_startup_by_name(tmp_path):
+    path = tmp_path / "tags.json"
+    path.write_text('{"wish": 3}', "utf-8")
+    env = {"PRACTICE_INSTANCE_PATH": str(tmp_path / "instance"), "PRACTICE_CCRT_TAGS": str(path)}
+    result = boot(env)
+    assert result.returncode != 0
+    assert "PRACTICE_CCRT_TAGS: wish must be a list" in result.stderr

@@ -24,6 +24,7 @@ RESOURCES = (
     "rooms",
     "clients",
     "calendar",
+    "vocabularies",
 )
 
 

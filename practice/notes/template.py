@@ -11,7 +11,9 @@ import json
 import uuid
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
+from flask import current_app, has_app_context
 from marshmallow import (
     Schema,
     ValidationError,
@@ -34,6 +36,47 @@ def vocabularies() -> dict:
     """The shipped vocabularies (one JSON data file)."""
     text = resources.files("practice").joinpath("data/vocabularies.json").read_text("utf-8")
     return json.loads(text)
+
+
+CCRT_KINDS = ("wish", "response_of_other", "response_of_self")
+MAX_TAGS = 500
+
+
+def ccrt_tags() -> dict[str, list[str]]:
+    """The standard CCRT tag lists in force: the practice's file (PRACTICE_CCRT_TAGS,
+    loaded when the app starts) or else the shipped lists, which are empty (tags off)."""
+    if has_app_context():
+        supplied = current_app.extensions.get("ccrt_tags")
+        if supplied is not None:
+            return supplied
+    shipped = vocabularies()["ccrt_tags"]
+    return {kind: shipped.get(kind) or [] for kind in CCRT_KINDS}
+
+
+def load_ccrt_tags(path: str) -> dict[str, list[str]]:
+    """Read and check a practice's tag file: {"wish": [...], "response_of_other": [...],
+    "response_of_self": [...]}, each a list of distinct tags of 1-100 characters (a
+    missing kind: no list, any tag). ValueError names what is wrong."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the file must hold a JSON object")
+    unknown = sorted(set(data) - {*CCRT_KINDS, "about"})
+    if unknown:
+        raise ValueError(f"unknown keys {unknown}; use {list(CCRT_KINDS)}")
+    tags = {}
+    for kind in CCRT_KINDS:
+        values = data.get(kind, [])
+        if not isinstance(values, list) or len(values) > MAX_TAGS:
+            raise ValueError(f"{kind} must be a list of at most {MAX_TAGS} tags")
+        if not all(isinstance(v, str) and 0 < len(v) <= TAG for v in values):
+            raise ValueError(f"every {kind} tag must be text of 1-{TAG} characters")
+        if len(set(values)) != len(values):
+            raise ValueError(f"{kind} lists a tag twice")
+        tags[kind] = values
+    return tags
 
 
 def _vocab(name: str) -> list[str]:
@@ -90,7 +133,7 @@ def _tag(kind: str) -> fields.String:
     """A CCRT standard tag: checked against the practice's list when it supplies one."""
 
     def in_list(value):
-        allowed = vocabularies()["ccrt_tags"].get(kind) or []
+        allowed = ccrt_tags().get(kind) or []
         if allowed and value not in allowed:
             raise ValidationError("Not one of the practice's standard tags.")
 
