@@ -66,6 +66,9 @@ def test_a_shredded_clinical_record_is_gone_not_tampered(client, db, team, shred
     assert audit_rows("crypto.shredded", outcome="failure")
     assert not audit_rows("crypto.integrity_failure")
     assert CANARY not in audit_text()
-    # The appointment history stays readable.
+    # The appointment history and the (note-free) client export stay readable.
     listed = client.get(f"/api/v1/appointments/{shredded['appointment']}", headers=headers)
     assert listed.status_code == 200 and listed.get_json()["client_id"] == str(team.client.id)
+    export = client.get(f"{base}/export", headers=headers)
+    assert export.status_code == 200 and CANARY not in export.get_data(as_text=True)
+    assert shredded["appointment"] in export.get_data(as_text=True)
