@@ -22,8 +22,10 @@ SIGNED_ONLY = {"process_notes": "OLD.status = 'signed'", "note_addenda": None}
 def upgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
+        # OR REPLACE: `flask restore --force` of an older backup drops the tables (and
+        # their triggers) but leaves this function, and the upgrade then meets it.
         op.execute("""
-            CREATE FUNCTION clinical_record_immutable() RETURNS trigger
+            CREATE OR REPLACE FUNCTION clinical_record_immutable() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
                 RAISE EXCEPTION '% of a signed record of % refused', TG_OP, TG_TABLE_NAME

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -108,10 +108,11 @@ def record(
     """
     _check_names(action, object_type, outcome)
     if actor is None and has_request_context():
-        from flask_login import current_user
-
-        if current_user and current_user.is_authenticated:
-            actor = current_user
+        # The caller only if the request already authenticated one: asking current_user
+        # here would run the login check on routes that need none (login, calendar feed).
+        caller = g.get("_login_user")
+        if caller is not None and caller.is_authenticated:
+            actor = caller
     actor_id = _as_uuid(getattr(actor, "id", None))
     if practice_id is None and actor is not None:
         practice_id = getattr(actor, "practice_id", None)

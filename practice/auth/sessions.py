@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -126,13 +127,29 @@ def _from_cookie() -> User | None:
     return user
 
 
+# Credential id -> when its last rejection was audited (this process; monotonic seconds).
+_REJECTIONS_AUDITED: dict = {}
+REJECTION_AUDIT_EVERY = 600.0
+_REJECTIONS_REMEMBERED = 10_000
+
+
 def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
     """A known credential that no longer works (revoked, ended, expired, or its user
     deactivated): audit the attempt against its owner; the request is answered 401.
 
-    Unknown secrets are not audited: they name nobody, and anyone could fill the log
-    with them (failed logins are audited, and throttled, at the login endpoint)."""
+    At most one entry per credential every REJECTION_AUDIT_EVERY seconds (per process),
+    so someone replaying a dead token cannot flood the chain. Unknown secrets are not
+    audited: they name nobody, and anyone could fill the log with them (failed logins
+    are audited, and throttled, at the login endpoint)."""
     from practice.audit import service as audit
+
+    now = time.monotonic()
+    last = _REJECTIONS_AUDITED.get(credential.id)
+    if last is not None and now - last < REJECTION_AUDIT_EVERY:
+        return None
+    if len(_REJECTIONS_AUDITED) >= _REJECTIONS_REMEMBERED:
+        _REJECTIONS_AUDITED.clear()
+    _REJECTIONS_AUDITED[credential.id] = now
 
     audit.record(
         db.session,

@@ -87,6 +87,11 @@ class ClientCipher:
                 f"data key {row.id} belongs to another practice", client_id=self.client_id
             )
         if row.wrapped_key is None:
+            if row.destroyed_at is None:  # not `flask clients shred`: someone removed it
+                raise crypto.IntegrityError(
+                    f"data key {row.id} has no wrapped key and was never shredded",
+                    client_id=self.client_id,
+                )
             self._shredded_key_id = row.id
             return
         key = crypto.unwrap_data_key(

@@ -58,7 +58,7 @@ def load_ccrt_tags(path: str) -> dict[str, list[str]]:
     "response_of_self": [...]}, each a list of distinct tags of 1-100 characters (a
     missing kind: no list, any tag). ValueError names what is wrong."""
     try:
-        data = json.loads(Path(path).read_text("utf-8"))
+        data = json.loads(Path(path).read_text("utf-8"), object_pairs_hook=_no_repeats)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read {path}: {exc.__class__.__name__}") from None
     if not isinstance(data, dict):
@@ -71,12 +71,21 @@ def load_ccrt_tags(path: str) -> dict[str, list[str]]:
         values = data.get(kind, [])
         if not isinstance(values, list) or len(values) > MAX_TAGS:
             raise ValueError(f"{kind} must be a list of at most {MAX_TAGS} tags")
-        if not all(isinstance(v, str) and 0 < len(v) <= TAG for v in values):
-            raise ValueError(f"every {kind} tag must be text of 1-{TAG} characters")
+        if not all(isinstance(v, str) and 0 < len(v) <= TAG and v == v.strip() for v in values):
+            raise ValueError(
+                f"every {kind} tag must be text of 1-{TAG} characters, without surrounding spaces"
+            )
         if len(set(values)) != len(values):
             raise ValueError(f"{kind} lists a tag twice")
         tags[kind] = values
     return tags
+
+
+def _no_repeats(pairs: list[tuple]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key appears twice in the file")
+    return dict(pairs)
 
 
 def _vocab(name: str) -> list[str]:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from practice.notes.template import load_ccrt_tags, vocabularies
+from practice import create_app
+from practice.notes.template import ccrt_tags, load_ccrt_tags, vocabularies
 from tests.api.helpers import auth
 from tests.factories import make_client, make_practice, make_user
 from tests.helpers import assert_error
@@ -55,6 +56,9 @@ def test_a_practice_tag_file_is_served_and_enforced(app, client, db, tmp_path, m
         ('{"wish": "to be loved"}', "must be a list"),
         ('{"wish": [""]}', "1-100 characters"),
         ('{"wish": ["a", "a"]}', "twice"),
+        ('{"wish": [" padded "]}', "surrounding spaces"),
+        ('{"wish": ["   "]}', "surrounding spaces"),
+        ('{"wish": ["a"], "wish": ["b"]}', "appears twice"),
     ],
 )
 def test_a_bad_tag_file_is_refused_by_name(tmp_path, content, words):
@@ -64,3 +68,18 @@ def test_a_bad_tag_file_is_refused_by_name(tmp_path, content, words):
         load_ccrt_tags(str(path))
     with pytest.raises(ValueError, match="cannot read"):
         load_ccrt_tags(str(tmp_path / "missing.json"))
+
+
+def test_the_app_loads_the_tag_file_it_is_given(tmp_path, keyring_path):
+    path = tmp_path / "tags.json"
+    path.write_text(json.dumps(TAGS), "utf-8")
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",  # not used: nothing here touches a database
+        "SECRET_KEY": "tag-file-test",
+        "PRACTICE_KEYRING": str(keyring_path),
+        "PRACTICE_CCRT_TAGS": str(path),
+    }
+    tagged = create_app("testing", settings)
+    with tagged.app_context():
+        assert ccrt_tags() == {**TAGS, "response_of_other": []}
+    assert ccrt_tags() == {"wish": [], "response_of_other": [], "response_of_self": []}

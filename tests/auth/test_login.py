@@ -5,6 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from practice.auth import sessions
 from practice.auth.models import UserSession
 from practice.database import utcnow
 from practice.extensions import db
@@ -132,7 +133,7 @@ def test_csrf_endpoint_returns_the_session_token(client):
     )
 
 
-def test_idle_timeout_ends_the_session(app, client):
+def test_idle_timeout_ends_the_session(app, client, monkeypatch):
     practice = make_practice()
     user = make_user(practice)
     login(client, user)
@@ -141,10 +142,29 @@ def test_idle_timeout_ends_the_session(app, client):
     settle()
     assert_error(client.get(ME), 401)
     assert _record(user).ended_reason == "idle_timeout"
-    assert ("auth.credential_rejected", "denied") in audit_actions(object_id=str(record.id))
-    assert_error(client.get(ME), 401)  # the ended session's cookie, sent again
-    rejected = audit_actions(object_id=str(record.id))
-    assert rejected.count(("auth.credential_rejected", "denied")) == 2
+    rejected = ("auth.credential_rejected", "denied")
+    assert audit_actions(object_id=str(record.id)).count(rejected) == 1
+    for _ in range(5):  # the ended session's cookie, replayed: one entry per window
+        assert_error(client.get(ME), 401)
+    assert audit_actions(object_id=str(record.id)).count(rejected) == 1
+    monkeypatch.setattr(sessions, "REJECTION_AUDIT_EVERY", 0.0)  # the window has passed
+    assert_error(client.get(ME), 401)
+    assert audit_actions(object_id=str(record.id)).count(rejected) == 2
+
+
+def test_a_stale_cookie_is_not_audited_on_a_route_that_needs_no_login(app, client):
+    """Logging in again (here: failing to) with a timed-out session's cookie still in
+    the browser records the failed login, not a rejected credential of the last user."""
+    practice = make_practice()
+    user = make_user(practice)
+    login(client, user)
+    record = _record(user)
+    record.last_seen_at = utcnow() - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    settle()
+    body = {"email": "nobody@example.test", "password": "not the password at all"}
+    assert_error(client.post("/api/v1/auth/login", json=body), 401)
+    actions = [action for action, _ in audit_actions()]
+    assert "auth.login_failed" in actions and "auth.credential_rejected" not in actions
 
 
 def test_activity_keeps_the_session_alive(app, client):

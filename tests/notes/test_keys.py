@@ -283,3 +283,23 @@ def test_integrity_failure_over_http_is_a_generic_500_and_audited(db, clinic, pr
         "process_notes",
         str(row_id),
     )
+
+
+def test_a_removed_key_that_was_never_shredded_is_tampering_not_a_shred(db, clinic):
+    """Only `flask clients shred` (which sets destroyed_at) makes a record 'gone' (410);
+    a wrapped key removed by other means is an integrity failure like any other."""
+    _, _, client, _ = clinic
+    row_id = uuid.uuid4()
+    blob = keys.seal(client, "process_notes", "content", row_id, {"text": CANARY})
+    row = _key_row(db, client)
+    row.wrapped_key = None
+    db.session.flush()
+    keys.forget_keys()
+    with pytest.raises(crypto.IntegrityError, match="never shredded") as info:
+        keys.unseal(client, "process_notes", "content", row_id, blob)
+    assert not isinstance(info.value, crypto.ShreddedKeyError)
+    row.destroyed_at = row.created_at
+    db.session.flush()
+    keys.forget_keys()
+    with pytest.raises(crypto.ShreddedKeyError):
+        keys.unseal(client, "process_notes", "content", row_id, blob)
