@@ -133,13 +133,18 @@ def test_csrf_endpoint_returns_the_session_token(client):
     )
 
 
-def test_idle_timeout_ends_the_session(app, client, monkeypatch):
-    practice = make_practice()
-    user = make_user(practice)
+def _idled_out(app, client):
+    """A user logged in on `client` whose session has been idle past the timeout."""
+    user = make_user(make_practice())
     login(client, user)
     record = _record(user)
     record.last_seen_at = utcnow() - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
     settle()
+    return user, record
+
+
+def test_idle_timeout_ends_the_session(app, client, monkeypatch):
+    user, record = _idled_out(app, client)
     assert_error(client.get(ME), 401)
     assert _record(user).ended_reason == "idle_timeout"
     rejected = ("auth.credential_rejected", "denied")
@@ -155,12 +160,7 @@ def test_idle_timeout_ends_the_session(app, client, monkeypatch):
 def test_a_stale_cookie_is_not_audited_on_a_route_that_needs_no_login(app, client):
     """Logging in again (here: failing to) with a timed-out session's cookie still in
     the browser records the failed login, not a rejected credential of the last user."""
-    practice = make_practice()
-    user = make_user(practice)
-    login(client, user)
-    record = _record(user)
-    record.last_seen_at = utcnow() - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
-    settle()
+    _idled_out(app, client)
     body = {"email": "nobody@example.test", "password": "not the password at all"}
     assert_error(client.post("/api/v1/auth/login", json=body), 401)
     actions = [action for action, _ in audit_actions()]
