@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db as _db
 from practice.notes.models import ProcessNote
@@ -170,8 +169,7 @@ def test_concurrent_notes_for_one_appointment_have_exactly_one_winner(live_serve
     s = seed(live_server)
     with live_server.app.app_context():
         client = _db.session.get(Client, uuid.UUID(s["client"]))
-        clinician = _db.session.get(User, client.primary_clinician_id)
-        appointment = make_appointment(client, clinician)
+        appointment = make_appointment(client)  # with the client's primary clinician
         _db.session.commit()
         appointment_id = str(appointment.id)
     url = f"{s['base']}/clients/{s['client']}/notes"

@@ -114,12 +114,18 @@ def _fail(user=None):
     abort(401, message=LOGIN_FAILED)
 
 
-def _refuse(action: str, exc: service.PolicyError):
-    """A 422 with field errors, audited as a failure of `action`."""
-    audit.record(
-        db.session, action, object_type="user", object_id=current_user.id, outcome="failure"
-    )
-    refuse_fields(exc.errors)
+def _own_account(action: str, step, *args):
+    """Run `step(*args)` on the caller's own account and audit it as `action`: success,
+    or a failure answered 422 with the step's field errors. Returns what the step did."""
+    try:
+        result = step(*args)
+    except service.PolicyError as exc:
+        audit.record(
+            db.session, action, object_type="user", object_id=current_user.id, outcome="failure"
+        )
+        refuse_fields(exc.errors)
+    audit.record(db.session, action, object_type="user", object_id=current_user.id)
+    return result
 
 
 @blp.route("/login")
@@ -208,12 +214,14 @@ class Password(MethodView):
     def post(self, args):
         """Change your password; every other session of yours ends at once."""
         user = current_user._get_current_object()
-        try:
-            service.change_password(user, args["current_password"], args["new_password"])
-        except service.PolicyError as exc:
-            _refuse("auth.password_change", exc)
+        _own_account(
+            "auth.password_change",
+            service.change_password,
+            user,
+            args["current_password"],
+            args["new_password"],
+        )
         ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
-        audit.record(db.session, "auth.password_change", object_type="user", object_id=user.id)
         if ended:
             audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
 
@@ -245,11 +253,7 @@ class TotpEnable(MethodView):
         The answer carries ten recovery codes, shown this once: each works once in place
         of a code when the authenticator is gone."""
         user = current_user._get_current_object()
-        try:
-            codes = totp.enable(user, args["code"])
-        except service.PolicyError as exc:
-            _refuse("auth.totp_enable", exc)
-        audit.record(db.session, "auth.totp_enable", object_type="user", object_id=user.id)
+        codes = _own_account("auth.totp_enable", totp.enable, user, args["code"])
         user.recovery_codes = codes  # for this response only: never stored in plain
         return user
 
@@ -263,11 +267,7 @@ class TotpDisable(MethodView):
     def post(self, args):
         """Turn TOTP off with your password and a current code (unless the practice requires it)."""
         user = current_user._get_current_object()
-        try:
-            totp.disable(user, args["password"], args["code"])
-        except service.PolicyError as exc:
-            _refuse("auth.totp_disable", exc)
-        audit.record(db.session, "auth.totp_disable", object_type="user", object_id=user.id)
+        _own_account("auth.totp_disable", totp.disable, user, args["password"], args["code"])
 
 
 @blp.route("/totp/recovery-codes")
@@ -280,9 +280,11 @@ class TotpRecoveryCodes(MethodView):
         """New recovery codes with your password and a current code; the old ones stop
         working. Shown this once."""
         user = current_user._get_current_object()
-        try:
-            codes = totp.regenerate_recovery_codes(user, args["password"], args["code"])
-        except service.PolicyError as exc:
-            _refuse("auth.totp_recovery_codes", exc)
-        audit.record(db.session, "auth.totp_recovery_codes", object_type="user", object_id=user.id)
+        codes = _own_account(
+            "auth.totp_recovery_codes",
+            totp.regenerate_recovery_codes,
+            user,
+            args["password"],
+            args["code"],
+        )
         return {"recovery_codes": codes}

@@ -41,9 +41,9 @@ def can_see_client(user: User, client) -> bool:
 def can_export_client(user: User, client) -> bool:
     """A client's whole record (export): owners and the assigned clinicians; not schedulers,
     who see demographics and appointments only."""
-    if not in_practice(user, client):
-        return False
-    return user.has_role("owner") or (user.has_role("clinician") and client.is_assigned(user.id))
+    return can_do_clinical_work(user, client) or (
+        in_practice(user, client) and user.has_role("owner")
+    )
 
 
 def can_do_clinical_work(user: User, client) -> bool:

@@ -115,11 +115,16 @@ def disable(user: User, password: str, code: str) -> None:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
     if user.practice.require_totp:
         raise PolicyError({"code": ["Your practice requires two-factor authentication."]})
+    _confirm(user, password, code)
+    _clear(user)
+
+
+def _confirm(user: User, password: str, code: str) -> None:
+    """The password and a current code, as a change to the factor itself demands."""
     if not passwords.verify_password(user.password_hash, password):
         raise PolicyError({"password": ["The password is not correct."]})
     if not accept_code(user, code):
         raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
-    _clear(user)
 
 
 def reset(user: User) -> bool:
@@ -167,10 +172,7 @@ def regenerate_recovery_codes(user: User, password: str, code: str) -> list[str]
     code, PolicyError otherwise."""
     if not user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
-    if not passwords.verify_password(user.password_hash, password):
-        raise PolicyError({"password": ["The password is not correct."]})
-    if not accept_code(user, code):
-        raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
+    _confirm(user, password, code)
     return new_recovery_codes(user)
 
 

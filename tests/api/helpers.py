@@ -51,7 +51,4 @@ def count(model) -> int:
 
 def counts() -> tuple[int, int]:
     """Clients and care-team rows."""
-    return (
-        db.session.scalar(sa.select(sa.func.count()).select_from(Client)),
-        db.session.scalar(sa.select(sa.func.count()).select_from(CareTeamMember)),
-    )
+    return count(Client), count(CareTeamMember)

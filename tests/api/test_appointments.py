@@ -4,11 +4,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from practice.audit.models import AuditEntry
 from practice.extensions import db
 from practice.scheduling.models import Appointment
+from tests.api.helpers import audit_rows
 from tests.factories import bearer, make_client, make_practice, make_user
 from tests.helpers import assert_error, settle
 from tests.scheduling.helpers import (
@@ -32,13 +31,6 @@ def book(client, clinic, user=None, **kwargs):
     return client.post(URL, json=payload(clinic, **kwargs), headers=bearer(user or clinic.owner))
 
 
-def audited(action, object_id=None):
-    query = sa.select(AuditEntry).where(AuditEntry.action == action)
-    if object_id is not None:
-        query = query.where(AuditEntry.object_id == str(object_id))
-    return db.session.scalars(query).all()
-
-
 def test_book_returns_utc_and_no_clinical_fields(client, clinic):
     response = book(client, clinic, start=MONDAY)
     assert response.status_code == 201, response.get_json()
@@ -48,7 +40,7 @@ def test_book_returns_utc_and_no_clinical_fields(client, clinic):
     assert body["duration_minutes"] == 50 and body["status"] == "scheduled"
     assert body["occurrences"] == 1 and body["series_id"] is None
     assert not {"content", "note", "notes", "themes", "scripts"} & set(body)
-    assert audited("appointment.create", body["id"])
+    assert audit_rows("appointment.create", object_id=body["id"])
 
 
 def test_offsets_are_converted_to_utc_and_ends_at_accepted(client, clinic):
@@ -73,8 +65,8 @@ def test_get_is_audited_and_clinician_sees_only_own(client, clinic):
     ]:
         response = client.get(f"{URL}/{appointment_id}", headers=bearer(user))
         assert response.status_code == status
-    assert len(audited("appointment.read", appointment_id)) == 3
-    assert audited("access.denied", appointment_id)
+    assert len(audit_rows("appointment.read", object_id=appointment_id)) == 3
+    assert audit_rows("access.denied", object_id=appointment_id)
     assert client.get(f"{URL}/not-a-uuid", headers=bearer(clinic.owner)).status_code == 404
 
 
@@ -146,7 +138,7 @@ def test_list_filters_and_order(client, clinic):
     assert items(clinic.owner, status="cancelled")["total"] == 0
     paged = items(clinic.owner, page=2, page_size=3)
     assert len(paged["items"]) == 1 and paged["total"] == 4
-    assert audited("appointment.list")
+    assert audit_rows("appointment.list")
 
 
 @pytest.mark.parametrize(
@@ -237,7 +229,7 @@ def test_conflicts_list_every_clash_and_store_nothing(client, clinic):
     }
     assert body["conflicts"][0]["starts_at"] == first["starts_at"]
     assert count_appointments() == before
-    assert audited("appointment.create")[-1].outcome == "failure"
+    assert audit_rows("appointment.create")[-1].outcome == "failure"
 
 
 def test_back_to_back_is_allowed_and_cancelled_slots_are_free(client, clinic):
@@ -355,4 +347,4 @@ def test_status_transitions(client, clinic, db):
     assert patch({"status": "late_cancelled", "cancelled_by": "clinician"}).status_code == 200
     assert_error(patch({"status": "attended"}), 409)
     assert_error(patch({"status": "cancelled", "cancelled_by": "client"}), 409)
-    assert len(audited("appointment.status")) == 4
+    assert len(audit_rows("appointment.status")) == 4

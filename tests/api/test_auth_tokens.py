@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from practice.audit.models import AuditEntry
 from practice.auth import service
 from practice.auth.models import ApiToken
 from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
+from tests.api.helpers import audit_rows
 from tests.auth.helpers import audit_actions, count, login_csrf
 from tests.factories import bearer, make_practice, make_user
 from tests.helpers import assert_error, settle
@@ -81,8 +81,7 @@ def test_others_tokens_are_404(client):
 def test_unknown_and_malformed_bearers_are_401_and_name_nobody_in_the_audit(client):
     for header in ("Bearer pt_nope", "Bearer ", "Basic abc", "Bearer " + "x" * 10_000):
         assert_error(client.get("/api/v1/auth/me", headers={"Authorization": header}), 401)
-    rejected = sa.select(sa.func.count()).where(AuditEntry.action == "auth.credential_rejected")
-    assert db.session.scalar(rejected) == 0
+    assert not audit_actions(action="auth.credential_rejected")
 
 
 @pytest.mark.parametrize("why", ["revoked", "expired", "user deactivated"])
@@ -99,9 +98,7 @@ def test_a_known_token_that_no_longer_works_is_audited_against_its_owner(client,
         user.active = False
     settle()
     assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}), 401)
-    [entry] = db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.action == "auth.credential_rejected")
-    ).all()
+    [entry] = audit_rows("auth.credential_rejected")
     assert (entry.actor_id, entry.practice_id, entry.object_type, entry.object_id) == (
         user.id, practice.id, "api_token", str(token.id)
     )  # fmt: skip

@@ -6,6 +6,7 @@ import pytest
 
 from practice.extensions import db
 from practice.scheduling.models import Room
+from tests.api.helpers import count
 from tests.factories import bearer, make_practice, make_user
 from tests.helpers import assert_error, settle
 from tests.scheduling.helpers import make_clinic, make_room, payload
@@ -16,10 +17,6 @@ URL = "/api/v1/rooms"
 @pytest.fixture
 def clinic():
     return make_clinic()
-
-
-def room_count() -> int:
-    return db.session.query(Room).count()
 
 
 def test_owner_creates_and_everyone_lists(client, clinic):
@@ -35,14 +32,14 @@ def test_owner_creates_and_everyone_lists(client, clinic):
 
 
 def test_only_owners_write(client, clinic):
-    before = room_count()
+    before = count(Room)
     for user in (clinic.scheduler, clinic.clinician):
         assert_error(client.post(URL, json={"name": "Attic"}, headers=bearer(user)), 403)
         assert_error(
             client.patch(f"{URL}/{clinic.room.id}", json={"name": "x"}, headers=bearer(user)), 403
         )
     assert_error(client.post(URL, json={"name": "Attic"}), 401)
-    assert room_count() == before
+    assert count(Room) == before
 
 
 def test_other_practices_rooms_are_404_and_not_listed(client, clinic):
@@ -59,7 +56,7 @@ def test_other_practices_rooms_are_404_and_not_listed(client, clinic):
 
 
 def test_duplicate_names_are_409_ignoring_case(client, clinic):
-    before = room_count()
+    before = count(Room)
     assert_error(client.post(URL, json={"name": "BLUE ROOM"}, headers=bearer(clinic.owner)), 409)
     other = client.post(URL, json={"name": "Red room"}, headers=bearer(clinic.owner)).get_json()
     assert_error(
@@ -68,16 +65,16 @@ def test_duplicate_names_are_409_ignoring_case(client, clinic):
         ),
         409,
     )
-    assert room_count() == before + 1
+    assert count(Room) == before + 1
 
 
 def test_the_unique_index_decides_duplicates_ignoring_case(client, clinic):
     """No check before the insert: concurrent requests get the same 409 from the unique
     index on lower(name) as a single one does, and nothing is stored."""
-    before = room_count()
+    before = count(Room)
     for name in ("blue room", "Blue Room"):
         assert_error(client.post(URL, json={"name": name}, headers=bearer(clinic.owner)), 409)
-    assert room_count() == before
+    assert count(Room) == before
 
 
 def test_rename_and_deactivate_stops_new_bookings(client, clinic):
@@ -112,9 +109,9 @@ def test_rename_and_deactivate_stops_new_bookings(client, clinic):
     ],
 )
 def test_bad_room_bodies_are_422(client, clinic, body):
-    before = room_count()
+    before = count(Room)
     assert_error(client.post(URL, json=body, headers=bearer(clinic.owner)), 422)
-    assert room_count() == before
+    assert count(Room) == before
 
 
 def test_unicode_and_sql_looking_names_are_just_names(client, clinic):

@@ -26,8 +26,8 @@ def chain(db):
     return db.session
 
 
-def run_verify(app):
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+def run_verify(app, *options):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", *options])
     return result.exit_code, result.output
 
 
@@ -236,11 +236,6 @@ def test_a_released_savepoint_leaves_the_chain_to_the_outer_commit(db):
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["note.read"]
 
 
-def verify_with_anchor(app, anchor):
-    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(anchor)])
-    return result.exit_code, result.output
-
-
 def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path):
     """Someone with write access keeps the signed checkpoint of entry 3, later deletes
     entries 4-6 and puts it back: the chain alone looks intact; the anchor does not."""
@@ -250,7 +245,7 @@ def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path)
         sa.text("SELECT head_seq, head_hash, signature FROM audit_checkpoint")
     ).one()
     tamper.write_events(db.session, 3)
-    code, output = verify_with_anchor(app, anchor)
+    code, output = run_verify(app, "--anchor", str(anchor))
     assert code == 0 and "anchored entry 6" in output, output
     assert oct(anchor.stat().st_mode & 0o777) == "0o600"
     tamper.bypass_append_only(db.session)
@@ -260,7 +255,7 @@ def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path)
         {"s": old.head_seq, "h": old.head_hash, "g": old.signature},
     )
     assert verify_chain(db.session).ok  # what the checkpoint alone cannot see
-    code, output = verify_with_anchor(app, anchor)
+    code, output = run_verify(app, "--anchor", str(anchor))
     assert code != 0 and "truncated" in output and "entry 6" in output
     assert '"seq": 6' in anchor.read_text()  # a failed run leaves the anchor as it was
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
@@ -268,15 +263,15 @@ def test_an_anchor_catches_a_cut_behind_a_replayed_checkpoint(app, db, tmp_path)
 
 def test_an_anchor_catches_a_rewritten_entry_and_refuses_a_bad_file(app, chain, tmp_path):
     anchor = tmp_path / "audit-anchor.json"
-    assert verify_with_anchor(app, anchor)[0] == 0
-    assert verify_with_anchor(app, anchor)[0] == 0  # and again: the anchor moves along
+    assert run_verify(app, "--anchor", str(anchor))[0] == 0
+    assert run_verify(app, "--anchor", str(anchor))[0] == 0  # and again: the anchor moves along
     anchor.write_text(json.dumps({"seq": COUNT, "entry_hash": "0" * 64}))
-    code, output = verify_with_anchor(app, anchor)
+    code, output = run_verify(app, "--anchor", str(anchor))
     assert code != 0 and f"entry {COUNT} is not the one" in output
     malformed = ("not json", '{"seq": -1, "entry_hash": "x"}', '{"seq": "6"}', "[]", "6", "null")
     for text in (*malformed, '{"seq": true, "entry_hash": "x"}'):
         anchor.write_text(text)
-        code, output = verify_with_anchor(app, anchor)
+        code, output = run_verify(app, "--anchor", str(anchor))
         assert code != 0 and "anchor" in output and "Traceback" not in output
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
@@ -15,22 +12,15 @@ from practice.auth import totp
 from practice.auth.models import User
 from practice.extensions import db as _db
 from tests.factories import PASSWORD, make_practice, make_user
+from tests.helpers import call
 
 pytestmark = pytest.mark.live
 LOGINS = 8
 
 
 def _login(url: str, email: str, code: str, start: threading.Barrier) -> int:
-    body = json.dumps({"email": email, "password": PASSWORD, "totp": code}).encode()
-    request = urllib.request.Request(  # noqa: S310 (our own http:// server)
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
     start.wait()
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return call(url, "POST", body={"email": email, "password": PASSWORD, "totp": code})[0]
 
 
 def _race(live_server, email: str, code: str) -> list[int]:

@@ -219,14 +219,20 @@ def test_a_new_note_is_persistent_without_a_flush_and_reads_nothing_back(db, cli
     assert (stored.status, stored.version, stored.content) == ("draft", 1, note.content)
 
 
-def test_insert_now_applies_column_defaults_the_object_left_unset(db, clinic):
-    note = ProcessNote(
+def _unsaved_note(clinic, day: date, **columns) -> ProcessNote:
+    """A note object built by hand (not through the service), for insert_now."""
+    return ProcessNote(
         practice_id=clinic["client"].practice_id,
         client_id=clinic["client"].id,
         author_id=clinic["author"].id,
-        session_date=date(2026, 3, 3),
+        session_date=day,
         content=b"sealed elsewhere",
+        **columns,
     )
+
+
+def test_insert_now_applies_column_defaults_the_object_left_unset(db, clinic):
+    note = _unsaved_note(clinic, date(2026, 3, 3))
     insert_now(db.session, note)
     assert note.id is not None and (note.status, note.version) == ("draft", 1)
     db.session.expire(note)
@@ -251,14 +257,8 @@ def test_a_note_in_a_rolled_back_savepoint_is_gone_from_the_session_too(db, clin
 
 
 def test_insert_now_keeps_explicit_nulls_and_refuses_what_it_cannot_do(db, clinic):
-    note = ProcessNote(
-        practice_id=clinic["client"].practice_id,
-        client_id=clinic["client"].id,
-        author_id=clinic["author"].id,
-        session_date=date(2026, 3, 6),
-        content=b"sealed elsewhere",
-        status=None,  # explicitly NULL: not replaced by the default ("draft")
-    )
+    # status explicitly NULL: not replaced by the default ("draft")
+    note = _unsaved_note(clinic, date(2026, 3, 6), status=None)
     with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
         try:
             insert_now(db.session, note)  # status is NOT NULL: the database refuses it
