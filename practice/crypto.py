@@ -191,12 +191,6 @@ def _uuid(value, name: str) -> uuid.UUID:
     return value
 
 
-def _master_aead(master_key: bytes) -> AESGCM:
-    # Not cached: a master key's bytes live in the keyring only, which is reloaded when the
-    # file changes (a retired key must not linger); building an AESGCM costs ~2 us.
-    return AESGCM(master_key)
-
-
 def generate_data_key() -> bytes:
     """A fresh random 256-bit data key."""
     return secrets.token_bytes(DATA_KEY_BYTES)
@@ -219,7 +213,7 @@ def wrap_data_key(
     master_id = keyring.active_id
     nonce = secrets.token_bytes(NONCE_BYTES)
     ad = _wrap_ad(practice_id, client_id, data_key_id, master_id)
-    sealed = _master_aead(keyring.key(master_id)).encrypt(nonce, data_key, ad)
+    sealed = AESGCM(keyring.key(master_id)).encrypt(nonce, data_key, ad)
     return master_id, bytes([WRAP_FORMAT]) + nonce + sealed
 
 
@@ -248,7 +242,7 @@ def unwrap_data_key(
         ) from exc
     nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
     try:
-        return _master_aead(master).decrypt(
+        return AESGCM(master).decrypt(
             nonce, sealed, _wrap_ad(practice_id, client_id, data_key_id, master_key_id)
         )
     except InvalidTag:

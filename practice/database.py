@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -109,7 +108,9 @@ def configure_sqlite(engine: Engine) -> None:
 def pipelined(connection: sa.Connection) -> bool:
     """True when `connection` is psycopg with pipeline mode (several statements sent
     before any answer is awaited, one round trip for all)."""
-    return connection.dialect.driver == "psycopg" and psycopg.Pipeline.is_supported()
+    if connection.dialect.driver != "psycopg":
+        return False
+    return connection.dialect.loaded_dbapi.Pipeline.is_supported()  # psycopg, imported lazily
 
 
 @contextmanager

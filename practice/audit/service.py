@@ -25,6 +25,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -271,23 +272,11 @@ def write_pending(session: Session) -> None:
             "outcome": item.outcome,
             "prev_hash": prev,
         }
-        prev = row["entry_hash"] = entry_hash(prev, hashed_fields(_Fields(row)), key)
+        prev = row["entry_hash"] = entry_hash(prev, hashed_fields(SimpleNamespace(**row)), key)
         rows.append(row)
     _append(
         connection, rows, {"seq": seq, "hash": prev, "signature": checkpoint_signature(seq, prev)}
     )
-
-
-class _Fields:
-    """A row dict read by attribute, as `hashed_fields` reads entries and result rows."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: dict):
-        self._row = row
-
-    def __getattr__(self, name: str):
-        return self._row[name]
 
 
 def _before_commit(session: Session) -> None:

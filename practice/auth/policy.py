@@ -83,12 +83,13 @@ def supervisee_ids(supervisor: User) -> set[uuid.UUID]:
     )
 
 
-def supervises_care_of(user: User, client) -> bool:
-    """Read-only clinical access: the user supervises a clinician assigned to the client."""
+def supervises_care_of(user: User, client, supervisees: set | None = None) -> bool:
+    """Read-only clinical access: the user supervises a clinician assigned to the client.
+    `supervisees`: the user's supervisee ids when the caller has them already."""
     if not in_practice(user, client) or not user.has_role("supervisor"):
         return False
     assigned = {client.primary_clinician_id} | client.care_team_ids
-    return bool(assigned & supervisee_ids(user))
+    return bool(assigned & (supervisee_ids(user) if supervisees is None else supervisees))
 
 
 def is_note_author(user: User, note) -> bool:

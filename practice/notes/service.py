@@ -64,19 +64,19 @@ def readable_author_ids(user: User) -> set[uuid.UUID]:
     return own | policy.supervisee_ids(user)
 
 
-def care_authors(user: User, client: Client) -> set[uuid.UUID]:
-    """The readable authors (see readable_author_ids) when the user is in the client's
-    current care: assigned to the client, or supervising a clinician who is
-    (policy.supervises_care_of, with the supervisees queried once). Else the empty set."""
+def care_authors(
+    user: User, client: Client, authors: set[uuid.UUID] | None = None
+) -> set[uuid.UUID]:
+    """The readable authors (see readable_author_ids; pass them if already known) when
+    the user is in the client's current care: assigned to the client, or supervising a
+    clinician who is. Else the empty set."""
     if not policy.in_practice(user, client):
         return set()
-    authors = readable_author_ids(user)
-    if policy.can_do_clinical_work(user, client):
-        return authors
-    supervisees = authors - {user.id}
-    if supervisees & ({client.primary_clinician_id} | client.care_team_ids):
-        return authors
-    return set()
+    authors = readable_author_ids(user) if authors is None else authors
+    in_care = policy.can_do_clinical_work(user, client) or policy.supervises_care_of(
+        user, client, authors - {user.id}
+    )
+    return authors if in_care else set()
 
 
 def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
@@ -86,12 +86,11 @@ def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
     any readable author has written about the client (a clinician taken off the care
     team keeps their notes). An empty set: nothing for this user here (404).
     """
-    authors = care_authors(user, client)
-    if authors or not policy.in_practice(user, client):
-        return authors
-    authors = readable_author_ids(user)
-    if not authors:
+    if not policy.in_practice(user, client):
         return set()
+    authors = readable_author_ids(user)
+    if not authors or care_authors(user, client, authors):
+        return authors
     wrote = (
         sa.select(ProcessNote.id)
         .where(
@@ -252,12 +251,9 @@ def create_note(
         appointment_id=appointment_id,
         session_date=session_date,
         template_version=TEMPLATE_VERSION,
-        status="draft",
-        version=1,
         created_at=now,
         updated_at=now,
-        signed_at=None,
-    )
+    )  # status "draft", version 1: the model's defaults (insert_now applies them)
     note.content = keys.seal(client, "process_notes", "content", note.id, content)
     try:
         insert_now(db.session, note)
