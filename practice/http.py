@@ -15,6 +15,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from practice import input_guard
 from practice.crypto import CryptoError, ShreddedKeyError
 from practice.extensions import db
 
@@ -207,6 +208,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.register_error_handler(CryptoError, handle_crypto_failure)
     app.register_error_handler(ShreddedKeyError, handle_shredded)
+    input_guard.init_app(app)
     app.before_request(check_json_body)
     app.after_request(security_headers)
     app.after_request(finish_request)
