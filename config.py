@@ -87,9 +87,8 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    # Served from the swagger-ui-bundle package by our own route: no CDN.
-    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+    # /api/docs is practice.api.docs (vendored Swagger UI under a strict CSP), not
+    # flask-smorest's page with its inline script.
 
     ARGON2_TIME_COST = 2
     ARGON2_MEMORY_COST = 19 * 1024

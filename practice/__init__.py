@@ -107,6 +107,7 @@ def trust_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login manager, OpenAPI and the rate limiter to this app."""
+    from practice.api.openapi import init_api
     from practice.database import configure_sqlite
     from practice.extensions import api, db, limiter, login_manager, migrate
 
@@ -117,7 +118,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     login_manager.init_app(app)
     limiter.init_app(app)
-    api.init_app(app)
+    init_api(app, api)
 
     from practice.audit import service as audit_service
     from practice.auth import sessions

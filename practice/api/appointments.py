@@ -16,6 +16,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from practice.api.common import PageArgs, page_of, paginate
+from practice.api.openapi import exactly_one_of
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.extensions import db
@@ -50,6 +51,7 @@ def _minutes(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_MINUTES), **kwargs)
 
 
+@exactly_one_of("count", "until")
 class RecurrenceSchema(Schema):
     every_weeks = fields.Integer(
         strict=True, required=True, validate=validate.Range(min=1, max=MAX_EVERY_WEEKS)
@@ -63,6 +65,7 @@ class RecurrenceSchema(Schema):
             raise ValidationError("Give exactly one of count and until.", "count")
 
 
+@exactly_one_of("ends_at", "duration_minutes")
 class AppointmentCreateSchema(Schema):
     client_id = fields.UUID(required=True)
     clinician_id = fields.UUID(required=True)
@@ -80,6 +83,7 @@ class AppointmentCreateSchema(Schema):
             raise ValidationError("Give exactly one of ends_at and duration_minutes.", "ends_at")
 
 
+@exactly_one_of("ends_at", "duration_minutes", optional=True)
 class AppointmentUpdateSchema(Schema):
     starts_at = _time()
     ends_at = _time()
@@ -193,6 +197,7 @@ class Appointments(MethodView):
     @policy.roles_required(*BOOKERS)
     @blp.arguments(AppointmentCreateSchema)
     @blp.response(201, BookingSchema)
+    @blp.alt_response(409, description="The time is taken: `conflicts` lists what you may see")
     def post(self, args):
         """Book an appointment, or a recurring series (every occurrence is checked)."""
         try:
@@ -227,6 +232,7 @@ class AppointmentItem(MethodView):
     @blp.arguments(ScopeArgs, location="query")
     @blp.arguments(AppointmentUpdateSchema)
     @blp.response(200, AppointmentSchema)
+    @blp.alt_response(409, description="The time is taken, or the status cannot change so")
     def patch(self, query, args, appointment_id):
         """Move, change or set the status of an appointment; `?scope=` for series members."""
         appointment = service.get_appointment_for(current_user, appointment_id)

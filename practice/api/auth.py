@@ -133,6 +133,7 @@ class Login(MethodView):
     @limiter.limit(_login_limit, key_func=submitted_email_key)
     @limiter.limit(_login_limit)
     @blp.arguments(LoginSchema)
+    @blp.doc(security=[])
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Wrong email, password or second factor")
     @blp.alt_response(429, description="Too many attempts")

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
+from practice.api.openapi import FILE, if_none_match
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
@@ -104,7 +105,9 @@ class CalendarToken(MethodView):
 @blp.route("/<uuid:clinician_id>/calendar.ics")
 class CalendarFeed(MethodView):
     @blp.arguments(FeedArgs, location="query")
-    @blp.response(200, content_type="text/calendar")
+    @blp.response(200, FILE, content_type="text/calendar")
+    @blp.doc(security=[{"calendarFeedToken": []}])
+    @if_none_match
     def get(self, args, clinician_id):
         """The clinician's appointments as iCalendar (initials and kind only); no login."""
         clinician = ical.clinician_for_token(clinician_id, args["token"])

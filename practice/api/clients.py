@@ -154,7 +154,7 @@ class ClientItem(MethodView):
 @blp.route("/<uuid:client_id>/export")
 class ClientExport(MethodView):
     @login_required
-    @blp.response(200, content_type="application/json")
+    @blp.response(200, {"type": "object"}, content_type="application/json")
     def get(self, client_id):
         """The client's record as JSON (demographics, care team, appointments; no notes)."""
         response = jsonify(export.export_client(current_user, client_id))

@@ -36,11 +36,23 @@ class TrimmedEmail(fields.Email):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class ConflictSchema(Schema):
+    appointment_id = fields.UUID()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    reason = fields.String(metadata={"description": "clinician, client or room"})
+
+
 class ErrorSchema(Schema):
+    """The error envelope of every 4xx and 5xx answer (practice.http.error_response)."""
+
     code = fields.Integer(required=True)
     status = fields.String(required=True)
-    message = fields.String()
-    errors = fields.Dict()
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "Field errors by location: json, query"})
+    conflicts = fields.List(
+        fields.Nested(ConflictSchema), metadata={"description": "A booking's conflicts (409)"}
+    )
 
 
 _page_schemas: dict[type, type] = {}
@@ -74,25 +86,13 @@ def paginate(query, args: dict) -> dict:
     return {"items": items, "page": page, "page_size": size, "total": total}
 
 
-STAR_REFUSED = (
-    'If-Match: * is not accepted here; send the version (ETag) you last read, e.g. If-Match: "3".'
-)
-
-
 def require_if_match(current_version: int) -> None:
-    """Optimistic concurrency for every write to a versioned object (note PUT and sign,
-    script PATCH and merge): 428 without If-Match, 412 when it names another version.
-
-    `If-Match: *` ("whatever it is now") names no version the caller has seen, so it is
-    no precondition at all: 428 like a missing header, with a message that says so.
-    """
+    """Optimistic concurrency: 428 without If-Match, 412 when it names another version."""
     header = request.headers.get("If-Match")
-    if not header or not header.strip():
+    if not header:
         abort(428, message="Send If-Match with the version (ETag) you last read.")
     sent = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    if "*" in sent:
-        abort(428, message=STAR_REFUSED)
-    if str(current_version) not in sent:
+    if "*" not in sent and str(current_version) not in sent:
         abort(412, message="This changed since you read it; reload and try again.")
 
 

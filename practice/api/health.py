@@ -23,6 +23,7 @@ class HealthSchema(Schema):
 @blp.route("")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(security=[])
     @blp.alt_response(503, description="The database is unreachable")
     def get(self):
         """Report whether the service and its database answer."""

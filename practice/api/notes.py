@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import request
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
@@ -23,6 +24,7 @@ from practice.api.common import (
     refuse_fields,
     require_if_match,
 )
+from practice.api.openapi import if_match
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.clients.models import Client
@@ -151,6 +153,7 @@ class ClientNotes(MethodView):
 
     @blp.arguments(NoteCreateSchema)
     @blp.response(201, NoteSchema)
+    @blp.alt_response(409, description="The appointment has a note already")
     def post(self, args, client_id):
         """Start a draft note (version 1) for a session with this client."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
@@ -182,6 +185,8 @@ class NoteItem(MethodView):
 
     @blp.arguments(NoteReplaceSchema)
     @blp.response(200, NoteSchema)
+    @blp.alt_response(409, description="The note is signed")
+    @if_match
     def put(self, args, note_id):
         """Replace a draft's content; send If-Match with the version you read."""
         note = service.get_note_for(current_user, note_id, write=True)
@@ -207,13 +212,13 @@ class NoteSign(MethodView):
     decorators = [login_required]
 
     @blp.response(200, NoteSchema)
+    @blp.alt_response(409, description="The note is signed already")
+    @if_match
     def post(self, note_id):
-        """Sign a draft: it is locked for good; corrections become addenda. Send If-Match
-        with the version you read: you sign what you saw."""
+        """Sign a draft: it is locked for good; corrections become addenda."""
         note = service.get_note_for(current_user, note_id, write=True)
-        if note.status != "draft":
-            abort(409, message="This note is already signed.")
-        require_if_match(note.version)
+        if request.headers.get("If-Match"):
+            require_if_match(note.version)
         try:
             service.sign_note(note)  # compare-and-set on the version just read (and matched)
         except (rules.Conflict, rules.Stale) as exc:
@@ -228,6 +233,7 @@ class NoteAddenda(MethodView):
 
     @blp.arguments(AddendumCreateSchema)
     @blp.response(201, NoteSchema)
+    @blp.alt_response(409, description="The note is a draft: edit it instead")
     def post(self, args, note_id):
         """Append a correction to a signed note (encrypted, attributed, time-stamped)."""
         note = service.get_note_for(current_user, note_id, write=True)

@@ -63,6 +63,7 @@ class Rooms(MethodView):
     @policy.roles_required("owner")
     @blp.arguments(RoomCreateSchema)
     @blp.response(201, RoomSchema)
+    @blp.alt_response(409, description="A room with this name exists")
     def post(self, args):
         """Add a room (names are unique in the practice, ignoring case)."""
         try:
@@ -84,6 +85,7 @@ class RoomItem(MethodView):
     @policy.roles_required("owner")
     @blp.arguments(RoomUpdateSchema)
     @blp.response(200, RoomSchema)
+    @blp.alt_response(409, description="A room with this name exists")
     def patch(self, args, room_id):
         """Rename a room or deactivate it (`{"active": false}`); bookings keep it."""
         room = rooms.get_room_for(current_user, room_id)

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from practice.api.openapi import FILE
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
@@ -187,7 +188,7 @@ class Themes(MethodView):
 class ThemesCsv(MethodView):
     @login_required
     @blp.arguments(ThemeArgs, location="query")
-    @blp.response(200, content_type="text/csv", description="One row per script per session.")
+    @blp.response(200, FILE, content_type="text/csv", description="One row per script per session.")
     def get(self, args, client_id):
         """Theme history as CSV: one row per script per session where it was observed."""
         return _export(client_id, args, history_csv, "text/csv", "csv", "attachment")
@@ -197,7 +198,7 @@ class ThemesCsv(MethodView):
 class ThemesSvg(MethodView):
     @login_required
     @blp.arguments(ThemeArgs, location="query")
-    @blp.response(200, content_type="image/svg+xml", description="Scripts by sessions.")
+    @blp.response(200, FILE, content_type="image/svg+xml", description="Scripts by sessions.")
     def get(self, args, client_id):
         """Theme history as an SVG chart: scripts by sessions."""
         return _export(client_id, args, history_svg, "image/svg+xml", "svg", "inline")

@@ -85,9 +85,9 @@ def test_openapi_document_and_offline_docs(client):
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     html = docs.get_data(as_text=True)
-    assert "/api/docs/static/swagger-ui-bundle.js" in html
+    assert "/api/docs/static/swagger-ui-5.35.0/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
-    with client.get("/api/docs/static/swagger-ui-bundle.js") as asset:
+    with client.get("/api/docs/static/swagger-ui-5.35.0/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200
 
 
