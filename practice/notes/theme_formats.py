@@ -28,27 +28,47 @@ CSV_COLUMNS = (
 )
 # A spreadsheet treats cells starting with these as formulas (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-_NEEDS_QUOTES = re.compile('[,"\r\n]').search
+# Where a spreadsheet may cut a cell: the field separator of any locale (`,`, `;` in
+# German and other European settings, tab) and line breaks. Fields holding any of them
+# are quoted, and every part that would start a cell after such a cut is neutralised too:
+# a quote only protects in the locale whose separator the file uses.
+_CUT = re.compile("([,;\t\r\n])")
+_NEEDS_QUOTES = re.compile('[,;"\t\r\n]').search
+_MAY_BE_FORMULA = re.compile("[=+\\-@\t\r\n]").search
+# Excel on Windows reads a CSV as UTF-8 only when it starts with the byte-order mark.
+BOM = "\ufeff"
+
+
+def _formula_like(part: str) -> bool:
+    return part.lstrip(' "').startswith(FORMULA_STARTS)
 
 
 def csv_safe(value) -> str:
-    """The cell as text, prefixed with ' when a spreadsheet would run it as a formula."""
+    """The cell as text, with ' before it, and before every part after a `,` `;` tab or
+    line break, that a spreadsheet could run as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if not _MAY_BE_FORMULA(text):
+        return text  # the common case, and fast
+    if _formula_like(text):
+        text = "'" + text
+    parts = _CUT.split(text)  # separators at odd indexes
+    parts[2::2] = ["'" + part if _formula_like(part) else part for part in parts[2::2]]
+    return "".join(parts)
 
 
 def _cell(value) -> str:
-    """One CSV field: formula-safe, quoted as the csv module would (QUOTE_MINIMAL)."""
+    """One CSV field: formula-safe, quoted when it holds a separator of any locale."""
     text = csv_safe(value)
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES(text) else text
 
 
 def history_csv(history: dict) -> str:
-    """CSV text: a header row, then one row per script per session where it was observed."""
+    """CSV text (with a byte-order mark): a header row, then one row per script per
+    session where it was observed."""
     # Written by hand rather than with csv.writer, which spent more time scanning a
     # thousand sessions' ids character by character than the history took to compute;
-    # _cell quotes exactly as csv.writer does (tests compare the two).
-    out = [",".join(CSV_COLUMNS)]
+    # csv.reader reads back exactly the cells written (tests check it).
+    out = [BOM + ",".join(CSV_COLUMNS)]
     yes = {True: "yes", False: "no"}
     for script in history["scripts"]:
         head = f"{_cell(script['script_id'])},{_cell(script['name'])},{_cell(script['status'])}"

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from practice.notes.theme_formats import CSV_COLUMNS, csv_safe, history_csv, history_svg
+from practice.notes.theme_formats import BOM, CSV_COLUMNS, csv_safe, history_csv, history_svg
 from practice.notes.theme_inputs import FigureInput, NoteInput, ScriptInput
 from practice.notes.themes import theme_history
 
@@ -39,8 +39,10 @@ def build(names=("Braces for criticism", "Rescues, then resents"), weeks=6):
     return theme_history(notes, scripts, figures, [])
 
 
-def rows_of(text):
-    return list(csv.reader(io.StringIO(text)))
+def rows_of(text, delimiter=","):
+    """The cells as a spreadsheet splitting on `delimiter` reads them (after the BOM)."""
+    assert text.startswith(BOM)
+    return list(csv.reader(io.StringIO(text.removeprefix(BOM)), delimiter=delimiter))
 
 
 def test_csv_header_and_one_row_per_script_per_session():
@@ -67,23 +69,98 @@ def test_csv_script_names_cannot_inject():
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["a,b", 'say "hi"', "two\nlines", "cr\ronly", "\r\n", '"', " lead", "ä,ö", "plain", ""],
-)
-def test_csv_quotes_exactly_as_the_csv_module(text):
-    """history_csv writes rows by hand; they must be what csv.writer would write."""
+def _one_row(text: str) -> tuple[dict, list]:
+    """A history whose every text cell is `text`, and the cells csv_safe makes of it."""
     entry = {"date": text or "2026-01-05", "session_number": 3, "note_id": text, "episodes": 1}
     entry |= {"figure_roles": [text, "father"], "in_transference": True, "enacted": False}
     entry |= {"ruptures": 0, "active_only": False}
     history = {"scripts": [{"script_id": text, "name": text, "status": text, "timeline": [entry]}]}
-    expected = io.StringIO()
-    writer = csv.writer(expected, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     row = [text, text, text, entry["date"], 3, text, 1, f"{text};father", "yes", "no", 0, "no"]
-    writer.writerow([csv_safe(v) for v in row])
-    assert history_csv(history) == expected.getvalue()
-    assert rows_of(history_csv(history))[1][1] == csv_safe(text)
+    return history, [csv_safe(value) for value in row]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b",
+        'say "hi"',
+        "two\nlines",
+        "cr\ronly",
+        "\r\n",
+        '"',
+        " lead",
+        "ä,ö",
+        "plain",
+        "",
+        "Größe",
+    ],
+)
+def test_csv_reads_back_cell_for_cell(text):
+    """history_csv writes rows by hand; csv.reader must read back exactly its cells."""
+    history, cells = _one_row(text)
+    assert rows_of(history_csv(history)) == [list(CSV_COLUMNS), [str(c) for c in cells]]
+
+
+def test_csv_quotes_every_separator_of_every_locale():
+    """csv.writer quotes fields with `,`; a `;` or tab field is quoted too (one cell in a
+    German Excel as well)."""
+    text = history_csv(build())
+    assert ',"partner;therapist",' in text and ',"Rescues, then resents",' in text
+    for separator in SEPARATORS:
+        history, _cells = _one_row(f"x{separator}y")
+        assert f',"x{separator}y",' in history_csv(history)
+
+
+# Cells an attacker might name a script, each a formula once split on some separator.
+ATTACKS = [
+    "a;=1+1;b",
+    "a,=1+1,b",
+    "a\t=1+1\tb",
+    "x; +cmd|' /C calc'!A0",
+    'a;"=HYPERLINK(""http://x"")',
+    "a;-2+3",
+    "a;@SUM(A1)",
+    "a\r\n=1+1",
+    "=1+1;=2+2,=3+3\t=4+4",
+    "a ;  @x",
+]
+SEPARATORS = (",", ";", "\t")
+
+
+def _formula_cells(text: str, separator: str) -> list[str]:
+    """Cells that would start a formula, reading `text` split on `separator` both as a
+    CSV parser (quotes honoured) and naively (a locale that ignores the file's quoting)."""
+    body = text.removeprefix(BOM)
+    cells = [c for row in csv.reader(io.StringIO(body), delimiter=separator) for c in row]
+    cells += [c for line in body.splitlines() for c in line.split(separator)]
+    return [c for c in cells if c.lstrip(' "').startswith(("=", "+", "-", "@"))]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize("separator", SEPARATORS)
+def test_csv_cells_are_safe_split_on_any_separator(attack, separator):
+    text = history_csv(build(names=(attack, attack + separator + "=9")))
+    assert _formula_cells(text, separator) == []
+    # The comma reading shows each name whole: neutralised (only ' added), nothing lost.
+    names = {row[1] for row in rows_of(text)[1:]}
+    assert names == {csv_safe(attack), csv_safe(attack + separator + "=9")}
+    assert all(csv_safe(n).replace("'", "") == n.replace("'", "") for n in ATTACKS)
+
+
+def test_the_attacks_would_work_without_neutralising():
+    """The check above can fail: the raw names, written as csv.writer would, do."""
+    for attack in ATTACKS:
+        out = io.StringIO()
+        csv.writer(out).writerow(["id", attack])
+        assert any(_formula_cells(BOM + out.getvalue(), sep) for sep in SEPARATORS), attack
+
+
+def test_csv_starts_with_a_byte_order_mark_for_excel():
+    """Excel on Windows reads "Größe" right only from a UTF-8 file with a BOM."""
+    data = history_csv(build(names=("Größe",))).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\xef\xbb\xbf") == 1
+    assert "Größe" in data.decode("utf-8-sig")
+    assert rows_of(data.decode("utf-8"))[0] == list(CSV_COLUMNS)
 
 
 def test_csv_of_empty_history_is_just_the_header():
