@@ -7,9 +7,12 @@ Each client has a random 256-bit data key, stored only wrapped (AES-256-GCM) by 
 master key; the wrap's associated data binds practice, client, data key id and master
 key id. Every encrypted value is
 
-    format byte (0x01) | data key id (16 bytes) | nonce (12 bytes) | ciphertext + tag
+    format byte | data key id (16 bytes) | nonce (12 bytes) | ciphertext + tag
 
-with associated data binding the header, practice, client, table, column and row id.
+with associated data binding the header, practice, client, table, column and row id;
+format 0x02 (rows with a `version`: notes, scripts) binds the row's version too, so an
+older value of the same row put back fails to decrypt. Format 0x01 values (unversioned
+rows, and versioned rows written before 0x02 existed) still open.
 The value names its key: there is no trial decryption.
 """
 
@@ -162,13 +165,17 @@ def generate_keyring(path: Path) -> Keyring:
 DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
-VALUE_FORMAT = 0x01
+VALUE_FORMAT = 0x01  # bound to practice, client, table, column and row
+VERSIONED_FORMAT = 0x02  # … and to the row's version
+VALUE_FORMATS = (VALUE_FORMAT, VERSIONED_FORMAT)
 WRAP_FORMAT = 0x01
 KEY_REF_BYTES = 16
 VALUE_HEADER_BYTES = 1 + KEY_REF_BYTES
 MIN_VALUE_BYTES = VALUE_HEADER_BYTES + NONCE_BYTES + TAG_BYTES
 WRAPPED_KEY_BYTES = 1 + NONCE_BYTES + DATA_KEY_BYTES + TAG_BYTES
 _UUID_PART = struct.pack(">I", 16)  # the length prefix of a row id in associated data
+_VERSION_PART = struct.pack(">I", 8)  # … and of a row version (8 bytes, big-endian)
+MAX_VERSION = 2**63 - 1
 
 
 def _ad(purpose: bytes, *parts: bytes | str | uuid.UUID) -> bytes:
@@ -293,7 +300,7 @@ def key_reference(blob: bytes) -> uuid.UUID:
     blob = bytes(blob)
     if len(blob) < MIN_VALUE_BYTES:
         raise MalformedValueError("encrypted value is truncated")
-    if blob[0] != VALUE_FORMAT:
+    if blob[0] not in VALUE_FORMATS:
         raise MalformedValueError(f"encrypted value has unknown format byte 0x{blob[0]:02x}")
     return uuid.UUID(bytes=blob[1:VALUE_HEADER_BYTES])
 
@@ -301,8 +308,8 @@ def key_reference(blob: bytes) -> uuid.UUID:
 class ValueCipher:
     """Encrypts and decrypts values under one client's unwrapped data key."""
 
-    __slots__ = ("_aead", "_columns", "_header", "_prefix", "client_id", "data_key_id")
-    __slots__ += ("practice_id",)
+    __slots__ = ("_aead", "_columns", "_headers", "_key_bytes", "_prefixes", "client_id")
+    __slots__ += ("data_key_id", "practice_id")
 
     def __init__(
         self, practice_id: uuid.UUID, client_id: uuid.UUID, data_key_id: uuid.UUID, key: bytes
@@ -312,34 +319,75 @@ class ValueCipher:
         self.data_key_id = _uuid(data_key_id, "data_key_id")
         self._aead = AESGCM(key)
         # The associated data of a value is _ad(purpose, header, practice, client, table,
-        # column, row); all but the row are fixed per cipher and column, so they are built
-        # once (bulk decryption spent more time building them than decrypting).
-        self._header = bytes([VALUE_FORMAT]) + self.data_key_id.bytes
-        self._prefix = _ad(b"practice/value/v1", self._header, self.practice_id, self.client_id)
-        self._columns: dict[tuple[str, str], bytes] = {}
+        # column, row[, version]); all but row and version are fixed per cipher, format
+        # and column, so they are built once (bulk decryption spent more time building
+        # them than decrypting). The header carries the format byte, so a versioned value
+        # relabelled 0x01 no longer opens.
+        self._key_bytes = self.data_key_id.bytes
+        self._headers = {f: bytes([f]) + self._key_bytes for f in VALUE_FORMATS}
+        self._prefixes = {
+            f: _ad(b"practice/value/v%d" % f, header, self.practice_id, self.client_id)
+            for f, header in self._headers.items()
+        }
+        self._columns: dict[tuple[int, str, str], bytes] = {}
 
     def __repr__(self) -> str:
         return f"<ValueCipher client={self.client_id} key={self.data_key_id}>"
 
-    def _value_ad(self, table: str, column: str, row_id: uuid.UUID) -> bytes:
-        head = self._columns.get((table, column))
+    def _value_ad(
+        self, fmt: int, table: str, column: str, row_id: uuid.UUID, version: int | None
+    ) -> bytes:
+        head = self._columns.get((fmt, table, column))
         if head is None:
             if not table or not column:
                 raise ValueError("table and column are required")
-            head = self._columns[(table, column)] = self._prefix + _ad(b"", table, column)
-        return head + _UUID_PART + _uuid(row_id, "row_id").bytes
+            head = self._prefixes[fmt] + _ad(b"", table, column)
+            self._columns[(fmt, table, column)] = head
+        ad = head + _UUID_PART + _uuid(row_id, "row_id").bytes
+        if fmt == VALUE_FORMAT:
+            return ad
+        return ad + _VERSION_PART + struct.pack(">Q", version)
 
-    def encrypt(self, table: str, column: str, row_id: uuid.UUID, plaintext: bytes) -> bytes:
-        """Encrypt `plaintext` for exactly this table, column and row, with a fresh nonce."""
+    def encrypt(
+        self,
+        table: str,
+        column: str,
+        row_id: uuid.UUID,
+        plaintext: bytes,
+        version: int | None = None,
+    ) -> bytes:
+        """Encrypt `plaintext` for exactly this table, column and row (and, when given, the
+        row's version: format 0x02), with a fresh nonce."""
+        if version is None:
+            fmt = VALUE_FORMAT
+        elif version.__class__ is int and 0 <= version <= MAX_VERSION:
+            fmt = VERSIONED_FORMAT
+        else:
+            raise ValueError("version must be a whole number from 0 to 2**63-1")
         nonce = secrets.token_bytes(NONCE_BYTES)
-        ad = self._value_ad(table, column, row_id)
-        return self._header + nonce + self._aead.encrypt(nonce, plaintext, ad)
+        ad = self._value_ad(fmt, table, column, row_id, version)
+        return self._headers[fmt] + nonce + self._aead.encrypt(nonce, plaintext, ad)
 
-    def decrypt(self, table: str, column: str, row_id: uuid.UUID, blob: bytes) -> bytes:
-        """The plaintext of `blob`; IntegrityError if it was altered or belongs elsewhere."""
+    def decrypt(
+        self,
+        table: str,
+        column: str,
+        row_id: uuid.UUID,
+        blob: bytes,
+        version: int | None = None,
+    ) -> bytes:
+        """The plaintext of `blob`; IntegrityError if it was altered or belongs elsewhere.
+
+        A format 0x02 value opens only with the row's `version` it was written for; a
+        0x01 value ignores `version` (written before versions were bound, or unversioned).
+        """
         # The common case (a value of this key) is checked by comparing the header bytes;
         # anything else is parsed to say exactly what is wrong.
-        if blob.__class__ is not bytes or blob[:VALUE_HEADER_BYTES] != self._header:
+        if (
+            blob.__class__ is not bytes
+            or blob[1:VALUE_HEADER_BYTES] != self._key_bytes
+            or blob[0] not in VALUE_FORMATS
+        ):
             where = self._where(table, column, row_id)
             try:
                 key_id = key_reference(blob)
@@ -357,11 +405,20 @@ class ValueCipher:
                 f"{table}.{column} of {row_id}: encrypted value is truncated",
                 **self._where(table, column, row_id),
             )
+        fmt = blob[0]
+        if fmt == VERSIONED_FORMAT and (
+            version.__class__ is not int or not 0 <= version <= MAX_VERSION
+        ):
+            # Bound to a version, but the row has none to check it against.
+            raise IntegrityError(
+                f"{table}.{column} of {row_id} is bound to a version the row does not have",
+                **self._where(table, column, row_id),
+            )
         try:
             return self._aead.decrypt(
                 blob[VALUE_HEADER_BYTES : VALUE_HEADER_BYTES + NONCE_BYTES],
                 blob[VALUE_HEADER_BYTES + NONCE_BYTES :],
-                self._value_ad(table, column, row_id),
+                self._value_ad(fmt, table, column, row_id, version),
             )
         except InvalidTag:
             raise IntegrityError(

@@ -121,7 +121,7 @@ def build_world(http) -> World:
             json={"session_date": str(date.today() - timedelta(days=7)), "content": {}},
         )
     )
-    _ok(http.post(f"/api/v1/notes/{signed['id']}/sign", headers=as_author))
+    _ok(http.post(f"/api/v1/notes/{signed['id']}/sign", headers={**as_author, "If-Match": '"1"'}))
     _ok(http.post(f"/api/v1/clinicians/{author.id}/calendar-token", headers=as_author))
     world.ids.update(
         figure=uuid.UUID(figure["id"]),

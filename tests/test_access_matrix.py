@@ -121,7 +121,8 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
     kwargs: dict = {}
     if (method, rule) in bodies:
         kwargs["json"] = bodies[(method, rule)]
-    if method in ("PUT", "PATCH") and ("/scripts/" in rule or "/notes/" in rule):
+    versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
+    if versioned_write and ("/scripts/" in rule or "/notes/" in rule):
         kwargs["headers"] = {"If-Match": '"1"'}
     if rule.endswith("calendar.ics"):
         url += "?token=not-the-token"

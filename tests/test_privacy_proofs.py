@@ -67,7 +67,7 @@ def write_canaries(s: dict) -> str:
         f"{base}/clients/{cid}/notes", "POST", h, {"session_date": "2026-03-02", "content": content}
     )
     assert status == 201
-    assert call(f"{base}/notes/{note['id']}/sign", "POST", h)[0] == 200
+    assert call(f"{base}/notes/{note['id']}/sign", "POST", {**h, "If-Match": '"1"'})[0] == 200
     status, signed, _ = call(f"{base}/notes/{note['id']}/addenda", "POST", h, {"text": CANARY})
     assert status == 201 and signed["addenda"][0]["text"] == CANARY
     status, read, _ = call(f"{base}/notes/{note['id']}", "GET", h)
@@ -161,6 +161,43 @@ def test_concurrent_puts_with_one_if_match_have_exactly_one_winner(live_server):
     status, stored, headers = call(url, "GET", s["clinician"])
     assert stored["content"] == {"narrative": {"summary": f"writer {winner}"}}
     assert stored["version"] == 2 and headers["ETag"] == '"2"'
+
+
+def test_concurrent_signs_and_puts_with_one_if_match_have_exactly_one_winner(live_server):
+    """Half the writers sign, half replace the draft, all with If-Match "1": exactly one
+    wins (200), the rest are 412 (a PUT after the sign won: 409, the note is signed); the
+    note shows exactly the winner's outcome, and every text still decrypts at its version."""
+    s = seed(live_server)
+    status, note, _ = call(
+        f"{s['base']}/clients/{s['client']}/notes",
+        "POST",
+        s["clinician"],
+        {"session_date": "2026-03-02", "content": {"narrative": {"summary": "start"}}},
+    )
+    assert status == 201
+    url = f"{s['base']}/notes/{note['id']}"
+    headers = {**s["clinician"], "If-Match": '"1"'}
+    start = threading.Barrier(WRITERS)
+
+    def write(i: int):
+        start.wait()
+        if i % 2:
+            return i, call(f"{url}/sign", "POST", headers)
+        return i, call(url, "PUT", headers, {"content": {"narrative": {"summary": f"w{i}"}}})
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        results = list(pool.map(write, range(WRITERS)))
+    statuses = [result[1][0] for result in results]
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409, 412}, statuses
+    [winner] = [i for i, (code, _body, _h) in results if code == 200]
+    status, stored, headers = call(url, "GET", s["clinician"])
+    assert status == 200 and stored["version"] == 2 and headers["ETag"] == '"2"'
+    if winner % 2:
+        assert stored["status"] == "signed"
+        assert stored["content"] == {"narrative": {"summary": "start"}}
+    else:
+        assert stored["status"] == "draft"
+        assert stored["content"] == {"narrative": {"summary": f"w{winner}"}}
 
 
 def test_concurrent_notes_for_one_appointment_have_exactly_one_winner(live_server):

@@ -86,13 +86,25 @@ def paginate(query, args: dict) -> dict:
     return {"items": items, "page": page, "page_size": size, "total": total}
 
 
+STAR_REFUSED = (
+    'If-Match: * is not accepted here; send the version (ETag) you last read, e.g. If-Match: "3".'
+)
+
+
 def require_if_match(current_version: int) -> None:
-    """Optimistic concurrency: 428 without If-Match, 412 when it names another version."""
+    """Optimistic concurrency for every write to a versioned object (note PUT and sign,
+    script PATCH and merge): 428 without If-Match, 412 when it names another version.
+
+    `If-Match: *` ("whatever it is now") names no version the caller has seen, so it is
+    no precondition at all: 428 like a missing header, with a message that says so.
+    """
     header = request.headers.get("If-Match")
-    if not header:
+    if not header or not header.strip():
         abort(428, message="Send If-Match with the version (ETag) you last read.")
     sent = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    if "*" not in sent and str(current_version) not in sent:
+    if "*" in sent:
+        abort(428, message=STAR_REFUSED)
+    if str(current_version) not in sent:
         abort(412, message="This changed since you read it; reload and try again.")
 
 

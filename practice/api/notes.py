@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
@@ -215,10 +214,12 @@ class NoteSign(MethodView):
     @blp.alt_response(409, description="The note is signed already")
     @if_match
     def post(self, note_id):
-        """Sign a draft: it is locked for good; corrections become addenda."""
+        """Sign a draft: it is locked for good; corrections become addenda. Send If-Match
+        with the version you read: you sign what you saw."""
         note = service.get_note_for(current_user, note_id, write=True)
-        if request.headers.get("If-Match"):
-            require_if_match(note.version)
+        if note.status != "draft":
+            abort(409, message="This note is already signed.")
+        require_if_match(note.version)
         try:
             service.sign_note(note)  # compare-and-set on the version just read (and matched)
         except (rules.Conflict, rules.Stale) as exc:

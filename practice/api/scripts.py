@@ -1,7 +1,8 @@
 """Scripts: a client's recurring relational patterns (CCRT / CMP), encrypted.
 
 The assigned clinician reads and writes; a supervisor of an assigned clinician reads;
-everyone else gets 404. PATCH needs If-Match; a merged script no longer changes.
+everyone else gets 404. PATCH and merge need If-Match (never `*`); a merged script no
+longer changes.
 """
 
 from __future__ import annotations
@@ -145,9 +146,13 @@ class ScriptMerge(MethodView):
     @blp.alt_response(409, description="The script (or its survivor) was merged already")
     @if_match
     def post(self, args, client_id, script_id):
-        """Merge this script into another of the client's; it then points to the survivor."""
+        """Merge this script into another of the client's; it then points to the survivor.
+        Send If-Match with the version you read."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
         script = scripts.get_script(client, script_id)
+        if script.merged_into_id is not None:
+            abort(409, message="This script was already merged.")
+        require_if_match(script.version)
         try:
             scripts.merge_script(client, script, args["into_script_id"])
         except (rules.Invalid, rules.Conflict, rules.Stale) as exc:

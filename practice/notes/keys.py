@@ -1,6 +1,8 @@
 """Client data keys in the database, and sealing clinical values with them.
 
-`seal` / `unseal` encrypt one JSON value bound to its client, table, column and row.
+`seal` / `unseal` encrypt one JSON value bound to its client, table, column and row,
+and to the row's version for rows that have one (notes, scripts): seal with the version
+the row will have once written, unseal with the version it has.
 `client_cipher` unwraps a client's data key once for bulk work (theme history).
 Unwrapped keys are cached on the database session (`session.info`) only: the cache
 dies with the request's session and is dropped on any rollback, so a key created in a
@@ -137,9 +139,11 @@ class ClientCipher:
             client_id=self.client_id,
         )
 
-    def seal(self, table: str, column: str, row_id: uuid.UUID, value) -> bytes:
+    def seal(
+        self, table: str, column: str, row_id: uuid.UUID, value, version: int | None = None
+    ) -> bytes:
         """JSON-serialise `value`, pad it (crypto.pad_json) and encrypt it for this table,
-        column and row."""
+        column and row (and `version`, for versioned rows)."""
         plaintext = crypto.pad_json(
             json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         )
@@ -150,10 +154,13 @@ class ClientCipher:
         if self._cipher is None:
             self._create()
         assert self._cipher is not None
-        return self._cipher.encrypt(table, column, row_id, plaintext)
+        return self._cipher.encrypt(table, column, row_id, plaintext, version)
 
-    def unseal(self, table: str, column: str, row_id: uuid.UUID, blob: bytes):
-        """Decrypt `blob` and parse its JSON; crypto.IntegrityError when it cannot be trusted."""
+    def unseal(
+        self, table: str, column: str, row_id: uuid.UUID, blob: bytes, version: int | None = None
+    ):
+        """Decrypt `blob` and parse its JSON; crypto.IntegrityError when it cannot be trusted
+        (also when it was written for another `version` of a versioned row)."""
         if blob is None:
             raise crypto.MalformedValueError(
                 "encrypted value is missing", **self._where(table, column, row_id)
@@ -161,7 +168,7 @@ class ClientCipher:
         if self._cipher is None:
             self._check_reference(table, column, row_id, blob)
         # With the key loaded, decrypt itself refuses malformed values and foreign keys.
-        plaintext = self._cipher.decrypt(table, column, row_id, blob)
+        plaintext = self._cipher.decrypt(table, column, row_id, blob, version)
         try:
             return json.loads(plaintext)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -207,14 +214,19 @@ def client_cipher(client) -> ClientCipher:
     return cipher
 
 
-def seal(client, table: str, column: str, row_id: uuid.UUID, value) -> bytes:
+def seal(
+    client, table: str, column: str, row_id: uuid.UUID, value, version: int | None = None
+) -> bytes:
     """JSON-serialise `value` and encrypt it under the client's data key (created on first use)."""
-    return client_cipher(client).seal(table, column, row_id, value)
+    return client_cipher(client).seal(table, column, row_id, value, version)
 
 
-def unseal(client, table: str, column: str, row_id: uuid.UUID, blob: bytes):
-    """Decrypt and JSON-parse; crypto.IntegrityError when altered, moved, unknown or shredded."""
-    return client_cipher(client).unseal(table, column, row_id, blob)
+def unseal(
+    client, table: str, column: str, row_id: uuid.UUID, blob: bytes, version: int | None = None
+):
+    """Decrypt and JSON-parse; crypto.IntegrityError when altered, moved, unknown, shredded
+    or written for another version of the row."""
+    return client_cipher(client).unseal(table, column, row_id, blob, version)
 
 
 def forget_keys(session=None) -> None:

@@ -13,6 +13,9 @@ from practice.database import IdMixin, utcnow
 from practice.extensions import db
 
 NOTE_STATUSES = ("draft", "signed")
+# The version of a new note or script; each write adds one. Their sealed values are bound
+# to it (practice/crypto.py, format 0x02), so an older value put back fails to decrypt.
+FIRST_VERSION = 1
 SCRIPT_STATUSES = ("hypothesis", "working", "focal", "resolved", "retired")
 
 
@@ -72,7 +75,7 @@ class Script(IdMixin, db.Model):
     client_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("clients.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="hypothesis")
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("scripts.id"))
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=FIRST_VERSION)
     payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,7 +104,7 @@ class ProcessNote(IdMixin, db.Model):
     session_date: Mapped[date]
     template_version: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(sa.String(16), default="draft")
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=FIRST_VERSION)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

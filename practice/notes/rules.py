@@ -49,7 +49,8 @@ def owned_or_404(model, kind: str, client, object_id):
 
 
 def sealed_view(obj, cipher, table: str, columns: tuple[str, ...]) -> dict:
-    """The plain `columns` of a figure or script and its decrypted payload, in one dict."""
+    """The plain `columns` of a figure or script and its decrypted payload (checked against
+    the row's version, when it has one), in one dict."""
     view = {column: getattr(obj, column) for column in columns}
-    view.update(cipher.unseal(table, "payload", obj.id, obj.payload))
+    view.update(cipher.unseal(table, "payload", obj.id, obj.payload, getattr(obj, "version", None)))
     return view

@@ -15,7 +15,7 @@ from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
-from practice.notes.models import Script
+from practice.notes.models import FIRST_VERSION, Script
 from practice.notes.rules import Conflict, Invalid, compare_and_set, owned_or_404, sealed_view
 
 
@@ -59,7 +59,7 @@ def create_script(user: User, client: Client, payload: dict, status: str) -> Scr
         status=status,
         created_by=user.id,
     )
-    script.payload = keys.seal(client, "scripts", "payload", script.id, payload)
+    script.payload = keys.seal(client, "scripts", "payload", script.id, payload, FIRST_VERSION)
     db.session.add(script)
     db.session.flush()
     return script
@@ -69,11 +69,11 @@ def update_script(client: Client, script: Script, changes: dict, version: int) -
     """Change the words or status of a script that has not been merged away."""
     if script.merged_into_id is not None:
         raise Conflict("A merged script cannot be changed; edit the script it was merged into.")
-    payload = keys.unseal(client, "scripts", "payload", script.id, script.payload)
+    payload = _words(client, script)
     status = changes.pop("status", script.status)
     payload.update(changes)
     payload = {key: value for key, value in payload.items() if value is not None}
-    blob = keys.seal(client, "scripts", "payload", script.id, payload)
+    blob = keys.seal(client, "scripts", "payload", script.id, payload, version + 1)
     compare_and_set(
         Script,
         script,
@@ -82,6 +82,11 @@ def update_script(client: Client, script: Script, changes: dict, version: int) -
         Script.merged_into_id.is_(None),
     )
     return script
+
+
+def _words(client: Client, script: Script) -> dict:
+    """The script's decrypted payload, checked against its current version."""
+    return keys.unseal(client, "scripts", "payload", script.id, script.payload, script.version)
 
 
 def survivor_of(script: Script) -> Script:
@@ -105,11 +110,15 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
     survivor = survivor_of(target)
     if survivor.id == script.id:
         raise Invalid({"into_script_id": ["A script cannot be merged into itself."]})
+    # The merge makes a new version: the same words, sealed again for it.
+    blob = keys.seal(
+        client, "scripts", "payload", script.id, _words(client, script), script.version + 1
+    )
     compare_and_set(
         Script,
         script,
         script.version,
-        {"merged_into_id": survivor.id},
+        {"merged_into_id": survivor.id, "payload": blob},
         Script.merged_into_id.is_(None),
     )
     db.session.execute(

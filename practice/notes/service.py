@@ -21,8 +21,8 @@ from practice.database import insert_now, new_id, utcnow
 from practice.extensions import db
 from practice.notes import keys
 from practice.notes.figures import ensure_therapist_figure
-from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
-from practice.notes.rules import Conflict, Invalid, compare_and_set
+from practice.notes.models import FIRST_VERSION, Figure, NoteAddendum, ProcessNote, Script
+from practice.notes.rules import Conflict, Invalid, Stale, compare_and_set
 from practice.notes.template import TEMPLATE_VERSION, reference_errors
 from practice.scheduling.models import Appointment
 
@@ -200,7 +200,7 @@ def note_view(
         )
     }
     if content is None:
-        content = cipher.unseal("process_notes", "content", note.id, note.content)
+        content = cipher.unseal("process_notes", "content", note.id, note.content, note.version)
     view["content"] = content
     if addenda is not None:
         view["addenda"] = [
@@ -254,7 +254,7 @@ def create_note(
         created_at=now,
         updated_at=now,
     )  # status "draft", version 1: the model's defaults (insert_now applies them)
-    note.content = keys.seal(client, "process_notes", "content", note.id, content)
+    note.content = keys.seal(client, "process_notes", "content", note.id, content, FIRST_VERSION)
     try:
         insert_now(db.session, note)
     except IntegrityError as error:
@@ -286,7 +286,8 @@ def replace_note_content(
     if note.status != "draft":
         raise Conflict("A signed note cannot change; add an addendum instead.")
     check_references(client, content)
-    values = {"content": keys.seal(client, "process_notes", "content", note.id, content)}
+    sealed = keys.seal(client, "process_notes", "content", note.id, content, version + 1)
+    values = {"content": sealed}
     if session_date is not None:
         values["session_date"] = session_date
     compare_and_set(ProcessNote, note, version, values, ProcessNote.status == "draft")
@@ -294,17 +295,17 @@ def replace_note_content(
 
 
 def sign_note(note: ProcessNote, version: int | None = None) -> ProcessNote:
-    """Lock a draft for good: status signed, signed_at now."""
+    """Lock a draft for good: status signed, signed_at now. Signing makes a new version,
+    so the content is sealed again for it (the same words)."""
     if note.status != "draft":
         raise Conflict("This note is already signed.")
-    values = {"status": "signed", "signed_at": utcnow()}
-    compare_and_set(
-        ProcessNote,
-        note,
-        note.version if version is None else version,
-        values,
-        ProcessNote.status == "draft",
-    )
+    if version is not None and version != note.version:
+        raise Stale()
+    client = db.session.get(Client, note.client_id)
+    content = keys.unseal(client, "process_notes", "content", note.id, note.content, note.version)
+    sealed = keys.seal(client, "process_notes", "content", note.id, content, note.version + 1)
+    values = {"status": "signed", "signed_at": utcnow(), "content": sealed}
+    compare_and_set(ProcessNote, note, note.version, values, ProcessNote.status == "draft")
     return note
 
 

@@ -56,13 +56,15 @@ def _as_utc(value) -> datetime:
 
 
 def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
-    """(id, date, status, appointment id, sealed content) of the authors' notes of the client."""
+    """(id, date, status, appointment id, (version, sealed content)) of the authors' notes
+    of the client."""
     rows = _execute(
         sa.select(
             ProcessNote.id,
             _raw(ProcessNote.session_date),
             ProcessNote.status,
             _raw(ProcessNote.appointment_id),
+            ProcessNote.version,
             ProcessNote.content,
         ).where(
             ProcessNote.client_id == client.id,
@@ -70,21 +72,27 @@ def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
             ProcessNote.author_id.in_(list(author_ids)),
         )
     ).all()
-    return [(note_id, _as_date(day), status, aid, blob) for note_id, day, status, aid, blob in rows]
+    return [
+        (note_id, _as_date(day), status, aid, (version, blob))
+        for note_id, day, status, aid, version, blob in rows
+    ]
 
 
 def load_scripts(client: Client, cipher) -> list[ScriptInput]:
     """Every script of the client (merged ones too, so history can follow them)."""
     rows = _execute(
-        sa.select(Script.id, Script.status, Script.merged_into_id, Script.payload).where(
-            Script.client_id == client.id, Script.practice_id == client.practice_id
-        )
+        sa.select(
+            Script.id, Script.status, Script.merged_into_id, Script.version, Script.payload
+        ).where(Script.client_id == client.id, Script.practice_id == client.practice_id)
     ).all()
     return [
         ScriptInput(
-            sid, str(cipher.unseal("scripts", "payload", sid, blob).get("name", "")), status, into
+            sid,
+            str(cipher.unseal("scripts", "payload", sid, blob, version).get("name", "")),
+            status,
+            into,
         )
-        for sid, status, into, blob in rows
+        for sid, status, into, version, blob in rows
     ]
 
 
@@ -147,7 +155,7 @@ def client_theme_history(
     cipher = keys.client_cipher(client)
     rows = note_rows(client, author_ids)
     notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
-    blobs = {note_id: blob for note_id, _, _, _, blob in rows}
+    sealed = {note_id: version_and_blob for note_id, _, _, _, version_and_blob in rows}
     attended = load_attended(client, timezone, dated=[n.appointment_id for n in notes])
     window = session_window(
         notes,
@@ -160,10 +168,11 @@ def client_theme_history(
     unseal, add = cipher.unseal, history.add
     for day, number, text_id, note in window:
         note_id = note.note_id
+        version, blob = sealed[note_id]
         add(
             text_id,
             day.isoformat(),
             number,
-            unseal("process_notes", "content", note_id, blobs[note_id]),
+            unseal("process_notes", "content", note_id, blob, version),
         )
     return history.result(client_id=client.id, date_from=date_from, date_to=date_to)

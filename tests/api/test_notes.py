@@ -31,7 +31,8 @@ def new_note(client, team, content=None, *, about=None, **extra) -> dict:
 
 def signed_note(client, team) -> dict:
     note = new_note(client, team, {"narrative": {"summary": "signed one"}})
-    response = client.post(f"/api/v1/notes/{note['id']}/sign", headers=auth(team.author))
+    headers = {**auth(team.author), "If-Match": '"1"'}
+    response = client.post(f"/api/v1/notes/{note['id']}/sign", headers=headers)
     assert response.status_code == 200
     return response.get_json()
 
@@ -238,7 +239,7 @@ def test_nobody_but_author_and_supervisor_sees_a_note(client, db, team, who):
     for response in (
         client.get(url, headers=auth(user)),
         put(client, note["id"], user, {}, '"2"'),
-        client.post(f"{url}/sign", headers=auth(user)),
+        client.post(f"{url}/sign", headers={**auth(user), "If-Match": '"2"'}),
         client.post(f"{url}/addenda", json={"text": "x"}, headers=auth(user)),
     ):
         body = assert_error(response, 404)
@@ -434,7 +435,13 @@ def test_each_note_request_leaves_exactly_one_complete_audit_entry(client, db, t
     url = f"/api/v1/notes/{note['id']}"
     steps = [  # who, what, expected status, expected action and outcome
         (team.author, lambda h: client.get(url, headers=h), 200, "note.read", "success"),
-        (team.author, lambda h: client.post(f"{url}/sign", headers=h), 200, "note.sign", "success"),
+        (
+            team.author,
+            lambda h: client.post(f"{url}/sign", headers={**h, "If-Match": '"1"'}),
+            200,
+            "note.sign",
+            "success",
+        ),
         (
             team.author,
             lambda h: client.post(f"{url}/addenda", json={"text": SECOND_CANARY}, headers=h),

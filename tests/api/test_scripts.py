@@ -62,19 +62,27 @@ def test_create_read_and_patch_with_if_match(client, db, team):
     ]
 
 
+def matched(user, version: int = 1) -> dict:
+    """`user`'s headers with If-Match naming `version`."""
+    return {**auth(user), "If-Match": f'"{version}"'}
+
+
 def test_merge_points_to_the_survivor_and_resolves_chains(client, db, team):
     a, b, c = (add(client, team, name=n) for n in ("a", "b", "c"))
     merge = f"{url(team)}/{a['id']}/merge"
-    response = client.post(merge, json={"into_script_id": b["id"]}, headers=auth(team.author))
+    response = client.post(merge, json={"into_script_id": b["id"]}, headers=matched(team.author))
     assert response.status_code == 200 and response.get_json()["merged_into_id"] == b["id"]
+    assert response.get_json()["version"] == 2 and response.headers["ETag"] == '"2"'
     response = client.post(
-        f"{url(team)}/{b['id']}/merge", json={"into_script_id": c["id"]}, headers=auth(team.author)
+        f"{url(team)}/{b['id']}/merge",
+        json={"into_script_id": c["id"]},
+        headers=matched(team.author),
     )
     assert response.get_json()["merged_into_id"] == c["id"]
     again = client.get(f"{url(team)}/{a['id']}", headers=auth(team.author)).get_json()
     assert again["merged_into_id"] == c["id"]  # the chain is folded into the survivor
     assert_error(
-        client.post(merge, json={"into_script_id": c["id"]}, headers=auth(team.author)), 409
+        client.post(merge, json={"into_script_id": c["id"]}, headers=matched(team.author, 2)), 409
     )
     assert_error(patch(client, team, a["id"], {"name": "x"}, '"2"'), 409)
     listed = client.get(url(team), headers=auth(team.author)).get_json()
@@ -91,14 +99,18 @@ def test_merge_refusals(client, db, team):
         response = client.post(
             f"{url(team)}/{a['id']}/merge",
             json={"into_script_id": target},
-            headers=auth(team.author),
+            headers=matched(team.author),
         )
         assert "into_script_id" in assert_error(response, 422)["errors"]["json"]
     client.post(
-        f"{url(team)}/{b['id']}/merge", json={"into_script_id": a["id"]}, headers=auth(team.author)
+        f"{url(team)}/{b['id']}/merge",
+        json={"into_script_id": a["id"]},
+        headers=matched(team.author),
     )
     circular = client.post(
-        f"{url(team)}/{a['id']}/merge", json={"into_script_id": b["id"]}, headers=auth(team.author)
+        f"{url(team)}/{a['id']}/merge",
+        json={"into_script_id": b["id"]},
+        headers=matched(team.author),
     )
     assert_error(circular, 422)  # b now resolves to a itself
     for body in ({}, {"into_script_id": "nope"}, {"into_script_id": b["id"], "x": 1}):
@@ -144,7 +156,7 @@ def test_outsiders_get_404_and_no_words(client, db, team, who):
         client.get(item, headers=auth(user)),
         client.post(url(team), json={"name": "x"}, headers=auth(user)),
         patch(client, team, script["id"], {"name": "x"}, '"1"', user=user),
-        client.post(f"{item}/merge", json={"into_script_id": script["id"]}, headers=auth(user)),
+        client.post(f"{item}/merge", json={"into_script_id": script["id"]}, headers=matched(user)),
     ):
         assert_error(response, 404)
         assert CANARY not in response.get_data(as_text=True)

@@ -25,7 +25,9 @@ def shredded(app, client, db, team):
     note = client.post(f"{base}/notes", json=body, headers=headers)
     assert (figure.status_code, script.status_code, note.status_code) == (201, 201, 201)
     assert (
-        client.post(f"/api/v1/notes/{note.get_json()['id']}/sign", headers=headers).status_code
+        client.post(
+            f"/api/v1/notes/{note.get_json()['id']}/sign", headers={**headers, "If-Match": '"1"'}
+        ).status_code
         == 200
     )
     appointment = make_appointment(team.client, team.author)

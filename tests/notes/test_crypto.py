@@ -17,6 +17,7 @@ KEYRING = crypto.Keyring("ka01", {"ka01": bytes(range(32)), "kb01": bytes(range(
 DATA_KEY = bytes(range(100, 132))
 CIPHER = crypto.ValueCipher(PRACTICE, CLIENT, KEY_ID, DATA_KEY)
 BLOB = CIPHER.encrypt("process_notes", "content", ROW, CANARY.encode())
+VERSIONED = CIPHER.encrypt("process_notes", "content", ROW, CANARY.encode(), 7)
 MASTER_ID, WRAPPED = crypto.wrap_data_key(KEYRING, PRACTICE, CLIENT, KEY_ID, DATA_KEY)
 # Regions of a value: format byte, key reference, nonce, ciphertext, tag.
 REGIONS = {
@@ -78,7 +79,8 @@ def test_value_naming_another_key_is_refused_without_trying():
     [
         (b"", "truncated"),
         (BLOB[:40], "truncated"),
-        (b"\x02" + BLOB[1:], "unknown format byte 0x02"),
+        (b"\x03" + BLOB[1:], "unknown format byte 0x03"),
+        (b"\x00" + VERSIONED[1:], "unknown format byte 0x00"),
         ("text", "must be bytes"),
     ],
 )
@@ -99,11 +101,12 @@ def _flip(data: bytes, index: int, mask: int) -> bytes:
     offset=st.integers(min_value=0, max_value=10_000),
     mask=st.integers(min_value=1, max_value=255),
 )
-def test_any_flipped_byte_of_a_value_fails(region, offset, mask):
+@pytest.mark.parametrize(("blob", "version"), [(BLOB, None), (VERSIONED, 7)])
+def test_any_flipped_byte_of_a_value_fails(blob, version, region, offset, mask):
     start, end = REGIONS[region]
-    tampered = _flip(BLOB, start + offset % (end - start), mask)
+    tampered = _flip(blob, start + offset % (end - start), mask)
     with pytest.raises(crypto.IntegrityError) as caught:
-        CIPHER.decrypt("process_notes", "content", ROW, tampered)
+        CIPHER.decrypt("process_notes", "content", ROW, tampered, version)
     assert CANARY not in str(caught.value)
 
 
@@ -112,6 +115,45 @@ def test_every_single_bit_flip_of_a_value_fails(index):
     for bit in range(8):
         with pytest.raises(crypto.IntegrityError):
             CIPHER.decrypt("process_notes", "content", ROW, _flip(BLOB, index, 1 << bit))
+
+
+def test_versioned_value_layout_and_round_trip():
+    assert VERSIONED[0] == crypto.VERSIONED_FORMAT and VERSIONED[1:17] == KEY_ID.bytes
+    assert len(VERSIONED) == len(BLOB)  # the version is bound, not stored
+    assert crypto.key_reference(VERSIONED) == KEY_ID
+    assert CIPHER.decrypt("process_notes", "content", ROW, VERSIONED, 7) == CANARY.encode()
+
+
+@pytest.mark.parametrize("version", [6, 8, 0, 2**63 - 1, None])
+def test_versioned_value_opens_only_at_its_version(version):
+    """SECURITY 34: an older value of the same row put back fails to decrypt."""
+    with pytest.raises(crypto.IntegrityError) as caught:
+        CIPHER.decrypt("process_notes", "content", ROW, VERSIONED, version)
+    assert CANARY not in str(caught.value)
+    assert caught.value.row_id == ROW and caught.value.table == "process_notes"
+
+
+def test_format_byte_cannot_be_downgraded_to_escape_the_version():
+    relabelled = bytes([crypto.VALUE_FORMAT]) + VERSIONED[1:]
+    for version in (None, 7, 8):
+        with pytest.raises(crypto.IntegrityError):
+            CIPHER.decrypt("process_notes", "content", ROW, relabelled, version)
+    upgraded = bytes([crypto.VERSIONED_FORMAT]) + BLOB[1:]
+    with pytest.raises(crypto.IntegrityError):
+        CIPHER.decrypt("process_notes", "content", ROW, upgraded, 1)
+
+
+def test_value_written_before_versions_were_bound_still_opens_at_any_version():
+    for version in (None, 1, 12):
+        assert CIPHER.decrypt("process_notes", "content", ROW, BLOB, version) == CANARY.encode()
+
+
+@pytest.mark.parametrize("version", [-1, 2**63, 1.0, "1", True])
+def test_a_version_must_be_a_whole_number_in_range(version):
+    with pytest.raises(ValueError, match="version"):
+        CIPHER.encrypt("process_notes", "content", ROW, b"x", version)
+    with pytest.raises(crypto.IntegrityError):
+        CIPHER.decrypt("process_notes", "content", ROW, VERSIONED, version)
 
 
 def test_truncating_or_extending_a_value_fails():

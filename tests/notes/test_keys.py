@@ -113,7 +113,7 @@ def test_other_practice_cannot_use_a_clients_key(db, clinic):
 
 
 @pytest.mark.parametrize(
-    "blob", [b"", b"\x01", b"\x02" + bytes(60), bytes(20), b"\x01" + bytes(30)]
+    "blob", [b"", b"\x01", b"\x03" + bytes(60), bytes(20), b"\x01" + bytes(30)]
 )
 def test_malformed_blobs_are_clear_errors(clinic, blob):
     _, _, client, _ = clinic
