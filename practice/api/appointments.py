@@ -155,15 +155,25 @@ class BookingSchema(AppointmentSchema):
 
 
 def _conflict_json(conflicts: list[dict]) -> list[dict]:
-    return [
-        {
-            "appointment_id": str(c["appointment_id"]),
-            "starts_at": c["starts_at"].isoformat(),
-            "ends_at": c["ends_at"].isoformat(),
-            "reason": c["reason"],
-        }
-        for c in conflicts
-    ]
+    """The conflicts as the caller may see them (SECURITY 36): id and times of the
+    appointments they can read (policy.can_see_appointment: owners and schedulers all, a
+    clinician their own); for any other only that one exists, and why — no id, no times,
+    one entry per reason. A clinician may not see a colleague's calendar, so not their
+    busy times either."""
+    shown, hidden = [], []
+    for c in conflicts:
+        if policy.can_see_appointment(current_user, c["appointment"]):
+            shown.append(
+                {
+                    "appointment_id": str(c["appointment_id"]),
+                    "starts_at": c["starts_at"].isoformat(),
+                    "ends_at": c["ends_at"].isoformat(),
+                    "reason": c["reason"],
+                }
+            )
+        elif c["reason"] not in hidden:
+            hidden.append(c["reason"])
+    return shown + [{"reason": reason, "hidden": True} for reason in hidden]
 
 
 def refuse(error: service.SchedulingError, action: str):

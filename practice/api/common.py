@@ -37,10 +37,16 @@ class TrimmedEmail(fields.Email):
 
 
 class ConflictSchema(Schema):
+    """One clash of a booking. An appointment the caller may not read is reported only as
+    its reason with `hidden: true` (no id, no times), once per reason."""
+
     appointment_id = fields.UUID()
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
     reason = fields.String(metadata={"description": "clinician, client or room"})
+    hidden = fields.Boolean(
+        metadata={"description": "true: an appointment you cannot see holds the slot"}
+    )
 
 
 class ErrorSchema(Schema):

@@ -66,6 +66,7 @@ def find_conflicts(slots: Sequence[Slot], ignore_ids: Iterable[uuid.UUID] = ()) 
     """Every live appointment clashing with any slot, once per (appointment, reason).
 
     `ignore_ids` are the appointments being moved (they do not clash with themselves).
+    Each carries its `appointment`, so the caller can show only what the actor may see.
     """
     if not slots:
         return []
@@ -86,6 +87,7 @@ def find_conflicts(slots: Sequence[Slot], ignore_ids: Iterable[uuid.UUID] = ()) 
                 for slot in slots
             ):
                 found[(other.id, reason)] = {
+                    "appointment": other,
                     "appointment_id": other.id,
                     "starts_at": other.starts_at,
                     "ends_at": other.ends_at,

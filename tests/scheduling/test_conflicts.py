@@ -58,6 +58,7 @@ def test_room_conflicts_name_only_the_room():
     found = find_conflicts([slot(clinic, at(MONDAY, minutes=30), room=clinic.room)])
     assert found == [
         {
+            "appointment": other,
             "appointment_id": other.id,
             "starts_at": other.starts_at,
             "ends_at": other.ends_at,
