@@ -179,6 +179,7 @@ class TruthPlugin(BasePlugin):
             "method": method,
             "path_parameters": path_parameters,
             "tags": operation.get("tags", []),
+            # `@blp.doc(security=...)`: anyone may call it, or it has its own credential.
             "public": "security" in operation,
             "if_match": marked,
         }
@@ -186,9 +187,9 @@ class TruthPlugin(BasePlugin):
             operation["security"] = WRITE_SECURITY if method in UNSAFE else READ_SECURITY
         responses = {str(status): r for status, r in operation.get("responses", {}).items()}
         operation["responses"] = responses
-        parameters = operation.setdefault("parameters", [])
+        headers = []
         if marked:
-            parameters.append(
+            headers.append(
                 {
                     "in": "header",
                     "name": "If-Match",
@@ -198,7 +199,7 @@ class TruthPlugin(BasePlugin):
                 }
             )
         if conditional:
-            parameters.append(
+            headers.append(
                 {
                     "in": "header",
                     "name": "If-None-Match",
@@ -208,6 +209,8 @@ class TruthPlugin(BasePlugin):
                 }
             )
             responses.setdefault("304", {"description": "Not modified"})
+        if headers:
+            operation["parameters"] = [*operation.get("parameters", []), *headers]
         for status, (applies, description) in ERRORS.items():
             if applies(trait):
                 responses.setdefault(str(status), {"description": description})
