@@ -1,7 +1,10 @@
 """A clinician's secret iCalendar feed: issuing and revoking its token, and the feed itself.
 
 The feed is read by calendar apps without a login, so it shows as little as a calendar
-needs: times, the client's initials and the kind of session (and the room). Only the
+needs: times, the client's initials and the kind of session, and the room as the location
+(or "Video"/"Phone"). A cancelled or late-cancelled session stays in the feed marked
+`STATUS:CANCELLED`: a calendar that already holds the event then shows it cancelled,
+where dropping it would leave the old event standing in many calendar apps. Only the
 token's SHA-256 is stored; reissuing replaces it, so the old URL stops working at once.
 """
 
@@ -20,7 +23,7 @@ from practice.auth.sessions import digest
 from practice.clients.models import Client
 from practice.database import utcnow
 from practice.extensions import db
-from practice.scheduling.models import LIVE_STATUSES, Appointment, CalendarFeed, Room
+from practice.scheduling.models import Appointment, CalendarFeed, Room
 
 PRODID = "-//practice//calendar feed//EN"
 WINDOW_BACK = timedelta(days=90)
@@ -28,6 +31,7 @@ WINDOW_AHEAD = timedelta(days=366)
 TOKEN_PREFIX = "cal_"  # noqa: S105 (a label, not a secret)
 MAX_TOKEN_LENGTH = 200
 MODALITY_LOCATIONS = {"video": "Video", "phone": "Phone"}
+CANCELLED_STATUSES = frozenset({"cancelled", "late_cancelled"})
 
 
 def issue_token(clinician: User) -> str:
@@ -82,13 +86,16 @@ def _event(appointment: Appointment, client: Client, room_name: str | None) -> E
     location = room_name or MODALITY_LOCATIONS.get(appointment.modality)
     if location:
         event.add("location", location)
+    cancelled = appointment.status in CANCELLED_STATUSES
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     # Few properties on purpose: rendering costs per line, and calendars poll often.
     event.add("class", "PRIVATE")
     return event
 
 
 def feed_appointments(clinician: User):
-    """(appointment, client, room name) for the clinician's live appointments in the window."""
+    """(appointment, client, room name) for the clinician's appointments in the window,
+    cancelled ones included."""
     now = utcnow()
     return db.session.execute(
         sa.select(Appointment, Client, Room.name)
@@ -97,7 +104,6 @@ def feed_appointments(clinician: User):
         .where(
             Appointment.clinician_id == clinician.id,
             Appointment.practice_id == clinician.practice_id,
-            Appointment.status.in_(LIVE_STATUSES),
             Appointment.ends_at > now - WINDOW_BACK,
             Appointment.starts_at < now + WINDOW_AHEAD,
         )
@@ -111,7 +117,8 @@ def fingerprint(rows) -> str:
     for appointment, client, room_name in rows:
         parts.append(
             f"{appointment.id}|{appointment.updated_at.isoformat()}|{appointment.starts_at}|"
-            f"{appointment.ends_at}|{appointment.kind}|{appointment.modality}|{initials(client)}|{room_name}"
+            f"{appointment.ends_at}|{appointment.kind}|{appointment.modality}|{initials(client)}|"
+            f"{room_name}|{appointment.status}"
         )
     return digest("\n".join(parts))
 

@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
+import vobject
 from icalendar import Calendar
 
 from practice.auth.sessions import digest
@@ -77,13 +78,15 @@ def test_feed_shows_live_appointments_as_initials_and_kind(client, clinic, caplo
             person, starts_at=now + timedelta(days=9), kind="intake", modality="video"
         ),
     ]
-    make_appointment(person, starts_at=now + timedelta(days=4), status="cancelled")
-    make_appointment(
-        person,
-        starts_at=now + timedelta(days=5),
-        status="late_cancelled",
-        cancel_reason="canary-reason",
-    )
+    live += [
+        make_appointment(person, starts_at=now + timedelta(days=4), status="cancelled"),
+        make_appointment(
+            person,
+            starts_at=now + timedelta(days=5),
+            status="late_cancelled",
+            cancel_reason="canary-reason",
+        ),
+    ]
     make_appointment(person, starts_at=now - timedelta(days=200), status="attended")
     make_appointment(person, starts_at=now + timedelta(days=800))
     theirs = make_client(practice, staff["colleague"])
@@ -232,6 +235,53 @@ def test_token_is_redacted_from_the_servers_request_log(live_server, caplog):
     assert token not in caplog.text
 
 
+def _vobject_events(data: bytes) -> dict:
+    """The feed read by a second, independent parser (vobject): {uid: event}."""
+    (calendar,) = list(vobject.readComponents(data.decode("utf-8")))
+    return {event.uid.value: event for event in calendar.vevent_list}
+
+
+def test_cancelled_sessions_stay_marked_cancelled_with_the_room_as_location(client, clinic):
+    """Checked with two independent parsers (icalendar and vobject)."""
+    practice, staff, person = clinic
+    room = Room(practice_id=practice.id, name="Blue Room")
+    db.session.add(room)
+    db.session.flush()
+    now = utcnow().replace(microsecond=0)
+    kept = make_appointment(person, starts_at=now + timedelta(days=1), room=room)
+    cancelled = make_appointment(
+        person, starts_at=now + timedelta(days=2), room=room, status="cancelled"
+    )
+    late = make_appointment(
+        person,
+        starts_at=now + timedelta(days=3),
+        modality="video",
+        status="late_cancelled",
+        cancel_reason="canary-reason: crisis at home",
+    )
+    settle()
+    token = issue(client, staff["mine"]).get_json()["token"]
+    data = client.get(feed_url(staff["mine"], token)).data
+    expected = {
+        f"{kept.id}@practice": ("CONFIRMED", "Blue Room", kept.starts_at),
+        f"{cancelled.id}@practice": ("CANCELLED", "Blue Room", cancelled.starts_at),
+        f"{late.id}@practice": ("CANCELLED", "Video", late.starts_at),
+    }
+    first = {
+        str(e["UID"]): (str(e["STATUS"]), str(e["LOCATION"]), e.decoded("DTSTART"))
+        for e in Calendar.from_ical(data).walk("VEVENT")
+    }
+    second = {
+        uid: (e.status.value, e.location.value, e.dtstart.value)
+        for uid, e in _vobject_events(data).items()
+    }
+    assert first == expected
+    assert second == expected
+    assert all(str(e.summary.value) == "A.C. — individual" for e in _vobject_events(data).values())
+    for secret in ("canary-reason", "crisis", SURNAME):
+        assert secret.encode() not in data
+
+
 def test_unchanged_feed_answers_304_to_a_conditional_poll(client, clinic):
     _practice, staff, person = clinic
     appointment = make_appointment(person)
@@ -245,6 +295,7 @@ def test_unchanged_feed_answers_304_to_a_conditional_poll(client, clinic):
     settle()
     changed = client.get(feed_url(staff["mine"], token), headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag
-    assert Calendar.from_ical(changed.data).walk("VEVENT") == []
+    (event,) = Calendar.from_ical(changed.data).walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"
     stale = client.get(feed_url(staff["mine"], "wrong"), headers={"If-None-Match": tag})
     assert_error(stale, 404)
