@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from practice.audit import service as audit
 from practice.auth import service as auth_service
+from practice.auth import supervision
 from practice.auth.models import Practice, User
 from practice.clients import service as client_service
 from practice.database import utcnow
@@ -67,7 +68,9 @@ def create_demo(seed: int = 7, today: date | None = None) -> DemoResult:
         staff[key] = auth_service.create_user(
             practice, email=email, name=name, roles=roles, password=DEMO_PASSWORD
         )
-    auth_service.add_supervision(staff["owner"], staff["ilse"], staff["tomas"])
+    # Tomas asked for Ilse as his supervisor and accepted: in effect from the start.
+    link, _created = supervision.request(staff["owner"], staff["ilse"], staff["tomas"])
+    supervision.accept(staff["tomas"], link)
     result = DemoResult(practice, list(staff.values()))
     result.logins = [(u.email, ", ".join(u.roles)) for u in result.users]
     first_day = today - timedelta(weeks=WEEKS - UPCOMING)
@@ -139,7 +142,7 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
         roll = rng.random()
         if roll < 0.06:
             appointment.status, appointment.cancelled_by = "cancelled", "client"
-            appointment.cancel_reason = "Demo: client away"
+            appointment.cancel_category = "transport"
         elif roll < 0.09:
             appointment.status = "no_show"
         else:

@@ -20,6 +20,8 @@ def row(*statuses: int) -> dict[str, int]:
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("DELETE", "/api/v1/auth/tokens/<uuid:token_id>"):
         row(404, 204, 404, 404, 404, 404, 401),
+    ("DELETE", "/api/v1/auth/supervision/<uuid:link_id>"):
+        row(404, 204, 404, 404, 204, 404, 401),
     ("DELETE", "/api/v1/clinicians/<uuid:clinician_id>/calendar-token"):
         row(403, 204, 403, 403, 403, 404, 401),
     ("DELETE", "/api/v1/users/<uuid:user_id>/totp"):
@@ -41,6 +43,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/auth/csrf"):
         row(400, 400, 400, 400, 400, 400, 401),
     ("GET", "/api/v1/auth/me"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/auth/supervision"):
         row(200, 200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/auth/tokens"):
         row(200, 200, 200, 200, 200, 200, 401),
@@ -104,6 +108,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(204, 204, 204, 204, 204, 204, 401),
     ("POST", "/api/v1/auth/password"):
         row(204, 204, 204, 204, 204, 204, 401),
+    ("POST", "/api/v1/auth/supervision/<uuid:link_id>/accept"):
+        row(404, 404, 200, 404, 403, 404, 401),
+    ("POST", "/api/v1/auth/supervision/<uuid:link_id>/decline"):
+        row(404, 404, 200, 404, 403, 404, 401),
     ("POST", "/api/v1/auth/tokens"):
         row(201, 201, 201, 201, 201, 201, 401),
     ("POST", "/api/v1/auth/totp/disable"):
@@ -135,7 +143,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/users"):
         row(201, 403, 403, 403, 403, 201, 401),
     ("POST", "/api/v1/users/<uuid:user_id>/supervisees/<uuid:clinician_id>"):
-        row(204, 403, 403, 403, 403, 404, 401),
+        row(200, 403, 403, 403, 403, 404, 401),
     ("PUT", "/api/v1/notes/<uuid:note_id>"):
         row(404, 200, 404, 404, 403, 404, 401),
 }

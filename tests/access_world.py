@@ -74,12 +74,22 @@ def build_world(http) -> World:
         world.headers[persona] = {"Authorization": f"Bearer {secret}"}
     world.headers["anonymous"] = {}
     author = world.users["author"]
-    db.session.add(
-        Supervision(
-            practice_id=practice.id,
-            supervisor_id=world.users["supervisor"].id,
-            supervisee_id=author.id,
-        )
+    supervisor = world.users["supervisor"]
+    # The author accepted their supervisor; the other clinician has not answered yet.
+    db.session.add_all(
+        [
+            link := Supervision(
+                practice_id=practice.id,
+                supervisor_id=supervisor.id,
+                supervisee_id=author.id,
+                accepted_at=utcnow(),
+            ),
+            pending := Supervision(
+                practice_id=practice.id,
+                supervisor_id=supervisor.id,
+                supervisee_id=world.users["other_clinician"].id,
+            ),
+        ]
     )
     room = Room(practice_id=practice.id, name="Garden Room")
     db.session.add(room)
@@ -94,6 +104,8 @@ def build_world(http) -> World:
         room=room.id,
         appointment=appointment.id,
         author_token=token.id,
+        link=link.id,
+        pending_link=pending.id,
     )
 
     as_author = world.headers["author"]

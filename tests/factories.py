@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from practice.auth import service as auth_service
+from practice.auth import supervision
 from practice.auth.models import Practice, Supervision, User
 from practice.clients.models import CareTeamMember, Client
 from practice.extensions import db
@@ -31,6 +32,17 @@ def make_user(
         roles=list(roles),
         password=PASSWORD,
     )
+
+
+def link_supervisor(owner: User, supervisor: User, supervisee: User) -> Supervision:
+    """A supervision link in effect: the owner asks, the supervisee accepts."""
+    link, _created = supervision.request(owner, supervisor, supervisee)
+    return supervision.accept(supervisee, link)
+
+
+def end_supervision(supervisor: User, supervisee: User) -> None:
+    """The supervisee ends the open link between the two."""
+    assert supervision.end(supervisee, supervision.open_link(supervisor.id, supervisee.id))
 
 
 def make_staff(practice: Practice, **more) -> dict[str, User]:
@@ -112,10 +124,15 @@ def make_appointment(
         modality=modality,
         status=status,
         cancelled_by=cancelled_by,
-        cancel_reason=cancel_reason,
+        cancel_category="other" if cancel_reason else None,
     )
     db.session.add(appointment)
     db.session.flush()
+    if cancel_reason:
+        from practice.scheduling.cancel_reasons import seal_reason
+
+        appointment.cancel_note = seal_reason(client, appointment, cancel_reason)
+        db.session.flush()
     return appointment
 
 
@@ -144,7 +161,7 @@ def make_team() -> Team:
     author = make_user(practice, ("clinician",))
     co_clinician = make_user(practice, ("clinician",))
     supervisor = make_user(practice, ("clinician", "supervisor"))
-    link = auth_service.add_supervision(owner, supervisor, author)
+    link = link_supervisor(owner, supervisor, author)
     elsewhere = make_practice("Other Shore Counselling")
     stranger = make_user(elsewhere, ("owner", "clinician", "supervisor"))
     return Team(

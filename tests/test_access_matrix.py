@@ -57,6 +57,9 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         "user_id": supervisor.id if "supervisees" in rule else author.id,
         "clinician_id": author.id,
         "token_id": ids["author_token"],
+        # Accept and decline: the supervisor's pending request to the other clinician;
+        # ending: the author's link in effect.
+        "link_id": ids["pending_link"] if rule.endswith(("/accept", "/decline")) else ids["link"],
         "filename": "docs.js",
     }
     url = rule

@@ -1,11 +1,36 @@
 """The migrations build exactly the schema the models describe."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import practice.models  # noqa: F401
+from practice import create_app
 from practice.extensions import db
+from tests.conftest import TEST_SECRET_KEY
+from tests.databases import TestDatabase
+
+
+@contextmanager
+def scratch_app(keyring_path) -> Iterator[TestDatabase]:
+    """An app context on a fresh, empty database of this run's kind (migrate it yourself);
+    the database is dropped afterwards."""
+    scratch = TestDatabase().create()
+    try:
+        config = {
+            "SQLALCHEMY_DATABASE_URI": scratch.url,
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "PRACTICE_KEYRING": str(keyring_path),
+        }
+        with create_app("testing", config).app_context():
+            yield scratch
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        scratch.drop()
 
 
 # SQLite's reflection cannot read expression indexes (rooms' lower(name)); Alembic then
@@ -26,63 +51,124 @@ def test_upgrade_renames_case_duplicates_and_downgrades_keep_data(keyring_path):
     import flask_migrate
     import sqlalchemy as sa
 
-    from practice import create_app
-    from tests.conftest import TEST_SECRET_KEY
-    from tests.databases import TestDatabase
-
-    scratch = TestDatabase().create()
-    try:
-        app = create_app(
-            "testing",
-            {
-                "SQLALCHEMY_DATABASE_URI": scratch.url,
-                "SECRET_KEY": TEST_SECRET_KEY,
-                "PRACTICE_KEYRING": str(keyring_path),
-            },
-        )
-        with app.app_context():
-            flask_migrate.upgrade(revision="0003")
-            engine = db.engine
-            practice_id = uuid.uuid4()
-            with engine.begin() as conn:
+    with scratch_app(keyring_path) as scratch:
+        flask_migrate.upgrade(revision="0003")
+        engine = db.engine
+        practice_id = uuid.uuid4()
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO practices (id, name, timezone, require_totp, created_at) "
+                    "VALUES (:id, 'Harbour', 'Europe/Berlin', false, '2026-01-01 00:00:00')"
+                ),
+                {"id": practice_id.hex if scratch.kind == "sqlite" else practice_id},
+            )
+            rooms = ("Room A", "room a", "ROOM A", "Room A (2)", "ΧΩΡΟΣ", "χωροσ")
+            for n, name in enumerate(rooms):
+                room_id = uuid.uuid4()
                 conn.execute(
                     sa.text(
-                        "INSERT INTO practices (id, name, timezone, require_totp, created_at) "
-                        "VALUES (:id, 'Harbour', 'Europe/Berlin', false, '2026-01-01 00:00:00')"
+                        "INSERT INTO rooms (id, practice_id, name, active, created_at) "
+                        "VALUES (:id, :practice, :name, true, :at)"
                     ),
-                    {"id": practice_id.hex if scratch.kind == "sqlite" else practice_id},
+                    {
+                        "id": room_id.hex if scratch.kind == "sqlite" else room_id,
+                        "practice": practice_id.hex if scratch.kind == "sqlite" else practice_id,
+                        "name": name,
+                        "at": f"2026-01-01 00:00:0{n}",
+                    },
                 )
-                rooms = ("Room A", "room a", "ROOM A", "Room A (2)", "ΧΩΡΟΣ", "χωροσ")
-                for n, name in enumerate(rooms):
-                    room_id = uuid.uuid4()
-                    conn.execute(
-                        sa.text(
-                            "INSERT INTO rooms (id, practice_id, name, active, created_at) "
-                            "VALUES (:id, :practice, :name, true, :at)"
-                        ),
-                        {
-                            "id": room_id.hex if scratch.kind == "sqlite" else room_id,
-                            "practice": practice_id.hex
-                            if scratch.kind == "sqlite"
-                            else practice_id,
-                            "name": name,
-                            "at": f"2026-01-01 00:00:0{n}",
-                        },
-                    )
-            flask_migrate.upgrade()
+        flask_migrate.upgrade()
+        with engine.connect() as conn:
+            names = conn.execute(sa.text("SELECT name FROM rooms ORDER BY created_at")).scalars()
+            # Greek: PostgreSQL's lower() folds capital to small sigma, SQLite's only ASCII;
+            # the renaming follows the database, as the index does.
+            greek = ["ΧΩΡΟΣ", "χωροσ (2)" if scratch.kind == "postgresql" else "χωροσ"]
+            assert list(names) == ["Room A", "room a (3)", "ROOM A (4)", "Room A (2)", *greek]
+        flask_migrate.downgrade(revision="0003")
+        flask_migrate.upgrade()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM practices")).scalar() == 1
+
+
+def test_0009_makes_open_supervision_links_pending(keyring_path):
+    """Links made before the supervised clinician had to accept become requests (no
+    reach until accepted); ended ones count as accepted when made. Downgrading ends the
+    links still pending, so the old schema never puts one into effect."""
+    import uuid
+
+    import flask_migrate
+    import sqlalchemy as sa
+
+    def key(value: uuid.UUID):
+        return value.hex if scratch.kind == "sqlite" else value
+
+    with scratch_app(keyring_path) as scratch:
+        flask_migrate.upgrade(revision="0008")
+        engine = db.engine
+        practice_id, open_id, ended_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        people = {name: uuid.uuid4() for name in ("supervisor", "author", "colleague")}
+        made = "2026-01-01 00:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO practices (id, name, timezone, require_totp, created_at) "
+                    "VALUES (:id, 'Harbour', 'Europe/Berlin', false, :at)"
+                ),
+                {"id": key(practice_id), "at": made},
+            )
+            for name, user_id in people.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, practice_id, email, name, role_names, "
+                        "password_hash, active, totp_enabled, failed_logins, "
+                        "password_changed_at, created_at, updated_at) VALUES (:id, "
+                        ":practice, :email, :name, 'clinician supervisor', 'x', true, "
+                        "false, 0, :at, :at, :at)"
+                    ),
+                    {
+                        "id": key(user_id),
+                        "practice": key(practice_id),
+                        "email": f"{name}@example.test",
+                        "name": name,
+                        "at": made,
+                    },
+                )
+            for link_id, supervisee, ended in (
+                (open_id, "author", None),
+                (ended_id, "colleague", "2026-02-01 00:00:00"),
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO supervisions (id, practice_id, supervisor_id, "
+                        "supervisee_id, created_at, ended_at) "
+                        "VALUES (:id, :practice, :supervisor, :supervisee, :at, :ended)"
+                    ),
+                    {
+                        "id": key(link_id),
+                        "practice": key(practice_id),
+                        "supervisor": key(people["supervisor"]),
+                        "supervisee": key(people[supervisee]),
+                        "at": made,
+                        "ended": ended,
+                    },
+                )
+
+        def links() -> dict:
             with engine.connect() as conn:
-                names = conn.execute(
-                    sa.text("SELECT name FROM rooms ORDER BY created_at")
-                ).scalars()
-                # Greek: PostgreSQL's lower() folds capital to small sigma, SQLite's only ASCII;
-                # the renaming follows the database, as the index does.
-                greek = ["ΧΩΡΟΣ", "χωροσ (2)" if scratch.kind == "postgresql" else "χωροσ"]
-                assert list(names) == ["Room A", "room a (3)", "ROOM A (4)", "Room A (2)", *greek]
-            flask_migrate.downgrade(revision="0003")
-            flask_migrate.upgrade()
-            with engine.connect() as conn:
-                assert conn.execute(sa.text("SELECT count(*) FROM practices")).scalar() == 1
-            db.session.remove()
-            engine.dispose()
-    finally:
-        scratch.drop()
+                rows = conn.execute(
+                    sa.text("SELECT id, accepted_at, ended_at FROM supervisions")
+                ).all()
+            return {
+                uuid.UUID(str(row[0])): (row[1] is not None, row[2] is not None) for row in rows
+            }
+
+        flask_migrate.upgrade(revision="0009")
+        # (accepted, ended): the open link is pending, the ended one was accepted.
+        assert links() == {open_id: (False, False), ended_id: (True, True)}
+        flask_migrate.downgrade(revision="0008")
+        with engine.connect() as conn:
+            ended = conn.execute(
+                sa.text("SELECT id FROM supervisions WHERE ended_at IS NOT NULL")
+            ).scalars()
+            assert {uuid.UUID(str(value)) for value in ended} == {open_id, ended_id}

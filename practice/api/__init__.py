@@ -14,6 +14,7 @@ RESOURCES = (
     "auth",
     "users",
     "tokens",
+    "supervision",
     "practice_settings",
     "audit",
     "figures",

@@ -1,4 +1,9 @@
-"""Users of the practice and supervision links (owners only)."""
+"""Users of the practice and supervision requests (owners only).
+
+Nothing an owner does here reaches clinical text: a password they set is temporary (the
+user must choose their own before anything else), and a supervision link they ask for
+takes effect only when the supervised clinician accepts it (api/supervision.py).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ from marshmallow import Schema, fields, validate
 
 from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
 from practice.api.schemas import UserSchema
+from practice.api.supervision import SupervisionSchema
 from practice.audit import service as audit
-from practice.auth import policy, service, sessions, totp
+from practice.auth import policy, service, sessions, supervision, totp
 from practice.auth.models import ROLES, User
 from practice.extensions import db
 
@@ -82,12 +88,15 @@ class Users(MethodView):
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, args):
-        """Create a user with roles and an initial password."""
+        """Create a user with roles and a temporary password: at their first sign-in they
+        can only choose their own (`password_reset_required`)."""
         try:
             user = service.create_user(current_user.practice, **args)
         except service.PolicyError as exc:
             refuse_fields(exc.errors)
+        user.password_reset_required = True
         audit.record(db.session, "user.create", object_type="user", object_id=user.id)
+        audit.record(db.session, "user.temporary_password", object_type="user", object_id=user.id)
         return user
 
 
@@ -111,8 +120,11 @@ class UserItem(MethodView):
             abort(409, message="Owners cannot deactivate themselves or drop their own owner role.")
         if "name" in args:
             user.name = args["name"]
-        if "roles" in args:
+        if "roles" in args and set(args["roles"]) != set(user.roles):
+            dropped = set(user.roles) - set(args["roles"])
             user.roles = args["roles"]
+            audit.record(db.session, "user.roles_change", object_type="user", object_id=user.id)
+            supervision.end_for_roles(current_user, user, dropped)
         if "active" in args and args["active"] != user.active:
             user.active = args["active"]
             if not user.active:
@@ -131,10 +143,9 @@ class UserTotp(MethodView):
     @blp.response(204)
     @blp.alt_response(409, description="Your own factor: use /api/v1/auth/totp/disable")
     def delete(self, user_id):
-        """Reset a user's second factor (a lost phone): it is removed and their sessions end;
-        they enrol again at their next login when the practice requires it. Their API
-        tokens stay (they never needed the factor); revoke them, or deactivate the user,
-        if a token went with the phone."""
+        """Reset a user's second factor (a lost phone): it is removed, their sessions end
+        and their API tokens are revoked (one may have gone with the phone); they enrol
+        again at their next login when the practice requires it."""
         user = get_user_for(current_user, user_id)
         if user.id == current_user.id:
             abort(
@@ -149,21 +160,26 @@ class UserTotp(MethodView):
 @blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")
 class Supervisee(MethodView):
     @policy.roles_required("owner")
-    @blp.response(204)
+    @blp.response(201, SupervisionSchema)
+    @blp.alt_response(200, schema=SupervisionSchema, description="A link was open already")
     def post(self, user_id, clinician_id):
-        """Let this supervisor read the clinician's notes (read-only)."""
+        """Ask the clinician to accept this supervisor: the link is `pending`, and gives
+        the supervisor nothing, until the clinician accepts it at
+        /api/v1/auth/supervision/{link_id}/accept. An open link is answered as it is."""
         supervisor = get_user_for(current_user, user_id)
         clinician = get_user_for(current_user, clinician_id)
         try:
-            service.add_supervision(current_user, supervisor, clinician)
+            link, created = supervision.request(current_user, supervisor, clinician)
         except service.PolicyError as exc:
             refuse_fields(exc.errors)
+        return link, 201 if created else 200
 
     @policy.roles_required("owner")
     @blp.response(204)
     def delete(self, user_id, clinician_id):
-        """End the supervision link; the supervisor loses access at once."""
+        """End the link, or withdraw the pending request; the supervisor loses access at once."""
         supervisor = get_user_for(current_user, user_id)
         clinician = get_user_for(current_user, clinician_id)
-        if not service.end_supervision(supervisor, clinician):
+        link = supervision.open_link(supervisor.id, clinician.id)
+        if link is None or not supervision.end(current_user, link):
             abort(404, message="No such supervision link.")

@@ -139,7 +139,9 @@ class ApiToken(IdMixin, db.Model):
 
 
 class Supervision(IdMixin, db.Model):
-    """A supervisor may read a supervisee clinician's notes while this link is active."""
+    """A supervision link: asked for by an owner, in effect only once the supervised
+    clinician accepts it, until either side (or an owner) ends it. While in effect the
+    supervisor reads the supervisee's notes (read-only); pending or ended, nothing."""
 
     __tablename__ = "supervisions"
     __table_args__ = (
@@ -156,5 +158,22 @@ class Supervision(IdMixin, db.Model):
     practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"), index=True)
     supervisor_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     supervisee_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Who asked for the link (None: made before links needed accepting, migration 0009).
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the supervisee accepted; None while the request is pending (no reach).
+    accepted_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    # declined, withdrawn (a pending request taken back), ended, role_removed.
+    end_reason: Mapped[str | None] = mapped_column(sa.String(16))
+
+    supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
+    supervisee: Mapped[User] = relationship(foreign_keys=[supervisee_id], lazy="joined")
+
+    @property
+    def status(self) -> str:
+        """pending, active, or why it ended (see end_reason)."""
+        if self.ended_at is None:
+            return "pending" if self.accepted_at is None else "active"
+        return self.end_reason or ("ended" if self.accepted_at else "withdrawn")

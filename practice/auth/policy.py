@@ -51,36 +51,33 @@ def can_do_clinical_work(user: User, client) -> bool:
     return in_practice(user, client) and user.has_role("clinician") and client.is_assigned(user.id)
 
 
+# A supervision link gives reach only once the supervisee accepted it, and until it ends.
+LINK_IN_EFFECT = sa.and_(Supervision.accepted_at.is_not(None), Supervision.ended_at.is_(None))
+
+
+def _supervising(supervisor: User, *conditions) -> sa.Select:
+    """The supervisee ids of `supervisor`'s links in effect that meet `conditions`."""
+    return sa.select(Supervision.supervisee_id).where(
+        Supervision.practice_id == supervisor.practice_id,
+        Supervision.supervisor_id == supervisor.id,
+        LINK_IN_EFFECT,
+        *conditions,
+    )
+
+
 def supervises(supervisor: User, clinician_id: uuid.UUID) -> bool:
-    """True while an active supervision link runs from `supervisor` to the clinician."""
+    """True while a supervision link from `supervisor` to the clinician is in effect."""
     if not supervisor.has_role("supervisor"):
         return False
-    return (
-        db.session.scalar(
-            sa.select(Supervision.id).where(
-                Supervision.practice_id == supervisor.practice_id,
-                Supervision.supervisor_id == supervisor.id,
-                Supervision.supervisee_id == clinician_id,
-                Supervision.ended_at.is_(None),
-            )
-        )
-        is not None
-    )
+    query = _supervising(supervisor, Supervision.supervisee_id == clinician_id)
+    return db.session.scalar(query) is not None
 
 
 def supervisee_ids(supervisor: User) -> set[uuid.UUID]:
-    """Clinicians this user currently supervises."""
+    """Clinicians this user currently supervises: links they accepted and nobody ended."""
     if not supervisor.has_role("supervisor"):
         return set()
-    return set(
-        db.session.scalars(
-            sa.select(Supervision.supervisee_id).where(
-                Supervision.practice_id == supervisor.practice_id,
-                Supervision.supervisor_id == supervisor.id,
-                Supervision.ended_at.is_(None),
-            )
-        )
-    )
+    return set(db.session.scalars(_supervising(supervisor)))
 
 
 def supervises_care_of(user: User, client, supervisees: set | None = None) -> bool:

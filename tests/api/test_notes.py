@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from practice.auth import service as auth_service
 from practice.notes.models import NoteAddendum, ProcessNote
 from tests.api.helpers import CANARY, audit_rows, audit_text, auth, count
-from tests.factories import make_appointment
+from tests.factories import end_supervision, make_appointment
 from tests.helpers import assert_error, settle
 
 # A second piece of clinical text (another note, an addendum), told apart from CANARY.
@@ -272,7 +271,7 @@ def test_supervisor_reads_only_while_linked(client, db, team):
         ),
         403,
     )
-    auth_service.end_supervision(team.supervisor, team.author)
+    end_supervision(team.supervisor, team.author)
     settle()
     assert_error(client.get(url, headers=sup), 404)
     assert_error(client.get(f"/api/v1/clients/{team.client.id}/notes", headers=sup), 404)

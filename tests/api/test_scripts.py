@@ -8,6 +8,7 @@ import pytest
 
 from practice.notes.models import Script
 from tests.api.helpers import CANARY, audit_rows, auth, count
+from tests.factories import end_supervision
 from tests.helpers import assert_error, settle
 
 
@@ -164,14 +165,12 @@ def test_outsiders_get_404_and_no_words(client, db, team, who):
 
 
 def test_supervisor_reads_only_and_loses_access_with_the_link(client, db, team):
-    from practice.auth import service as auth_service
-
     script = add(client, team)
     item = f"{url(team)}/{script['id']}"
     assert client.get(item, headers=auth(team.supervisor)).status_code == 200
     assert_error(patch(client, team, script["id"], {"name": "x"}, '"1"', user=team.supervisor), 403)
     assert_error(client.post(url(team), json={"name": "x"}, headers=auth(team.supervisor)), 403)
-    auth_service.end_supervision(team.supervisor, team.author)
+    end_supervision(team.supervisor, team.author)
     settle()
     assert_error(client.get(item, headers=auth(team.supervisor)), 404)
 

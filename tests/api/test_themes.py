@@ -13,10 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from practice.audit.models import AuditEntry
-from practice.auth import service as auth_service
 from practice.clients.models import CareTeamMember
 from practice.extensions import db
-from tests.factories import bearer, make_client, make_practice, make_user
+from tests.factories import (
+    bearer,
+    end_supervision,
+    link_supervisor,
+    make_client,
+    make_practice,
+    make_user,
+)
 from tests.notes.theme_factories import (
     episode,
     make_attended,
@@ -40,7 +46,7 @@ class World:
         self.colleague = make_user(self.practice, ["clinician"])
         self.scheduler = make_user(self.practice, ["scheduler"])
         self.supervisor = make_user(self.practice, ["supervisor"])
-        auth_service.add_supervision(self.owner, self.supervisor, self.author)
+        link_supervisor(self.owner, self.supervisor, self.author)
         self.client = make_client(self.practice, self.author)
         elsewhere = make_practice("Far Meadow Clinic")
         self.stranger = make_user(elsewhere, ["owner", "clinician", "supervisor"])
@@ -169,7 +175,7 @@ def test_drafts_and_window(client, world):
 
 def test_supervisor_reads_supervisee_history_while_linked(client, world):
     assert get(client, world.supervisor, world.url()).get_json()["sessions"] == 3
-    auth_service.end_supervision(world.supervisor, world.author)
+    end_supervision(world.supervisor, world.author)
     assert get(client, world.supervisor, world.url()).status_code == 404
 
 
@@ -179,7 +185,7 @@ def test_supervisor_of_an_author_outside_the_care_reads_notes_not_history(client
     other = make_user(world.practice, ["clinician"])
     client_row = make_client(world.practice, world.colleague)
     make_note(client_row, other, START, {"scripts_active": []})
-    auth_service.add_supervision(world.owner, world.supervisor, other)
+    link_supervisor(world.owner, world.supervisor, other)
     for fmt in FORMATS:
         assert (
             get(client, world.supervisor, world.url(fmt, client_id=client_row.id)).status_code

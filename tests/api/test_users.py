@@ -47,8 +47,12 @@ def test_create_read_and_log_in(client, owner):
     read = client.get(f"{URL}/{data['id']}", headers=headers).get_json()
     assert read == data
     fresh = client.application.test_client()
-    assert login(fresh, User(email=data["email"]), NEW_PASSWORD).status_code == 200
+    signed_in = login(fresh, User(email=data["email"]), NEW_PASSWORD)
+    assert signed_in.status_code == 200
+    # The owner chose this password: the user must choose their own first.
+    assert signed_in.get_json()["user"]["password_reset_required"] is True
     assert ("user.create", "success") in audit_actions(object_id=data["id"])
+    assert ("user.temporary_password", "success") in audit_actions(object_id=data["id"])
 
 
 def test_create_refuses_weak_password_and_duplicate_email(client, owner):
@@ -264,14 +268,17 @@ def test_supervision_links(client, owner):
     headers = bearer(owner)
     settle()
     link = f"{URL}/{supervisor.id}/supervisees/{clinician.id}"
-    assert client.post(link, headers=headers).status_code == 204
-    assert client.post(link, headers=headers).status_code == 204  # idempotent
+    created = client.post(link, headers=headers)
+    assert created.status_code == 201
+    assert created.get_json()["status"] == "pending"  # a request, until the clinician accepts
+    again = client.post(link, headers=headers)
+    assert again.status_code == 200 and again.get_json() == created.get_json()  # idempotent
     assert len([s for s in _links(supervisor, clinician) if s.ended_at is None]) == 1
     assert client.delete(link, headers=headers).status_code == 204
-    assert all(s.ended_at is not None for s in _links(supervisor, clinician))
+    assert [s.status for s in _links(supervisor, clinician)] == ["withdrawn"]
     assert_error(client.delete(link, headers=headers), 404)
     actions = [a for a, _ in audit_actions(actor_id=owner.id)]
-    assert "supervision.create" in actions and "supervision.end" in actions
+    assert "supervision.request" in actions and "supervision.end" in actions
 
     not_supervisor = assert_error(
         client.post(f"{URL}/{clinician.id}/supervisees/{supervisor.id}", headers=headers), 422

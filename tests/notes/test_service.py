@@ -9,13 +9,18 @@ import pytest
 import sqlalchemy as sa
 
 from practice import database
-from practice.auth import service as auth_service
 from practice.auth.models import Supervision
 from practice.clients.models import Client
 from practice.database import insert_now, utcnow
 from practice.notes import figures, keys, rules, scripts, service
 from practice.notes.models import Figure, ProcessNote
-from tests.factories import make_appointment, make_client, make_practice, make_user
+from tests.factories import (
+    link_supervisor,
+    make_appointment,
+    make_client,
+    make_practice,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def clinic(db):
     author = make_user(practice, ("clinician",))
     other = make_user(practice, ("clinician",))
     supervisor = make_user(practice, ("supervisor",))
-    auth_service.add_supervision(owner, supervisor, author)
+    link_supervisor(owner, supervisor, author)
     client = make_client(practice, author, care_team=[other])
     return {
         "author": author,
