@@ -37,6 +37,8 @@ PERSONAS = ("author", "owner", "scheduler")
 DEFAULT_REQUESTS = 20_000
 EXAMPLES_PER_ROUND = int(os.environ.get("FUZZ_EXAMPLES_PER_ROUND", "25"))
 SERVER_ERROR_LINE = re.compile(r"unhandled \w+ on .*")
+# The server's own request log (werkzeug): one line per request, ending in its status.
+ACCESS_LINE = re.compile(r'HTTP/1\.[01]\S*" (\d{3}) ')
 
 
 def overrides(url: str, keyring: Path) -> dict:
@@ -245,14 +247,17 @@ def run_database(kind: str, budget: int) -> dict:
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
-            logged = SERVER_ERROR_LINE.findall(log_path.read_text())
+            log_text = log_path.read_text(errors="replace")
+            logged = SERVER_ERROR_LINE.findall(log_text)
+            served = Counter(int(code) for code in ACCESS_LINE.findall(log_text))
         finally:
             drop()
-    return {"kind": kind, "tally": tally, "seconds": seconds, "logged": logged}
+    return {"kind": kind, "tally": tally, "seconds": seconds, "logged": logged, "served": served}
 
 
 def report(result: dict, started: str, load: str) -> str:
     tally: Tally = result["tally"]
+    served: Counter[int] = result["served"]
     errors = sum(tally.server_errors.values())
     statuses = ", ".join(f"{code}: {n:,}" for code, n in sorted(tally.statuses.items()))
     lines = [
@@ -260,11 +265,13 @@ def report(result: dict, started: str, load: str) -> str:
         "",
         f"Run {started} with `python -m bench.fuzz_live --database {result['kind']}` on {load}.",
         "",
-        "| requests | operations | server errors (5xx) | logged unhandled errors | "
-        "transport errors | seconds | requests/s |",
-        "|---|---|---|---|---|---|---|",
-        f"| {tally.requests:,} | {len(tally.operations)} | {errors} | {len(result['logged'])} | "
-        f"{tally.transport_errors} | {result['seconds']:.0f} | "
+        "| requests | operations | server errors (5xx) | requests in the server's log | "
+        "5xx in the server's log | logged unhandled errors | transport errors | seconds | "
+        "requests/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {tally.requests:,} | {len(tally.operations)} | {errors} | "
+        f"{sum(served.values()):,} | {sum(n for code, n in served.items() if code >= 500)} | "
+        f"{len(result['logged'])} | {tally.transport_errors} | {result['seconds']:.0f} | "
         f"{tally.requests / result['seconds']:.0f} |",
         "",
         f"Responses by status: {statuses}.",
@@ -303,7 +310,8 @@ def main() -> None:
         print(section)
         if not args.no_results:
             replace_section(f"## Live fuzzing ({kind})", section)
-        failed |= bool(result["tally"].server_errors or result["logged"])
+        served_errors = any(code >= 500 for code in result["served"])
+        failed |= bool(result["tally"].server_errors or result["logged"] or served_errors)
     sys.exit(1 if failed else 0)
 
 
