@@ -50,7 +50,7 @@ BATCH = 100_000
 APPOINTMENTS_SQL = """
 INSERT INTO appointments (id, practice_id, client_id, clinician_id, room_id, series_id,
     series_index, detached, starts_at, ends_at, kind, modality, status, cancelled_by,
-    cancel_reason, status_changed_at, created_at, updated_at)
+    cancel_category, status_changed_at, created_at, updated_at)
 SELECT gen_random_uuid(), :practice_id, cl.id, c.id, NULL, NULL, NULL, false, t.s,
     t.s + interval '50 minutes', 'individual', 'in_person',
     CASE WHEN g.i % 10 = 0 THEN 'cancelled' ELSE 'attended' END, NULL, NULL, NULL, now(), now()

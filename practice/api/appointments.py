@@ -21,14 +21,26 @@ from practice.audit import service as audit
 from practice.auth import policy
 from practice.extensions import db
 from practice.scheduling import changes, service
+from practice.scheduling.cancel_reasons import MAX_REASON, reason_for
 from practice.scheduling.conflicts import MAX_DURATION
-from practice.scheduling.models import CANCELLED_BY, KINDS, MODALITIES, STATUSES
+from practice.scheduling.models import (
+    CANCEL_CATEGORIES,
+    CANCELLED_BY,
+    KINDS,
+    MODALITIES,
+    STATUSES,
+)
 from practice.scheduling.recurrence import MAX_EVERY_WEEKS, MAX_OCCURRENCES
 
 blp = Blueprint(
     "appointments", __name__, url_prefix="/api/v1/appointments", description="Appointments"
 )
 BOOKERS = ("owner", "scheduler", "clinician")
+REASON_DOC = (
+    "Why it was cancelled, in words (it can be clinical): stored encrypted under the "
+    "client's key; shown only to the client's assigned clinicians, null for everyone else "
+    "(`has_cancel_reason` says whether there is one)."
+)
 MAX_MINUTES = int(MAX_DURATION.total_seconds() // 60)
 # Far enough for any real calendar, near enough that date arithmetic cannot overflow.
 SANE_TIMES = validate.Range(
@@ -93,7 +105,10 @@ class AppointmentUpdateSchema(Schema):
     modality = fields.String(validate=validate.OneOf(MODALITIES))
     status = fields.String(validate=validate.OneOf(STATUSES[1:]))
     cancelled_by = fields.String(validate=validate.OneOf(CANCELLED_BY))
-    cancel_reason = fields.String(validate=validate.Length(max=500))
+    cancel_category = fields.String(validate=validate.OneOf(CANCEL_CATEGORIES))
+    cancel_reason = fields.String(
+        validate=validate.Length(min=1, max=MAX_REASON), metadata={"description": REASON_DOC}
+    )
 
     @validates_schema
     def _consistent(self, data, **_kwargs):
@@ -102,7 +117,7 @@ class AppointmentUpdateSchema(Schema):
         cancelling = data.get("status") in changes.CANCELLATIONS
         if cancelling and "cancelled_by" not in data:
             raise ValidationError("Say who cancelled.", "cancelled_by")
-        for name in ("cancelled_by", "cancel_reason"):
+        for name in ("cancelled_by", "cancel_category", "cancel_reason"):
             if name in data and not cancelling:
                 raise ValidationError("Only for cancellations.", name)
 
@@ -141,13 +156,25 @@ class AppointmentSchema(Schema):
     modality = fields.String()
     status = fields.String()
     cancelled_by = fields.String(allow_none=True)
-    cancel_reason = fields.String(allow_none=True)
+    cancel_category = fields.String(allow_none=True)
+    cancel_reason = fields.Method(
+        "_cancel_reason",
+        allow_none=True,
+        metadata={"type": "string", "description": REASON_DOC},
+    )
+    has_cancel_reason = fields.Method("_has_cancel_reason", metadata={"type": "boolean"})
     status_changed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
     def _duration(self, appointment) -> int:
         return int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+
+    def _cancel_reason(self, appointment) -> str | None:
+        return reason_for(current_user, appointment)
+
+    def _has_cancel_reason(self, appointment) -> bool:
+        return appointment.cancel_note is not None
 
 
 class BookingSchema(AppointmentSchema):

@@ -4,7 +4,9 @@ the following ones, or the whole series.
 Status rules (a refused transition is 409: the request is well-formed but the
 appointment's state forbids it):
 - scheduled → attended | no_show, once the appointment has started (not in the future);
-- scheduled → cancelled | late_cancelled, with `cancelled_by`; cancelled ones free the slot;
+- scheduled → cancelled | late_cancelled, with `cancelled_by` and optionally a
+  `cancel_category` and words (sealed: scheduling/cancel_reasons.py); cancelled ones
+  free the slot;
 - attended ↔ no_show, to correct the record;
 - cancelled and late_cancelled are final (cancelled → attended is refused), and an
   attended or no-show appointment cannot be cancelled.
@@ -25,9 +27,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from practice.auth.models import User
+from practice.clients.models import Client
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling import recurrence
+from practice.scheduling.cancel_reasons import seal_reason
 from practice.scheduling.conflicts import Slot
 from practice.scheduling.models import Appointment, AppointmentSeries
 from practice.scheduling.service import (
@@ -94,11 +98,13 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
         raise invalid("scope", "Only cancellations reach following occurrences.")
     now = utcnow()
     changed = targets(appointment, scope, include_detached=True)
+    client = db.session.get(Client, appointment.client_id)
     for item in changed:
         item.status = status
         item.status_changed_at = now
         item.cancelled_by = changes.get("cancelled_by")
-        item.cancel_reason = changes.get("cancel_reason")
+        item.cancel_category = changes.get("cancel_category")
+        item.cancel_note = seal_reason(client, item, changes.get("cancel_reason"))
     db.session.flush()
     return changed
 

@@ -17,6 +17,15 @@ STATUSES = ("scheduled", "attended", "cancelled", "late_cancelled", "no_show")
 # Statuses that hold their slot; cancelled ones free it.
 LIVE_STATUSES = ("scheduled", "attended", "no_show")
 CANCELLED_BY = ("client", "clinician")
+# Why an appointment was cancelled, in the clear; free text goes sealed into cancel_note.
+CANCEL_CATEGORIES = (
+    "illness",
+    "schedule",
+    "transport",
+    "weather",
+    "clinician_unavailable",
+    "other",
+)
 
 
 class Room(IdMixin, db.Model):
@@ -53,7 +62,8 @@ class AppointmentSeries(IdMixin, db.Model):
 
 
 class Appointment(IdMixin, db.Model):
-    """One session on the calendar. Carries no clinical text."""
+    """One session on the calendar. Carries no clinical text in the clear: a cancellation's
+    free-text reason is sealed under the client's data key (scheduling/cancel_reasons.py)."""
 
     __tablename__ = "appointments"
     __table_args__ = (
@@ -79,7 +89,8 @@ class Appointment(IdMixin, db.Model):
     modality: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16), default="scheduled")
     cancelled_by: Mapped[str | None] = mapped_column(sa.String(16))
-    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    cancel_category: Mapped[str | None] = mapped_column(sa.String(32))
+    cancel_note: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     status_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
