@@ -142,7 +142,7 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
         roll = rng.random()
         if roll < 0.06:
             appointment.status, appointment.cancelled_by = "cancelled", "client"
-            appointment.cancel_reason = "Demo: client away"
+            appointment.cancel_category = "transport"
         elif roll < 0.09:
             appointment.status = "no_show"
         else:

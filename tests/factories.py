@@ -124,10 +124,15 @@ def make_appointment(
         modality=modality,
         status=status,
         cancelled_by=cancelled_by,
-        cancel_reason=cancel_reason,
+        cancel_category="other" if cancel_reason else None,
     )
     db.session.add(appointment)
     db.session.flush()
+    if cancel_reason:
+        from practice.scheduling.cancel_reasons import seal_reason
+
+        appointment.cancel_note = seal_reason(client, appointment, cancel_reason)
+        db.session.flush()
     return appointment
 
 
