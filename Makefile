@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run test test-sqlite test-postgres lint install bench clean
 
@@ -17,8 +19,8 @@ install: $(BIN)/activate
 
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) practice demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) practice demo --if-empty  # prints the demo logins, whether new or not
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -50,7 +50,7 @@ def prepare_instance(app: Flask) -> None:
     instance = Path(app.instance_path)
     development = app.config["NAME"] == "development"
     if development:
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'practice.db'}"
     if not app.config.get("SECRET_KEY") and development:
@@ -67,6 +67,7 @@ def prepare_instance(app: Flask) -> None:
         source = str(path)
     if not source:
         sys.exit("practice: cannot start: PRACTICE_KEYRING is not set")
+    app.config["PRACTICE_KEYRING"] = source  # `flask keys …` use the keyring the app uses
     try:
         app.extensions["keyring"] = crypto.load_keyring(source)
     except crypto.KeyringError as exc:
@@ -107,11 +108,22 @@ def trust_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login manager, OpenAPI and the rate limiter to this app."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     from practice.api.openapi import init_api
     from practice.database import configure_sqlite
     from practice.extensions import api, db, limiter, login_manager, migrate
 
-    db.init_app(app)
+    try:
+        db.init_app(app)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        # Not the URL itself in the message: it may hold a password.
+        problem = (
+            "not a database URL (e.g. postgresql+psycopg://user@host/db)"
+            if isinstance(exc, ArgumentError)
+            else f"its driver is not installed ({exc}); for PostgreSQL use postgresql+psycopg://"
+        )
+        sys.exit(f"practice: cannot start: DATABASE_URL: {problem}")
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)

@@ -10,6 +10,7 @@ the audit chain), so keep those backed up separately.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from practice.files import fsync_path
+from practice.files import create_private, fsync_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -44,6 +45,8 @@ def backup(url: str | URL, path: Path, *, force: bool = False) -> Outcome:
     if not path.parent.is_dir():
         raise BackupError(f"folder {path.parent} does not exist")
     partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)  # left by a killed run, perhaps with another mode
+    create_private(partial)  # 0600 before the first byte of the copy
     try:
         if url.get_backend_name() == "sqlite":
             _sqlite_backup(_sqlite_file(url), partial)
@@ -84,6 +87,49 @@ def restore(url: str | URL, path: Path, *, force: bool = False) -> Outcome:
             command += ["--clean", "--if-exists"]
         _run([*command, "--single-transaction", str(path)], url, dbname_flag="--dbname")
     return Outcome(path, path.stat().st_size)
+
+
+def empty_again(url: str | URL, path: Path) -> None:
+    """Remove what restoring `path` into a database that was empty put there (a refused
+    restore leaves the database as it found it)."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        target = _sqlite_file(url)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        create_private(target)
+        return
+    drops = []
+    for line in _toc(path):
+        match = TOC_LINE.match(line)
+        if match and match["kind"] in DROPPABLE:
+            drops.append(
+                f"DROP {match['kind']} IF EXISTS {match['schema']}.{match['name']} CASCADE"
+            )
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            for statement in reversed(drops):  # functions last: tables' triggers use them
+                connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+# A pg_restore --list line: "215; 1255 16386 FUNCTION public name(args) owner".
+TOC_LINE = re.compile(r"^\d+; \d+ \d+ (?P<kind>[A-Z ]+?) (?P<schema>\w+) (?P<name>\S+) \S+$")
+DROPPABLE = ("TABLE", "SEQUENCE", "FUNCTION", "TYPE")
+
+
+def _toc(path: Path) -> list[str]:
+    program = shutil.which("pg_restore")
+    if program is None:
+        raise BackupError("pg_restore is not installed (PostgreSQL client tools are needed)")
+    result = subprocess.run(  # noqa: S603 (fixed program, arguments we built)
+        [program, "--list", str(path)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore --list failed: {result.stderr.strip()[:200]}")
+    return result.stdout.splitlines()
 
 
 def existing_tables(url: str | URL) -> list[str]:
@@ -137,6 +183,7 @@ def _sqlite_restore(backup_file: Path, target: Path) -> None:
     try:
         if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError(f"{backup_file} is damaged (SQLite integrity check failed)")
+        create_private(target)
         dst = sqlite3.connect(target, timeout=30)
         try:
             src.backup(dst)

@@ -5,6 +5,7 @@ Each domain keeps its commands next to its services; this module only mounts the
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from importlib import import_module
@@ -64,9 +65,7 @@ def create_practice_command(name, timezone_name, owner_email, owner_name, clinic
             for problem in problems:
                 click.echo(f"{field}: {problem}", err=True)
         sys.exit(1)
-    audit.record(
-        db.session, "practice.create", object_type="practice", object_id=practice.id, actor=owner
-    )
+    audit.record(db.session, "user.create", object_type="user", object_id=owner.id, actor=owner)
     db.session.commit()
     click.echo(f"Created practice {practice.name!r} ({practice.id}); owner {owner.email}.")
 
@@ -133,7 +132,62 @@ def reset_password_command(email):
     click.echo(f"Set a temporary password for {user.email}; they choose their own at next login.")
 
 
+NO_SCHEMA_STATES = {"42P01", "42703"}  # PostgreSQL: undefined table, undefined column
+
+
+def problem_with(error: Exception) -> str | None:
+    """One line for what stops a command that is not the command's fault (a missing
+    schema, an unreachable database, an unusable keyring, a lost audit checkpoint);
+    None for anything else, which keeps its traceback."""
+    import sqlalchemy as sa
+
+    from practice.audit.service import CheckpointMissing
+    from practice.crypto import KeyringError
+
+    if isinstance(error, sa.exc.DBAPIError):
+        detail = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+        if getattr(error.orig, "sqlstate", None) in NO_SCHEMA_STATES or detail.startswith(
+            ("no such table", "no such column")
+        ):
+            return f"the database has no schema, or an older one ({detail}): run `flask db upgrade`"
+        if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return f"cannot use the database ({detail}); check DATABASE_URL and that it runs"
+        return None
+    if isinstance(error, KeyringError):
+        return f"keyring: {error}"
+    if isinstance(error, CheckpointMissing):
+        return str(error)
+    return None
+
+
+def one_line_errors(command: click.Command) -> None:
+    """Make `command` (and a group's commands) end in one line and exit 1 on
+    `problem_with` errors, instead of a traceback."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            one_line_errors(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "_one_line", False):
+        return
+
+    @functools.wraps(callback)
+    def guarded(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except Exception as error:
+            message = problem_with(error)
+            if message is None:
+                raise
+            click.echo(f"practice: {message}", err=True)
+            sys.exit(1)
+
+    guarded._one_line = True
+    command.callback = guarded
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(practice_cli)
     for name in COMMAND_MODULES:
         import_module(name).register(app)
+    for command in app.cli.commands.values():
+        one_line_errors(command)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -18,6 +20,8 @@ from sqlalchemy.orm import (
     registry,
     scoped_session,
 )
+
+from practice.files import create_private
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -88,7 +92,14 @@ def configure_sqlite(engine: Engine) -> None:
     off and emit `BEGIN IMMEDIATE` ourselves, so every transaction holds the write lock
     from its first statement. That is what makes conflict checks (no double booking)
     and the audit hash chain safe under concurrent requests on SQLite.
+
+    A database file that does not exist yet is created first with mode 0600 (its WAL and
+    shared-memory files follow its mode).
     """
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        with contextlib.suppress(OSError):  # a missing folder: SQLite reports it on connect
+            create_private(Path(database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

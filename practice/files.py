@@ -1,5 +1,5 @@
 """Writing files that must survive a crash and stay private: the keyring, the audit
-anchor, backups."""
+anchor, backups, the SQLite database."""
 
 from __future__ import annotations
 
@@ -15,6 +15,19 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def create_private(path: Path) -> bool:
+    """Create `path` empty and readable by its owner only (0600) unless it exists; True
+    if it was created. Whatever later writes into it (SQLite, sqlite3's backup, pg_dump)
+    keeps that mode, and SQLite gives its -wal, -shm and -journal files the database
+    file's mode: so they are private from the first byte, whatever the umask."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
 
 
 def write_private(path: Path, text: str) -> None:

@@ -16,7 +16,8 @@ from werkzeug.exceptions import (
 )
 
 from practice import input_guard
-from practice.crypto import CryptoError, ShreddedKeyError
+from practice.audit.service import CheckpointMissing
+from practice.crypto import CryptoError, ShreddedKeyError, UnknownKeyError
 from practice.extensions import db
 
 log = logging.getLogger("practice.http")
@@ -121,6 +122,23 @@ def handle_shredded(error: Exception):
     return error_response(Gone(SHREDDED_MESSAGE))
 
 
+MISCONFIGURED_MESSAGE = (
+    "The server is misconfigured and cannot answer this request; its operator has to fix it."
+)
+
+
+def handle_misconfigured(error: Exception):
+    """The stored data is fine but the server lacks what it needs: a master key missing
+    from the keyring (e.g. a restore without its keyring), or a lost audit checkpoint.
+    503, never the integrity alarm that blames the data; `GET /api/v1/health` says which."""
+    if isinstance(error, UnknownKeyError):
+        _record_crypto_refusal(error, "crypto.key_missing", "error", logging.ERROR)
+    else:
+        _rollback_quietly()
+        log.error("server misconfigured: %s", error)
+    return error_response(ServiceUnavailable(MISCONFIGURED_MESSAGE))
+
+
 def _record_crypto_refusal(error: Exception, action: str, outcome: str, level: int) -> None:
     from practice.audit import service as audit
 
@@ -179,6 +197,8 @@ def finish_request(response: Response) -> Response:
         if database_down(error):
             # The commit itself found the database gone: 503, never a 500.
             return handle_database_down(error)
+        if isinstance(error, CheckpointMissing):
+            return handle_misconfigured(error)
         _rollback_quietly()
         raise
     return response
@@ -208,6 +228,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.register_error_handler(CryptoError, handle_crypto_failure)
     app.register_error_handler(ShreddedKeyError, handle_shredded)
+    app.register_error_handler(UnknownKeyError, handle_misconfigured)
+    app.register_error_handler(CheckpointMissing, handle_misconfigured)
     input_guard.init_app(app)
     app.before_request(check_json_body)
     app.after_request(security_headers)

@@ -3,24 +3,29 @@ the audit chain verifies, and every note decrypts with the keyring (SECURITY 28)
 
 from __future__ import annotations
 
+import stat
 import threading
 import uuid
 from datetime import date
+from pathlib import Path
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from practice import create_app
+from practice import backup as backups
+from practice import create_app, crypto
 from practice.audit import service as audit
 from practice.audit.models import AuditEntry
+from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db as _db
 from practice.notes import keys
 from practice.notes.models import ProcessNote
 from tests.conftest import TEST_SECRET_KEY
 from tests.databases import TestDatabase
-from tests.factories import make_client, make_practice, make_user
+from tests.factories import bearer, make_client, make_practice, make_user
+from tests.helpers import assert_error
 
 NOTES = 5
 
@@ -36,12 +41,12 @@ def databases(keyring_path):
     """Build apps on fresh databases; everything is dropped afterwards."""
     made: list[tuple] = []
 
-    def new(migrate: bool = True):
+    def new(migrate: bool = True, keyring=None, secret: str = TEST_SECRET_KEY):
         database = TestDatabase().create()
         app = create_app(
             "testing",
-            {"SQLALCHEMY_DATABASE_URI": database.url, "SECRET_KEY": TEST_SECRET_KEY,
-             "PRACTICE_KEYRING": str(keyring_path)},
+            {"SQLALCHEMY_DATABASE_URI": database.url, "SECRET_KEY": secret,
+             "PRACTICE_KEYRING": str(keyring or keyring_path)},
         )  # fmt: skip
         made.append((database, app))
         if migrate:
@@ -231,3 +236,84 @@ def test_backup_is_consistent_while_the_app_writes(databases, tmp_path):
         assert cli(target, "restore", str(path))[0] == 0
         code, output = cli(target, "audit", "verify")
         assert code == 0, output
+
+
+def _tables(app) -> list[str]:
+    with app.app_context():
+        return backups.existing_tables(_db.engine.url)
+
+
+def test_restore_into_an_instance_with_other_keys_is_refused_naming_them(
+    databases, keyring_path, tmp_path
+):
+    """issue 14: a fresh instance with its own keyring and secret reported success, then
+    called the audit log tampered with and answered 500 on every note."""
+    source = databases()
+    plaintexts = seed(source)
+    path = tmp_path / "practice.backup"
+    assert cli(source, "backup", str(path))[0] == 0
+    old_key = crypto.load_keyring(keyring_path).active_id
+    fresh = crypto.generate_keyring(tmp_path / "fresh-keyring.json")
+
+    target = databases(migrate=False, keyring=fresh.path, secret="another instance's secret")
+    code, output = cli(target, "restore", str(path))
+    assert code == 1, output
+    assert f"lacks master key(s) {old_key}" in output and f"{NOTES} data key(s)" in output
+    assert "written with another chain key" in output
+    assert "restore refused; the database is empty again" in output
+    assert "Traceback" not in output
+    assert _tables(target) == []
+
+    code, output = cli(target, "restore", "--force", str(path))
+    assert code == 0, output
+    assert "WARNING (--force)" in output and old_key in output
+    code, output = cli(target, "audit", "verify")
+    assert code == 3, output
+    assert "written with another chain key up to entry" in output, output
+    assert "was edited" not in output
+    code, output = cli(target, "keys", "status")
+    assert code != 0 and f"lacks master key(s) {old_key}" in output
+    assert "--resume" not in output
+
+    client = target.test_client()
+    health = client.get("/api/v1/health").get_json()
+    assert health == {
+        "status": "degraded",
+        "database": "ok",
+        "keys": "missing",
+        "missing_keys": [old_key],
+    }
+    assert "AAAA" not in repr(health) and str(fresh.keys) not in repr(health)
+    with target.app_context():
+        note = _db.session.scalars(sa.select(ProcessNote)).first()
+        note_id, author = note.id, _db.session.get(User, note.author_id)
+        headers = bearer(author)
+        _db.session.commit()
+    body = assert_error(client.get(f"/api/v1/notes/{note_id}", headers=headers), 503)
+    assert "misconfigured" in body["message"] and "integrity" not in body["message"]
+    assert plaintexts  # the source's text, never shown by the target
+    assert audit_actions(target)[-1] == "crypto.key_missing"
+
+
+def test_restore_with_the_keyring_but_another_chain_key_names_the_chain_key(databases, tmp_path):
+    source = databases()
+    seed(source)
+    path = tmp_path / "practice.backup"
+    assert cli(source, "backup", str(path))[0] == 0
+    target = databases(migrate=False, secret="not the secret the backup was written with")
+    code, output = cli(target, "restore", str(path))
+    assert code == 1
+    assert "written with another chain key" in output and "lacks master key" not in output
+    assert _tables(target) == []
+
+
+def test_restored_sqlite_database_is_private(databases, tmp_path):
+    source = databases()
+    path = tmp_path / "practice.backup"
+    assert cli(source, "backup", str(path))[0] == 0
+    target = databases(migrate=False)
+    assert cli(target, "restore", str(path))[0] == 0
+    database = target.config["SQLALCHEMY_DATABASE_URI"]
+    if database.startswith("sqlite:///"):
+        assert stat.S_IMODE(Path(database.removeprefix("sqlite:///")).stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -21,12 +21,21 @@ GOOD_SECRET = "s" * 64
 
 def boot(env: dict, code: str = BOOT) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter with exactly `env` (plus PATH)."""
+    return _run(env, "-c", code)
+
+
+def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` in a fresh interpreter with exactly `env` (plus PATH)."""
+    return _run(env, "-m", "flask", "--app", "wsgi", *args)
+
+
+def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PRACTICE_", "FLASK_"))}
     for name in ("SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI"):
         clean.pop(name, None)
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=ROOT,
         env=clean,
         capture_output=True,
@@ -220,3 +229,88 @@ def test_a_bad_ccrt_tag_file_stops_startup_by_name(tmp_path):
     result = boot(env)
     assert result.returncode != 0
     assert "PRACTICE_CCRT_TAGS: wish must be a list" in result.stderr
+
+
+MODES = """
+import os
+os.umask(0o022)  # the usual umask: what a file gets when nobody chooses its mode
+import flask_migrate, sqlalchemy as sa
+from practice import create_app
+from practice.extensions import db
+app = create_app()
+path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+print("db-before-connect", oct(os.stat(path).st_mode & 0o777))
+with app.app_context():
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        connection.execute(sa.text("SELECT count(*) FROM practices"))
+        for suffix in ("", "-wal", "-shm"):
+            print("db" + suffix, oct(os.stat(path + suffix).st_mode & 0o777))
+print("instance", oct(os.stat(app.instance_path).st_mode & 0o777))
+"""
+
+
+def test_development_database_files_are_private_from_the_first_write(tmp_path):
+    """issue 14: the SQLite database was created 0644 while the keyring was 0600."""
+    instance = tmp_path / "instance"
+    result = boot(
+        {"PRACTICE_CONFIG": "development", "PRACTICE_INSTANCE_PATH": str(instance)}, MODES
+    )
+    assert result.returncode == 0, result.stderr
+    modes = dict(line.split() for line in result.stdout.splitlines())
+    assert modes == {
+        "db-before-connect": "0o600",
+        "db": "0o600",
+        "db-wal": "0o600",
+        "db-shm": "0o600",
+        "instance": "0o700",
+    }
+    for name in ("secret_key", "keyring.json"):
+        assert stat.S_IMODE((instance / name).stat().st_mode) == 0o600
+
+
+def _one_line(result: subprocess.CompletedProcess, *words: str) -> None:
+    """Failed, with no traceback, the last line of stderr saying what is wrong."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("practice: ") and all(word in last for word in words), last
+
+
+def test_commands_use_the_apps_defaults_and_say_what_stops_them(tmp_path):
+    """issue 14: `flask keys status` wanted PRACTICE_KEYRING in development, and commands
+    before `flask db upgrade` ended in tracebacks."""
+    instance = tmp_path / "instance"
+    env = {"PRACTICE_CONFIG": "development", "PRACTICE_INSTANCE_PATH": str(instance)}
+    for command in (["keys", "status"], ["audit", "verify"], ["practice", "demo"]):
+        _one_line(flask(env, *command), "no schema", "flask db upgrade")
+    assert flask(env, "db", "upgrade").returncode == 0
+    status = flask(env, "keys", "status")
+    assert status.returncode == 0, status.stderr
+    assert f"keyring {instance / 'keyring.json'}: 1 master key(s)" in status.stdout
+    rotated = flask(env, "keys", "rotate")
+    assert rotated.returncode == 0 and "added master key" in rotated.stdout, rotated.stderr
+    assert stat.S_IMODE((instance / "keyring.json").stat().st_mode) == 0o600
+
+    down = {**env, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    _one_line(flask(down, "audit", "verify"), "cannot use the database", "DATABASE_URL")
+    secret_url = {**env, "DATABASE_URL": "not-a-url-with-a-s3cret"}
+    result = flask(secret_url, "audit", "verify")
+    _one_line(result, "DATABASE_URL", "not a database URL")
+    assert "s3cret" not in result.stderr
+    no_keyring = {**env, "PRACTICE_KEYRING": str(tmp_path / "missing.json")}
+    _one_line(flask(no_keyring, "keys", "status"), "PRACTICE_KEYRING", "cannot read")
+
+
+def test_make_run_serves_on_the_port_and_host_asked_for():
+    """issue 14: `make run` always used port 5000. A dry run (-n) shows the commands."""
+    asked = subprocess.run(
+        ["make", "-n", "run", "PORT=8123", "HOST=0.0.0.0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "run --host 0.0.0.0 --port 8123" in asked
+    assert "practice demo --if-empty" in asked
+    default = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "run --host 127.0.0.1 --port 5000" in default

@@ -72,6 +72,14 @@ def test_cli_prints_logins_and_if_empty_skips(app):
     again = runner.invoke(args=["practice", "demo", "--if-empty"])
     assert again.exit_code == 0
     assert "no demo created" in again.output
+    # `make run` prints the logins on every start, not only the first
+    assert "ilse.marrow@demo.practice.test" in again.output and demo.DEMO_PASSWORD in again.output
+    refused = runner.invoke(args=["practice", "demo"])
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines() == [
+        "practice: the demo practice exists already; the demo is only created in an empty "
+        "database (--if-empty: do nothing, and print the demo logins if it is the demo)"
+    ]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Practice)) == count
 
 
@@ -86,5 +94,9 @@ def test_if_empty_with_a_practice_does_nothing(app):
     make_practice("Elsewhere Counselling")
     db.session.flush()
     out = app.test_cli_runner().invoke(args=["practice", "demo", "--if-empty"])
-    assert "no demo created" in out.output
+    assert out.exit_code == 0 and "no demo created" in out.output
+    assert demo.DEMO_PASSWORD not in out.output
+    refused = app.test_cli_runner().invoke(args=["practice", "demo"])
+    assert refused.exit_code == 1 and "holds a practice already" in refused.output
+    assert "Traceback" not in refused.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0

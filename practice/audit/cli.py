@@ -15,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from practice.audit.verify import Anchor, verify_chain
+from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoint, verify_chain
 from practice.extensions import db
 from practice.files import write_private
 
@@ -78,13 +78,52 @@ def verify_command(anchor_path: Path | None):
         click.echo(f"anchored entry {head[0]} in {anchor_path}")
 
 
+WRONG_KEY_EXIT = 3  # not tampering: the configured chain key is not the one that wrote it
+
+
 def _verify(anchor: Anchor | None) -> tuple[int, str]:
     result = verify_chain(db.session, anchor=anchor)
+    if result.wrong_key:
+        click.echo(f"audit log UNVERIFIABLE: {result.problem}", err=True)
+        sys.exit(WRONG_KEY_EXIT)
     if not result.ok:
         click.echo(f"audit log BROKEN: {result.problem}", err=True)
         sys.exit(1)
     click.echo(f"audit log intact: {result.checked} entries")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
     return result.head
+
+
+@audit_cli.command("repair-checkpoint")
+@click.option(
+    "--anchor",
+    "anchor_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The anchor file `verify --anchor` keeps: the log must still reach it.",
+)
+def repair_checkpoint_command(anchor_path: Path | None):
+    """Rebuild a lost checkpoint row at the last entry, after checking the chain; audited.
+
+    Without the checkpoint nothing can be appended (every audited write fails). The
+    chain's hashes still vouch for every entry, but not for a cut tail: pass the anchor
+    of your regular `verify --anchor` runs so a log cut back behind it is refused.
+    """
+    from practice.audit import service as audit
+
+    anchor = read_anchor(anchor_path) if anchor_path is not None else None
+    try:
+        head = rebuild_checkpoint(db.session, anchor)
+    except ChainBroken as broken:
+        db.session.rollback()
+        click.echo(f"audit: checkpoint not rebuilt: {broken.problem}", err=True)
+        sys.exit(1)
+    audit.record(db.session, audit.REPAIR_ACTION, object_type="audit_log", object_id=str(head))
+    db.session.commit()
+    click.echo(
+        f"rebuilt the audit checkpoint at entry {head} and recorded it as entry {head + 1}; "
+        "audited writes work again. Find out how the row was lost."
+    )
 
 
 def register(app: Flask) -> None:

@@ -44,3 +44,6 @@ class AuditCheckpoint(db.Model):
     head_seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
     head_hash: Mapped[str] = mapped_column(sa.String(64))
     signature: Mapped[str] = mapped_column(sa.String(64))
+    # Names the chain key that signed the head (see audit.service.key_fingerprint); NULL
+    # on a checkpoint last moved before migration 0011.
+    key_fingerprint: Mapped[str | None] = mapped_column(sa.String(32))

@@ -40,6 +40,8 @@ from practice.database import driver_connection, driver_sql, pipelined, utcnow
 PENDING = "audit_pending"
 GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied", "error")
+REPAIR_ACTION = "audit.checkpoint_repair"  # `flask audit repair-checkpoint` rebuilt the head
+KEY_CHANGE_ACTION = "audit.chain_key_change"  # later entries are chained with another key
 
 # Audit columns hold identifiers only. These shapes keep free text (and so clinical
 # text) out: dotted lowercase verbs, lowercase nouns, and UUIDs or short key-like ids.
@@ -173,6 +175,17 @@ def hashed_fields(entry) -> list:
     ]
 
 
+def key_fingerprint() -> str:
+    """Names the configured chain key without revealing it (an HMAC of a fixed label,
+    like every entry hash): a log written with another key shows another fingerprint."""
+    return hmac.new(_key("fingerprint"), b"audit-key-fingerprint", hashlib.sha256).hexdigest()[:32]
+
+
+class CheckpointMissing(RuntimeError):
+    """Entries exist but the checkpoint row is gone: nothing can be appended until an
+    operator rebuilds it (`flask audit repair-checkpoint`)."""
+
+
 def checkpoint_signature(seq: int, head_hash: str) -> str:
     """The HMAC that vouches for the chain's head (so truncation is detected)."""
     message = f"audit-head:{seq}:{head_hash}".encode()
@@ -181,7 +194,12 @@ def checkpoint_signature(seq: int, head_hash: str) -> str:
 
 # The chain's statements, built once (they run on every commit that records an event).
 _HEAD = (
-    sa.select(AuditCheckpoint.head_seq, AuditCheckpoint.head_hash)
+    sa.select(
+        AuditCheckpoint.head_seq,
+        AuditCheckpoint.head_hash,
+        AuditCheckpoint.key_fingerprint,
+        AuditCheckpoint.signature,
+    )
     .where(AuditCheckpoint.id == sa.literal_column("1"))
     .with_for_update()
 )
@@ -193,11 +211,13 @@ _MOVE_HEAD = (
         head_seq=sa.bindparam("seq"),
         head_hash=sa.bindparam("hash"),
         signature=sa.bindparam("signature"),
+        key_fingerprint=sa.bindparam("fingerprint"),
     )
 )
+_ANY_ENTRY = sa.select(AuditEntry.seq).limit(1)
 
 
-def _lock_head(connection: sa.Connection) -> tuple[int, str]:
+def _lock_head(connection: sa.Connection) -> tuple[int, str, bool]:
     """Lock the chain and read its head, in one round trip: the checkpoint row is the lock.
 
     On PostgreSQL `FOR UPDATE` holds the row until commit; on SQLite every transaction
@@ -205,14 +225,42 @@ def _lock_head(connection: sa.Connection) -> tuple[int, str]:
     """
     head = _read_head(connection)
     if head is None:  # the first entry ever: create the row, then lock it like any other
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(
-            insert(AuditCheckpoint)
-            .values(id=1, head_seq=0, head_hash=GENESIS, signature=checkpoint_signature(0, GENESIS))
-            .on_conflict_do_nothing()
-        )
+        if connection.execute(_ANY_ENTRY).first() is not None:
+            raise CheckpointMissing(
+                "the audit checkpoint is missing while entries exist; "
+                "run `flask audit verify`, then `flask audit repair-checkpoint`"
+            )
+        insert_checkpoint(connection, 0, GENESIS)
         head = _read_head(connection)
-    return head[0], head[1]
+    seq, head_hash, fingerprint, signature = head
+    return seq, head_hash, _other_key(seq, head_hash, fingerprint, signature)
+
+
+def _other_key(seq: int, head_hash: str, fingerprint: str | None, signature: str) -> str | None:
+    """The fingerprint of the other chain key the log so far was written with, if it was:
+    the checkpoint names another key and its signature does not verify with ours (so a
+    fingerprint edited alone changes nothing)."""
+    if fingerprint is None or fingerprint == key_fingerprint():
+        return None
+    if hmac.compare_digest(signature, checkpoint_signature(seq, head_hash)):
+        return None
+    return fingerprint
+
+
+def insert_checkpoint(connection: sa.Connection, seq: int, head_hash: str) -> None:
+    """Create the checkpoint row for the head (seq, head_hash), unless one exists."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert(AuditCheckpoint)
+        .values(
+            id=1,
+            head_seq=seq,
+            head_hash=head_hash,
+            signature=checkpoint_signature(seq, head_hash),
+            key_fingerprint=key_fingerprint(),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 # Every commit that records an event runs the chain's statements, and a note write is
@@ -243,6 +291,19 @@ def _append(connection: sa.Connection, rows: list[dict], head: dict) -> None:
         cursor.execute(move, head)
 
 
+def _key_change(previous: str, first: Event) -> Event:
+    return Event(
+        action=KEY_CHANGE_ACTION,
+        outcome="success",
+        practice_id=None,
+        actor_id=None,
+        object_type="audit_key",
+        object_id=previous,
+        address=None,
+        occurred_at=first.occurred_at,
+    )
+
+
 def write_pending(session: Session) -> None:
     """Append queued events to the chain and move the signed checkpoint.
 
@@ -255,8 +316,13 @@ def write_pending(session: Session) -> None:
     # Take every domain row lock first; the chain lock must be the last one taken.
     session.flush()
     connection = session.connection()
-    seq, prev = _lock_head(connection)
+    seq, prev, other_key = _lock_head(connection)
     key = _key("chain")
+    if other_key is not None:
+        # The log so far was written with another chain key (a restore onto a server
+        # with its own keys): say so in the chain, so `verify` can tell the entries it
+        # cannot check from edited ones.
+        pending.insert(0, _key_change(other_key, pending[0]))
     rows = []
     for item in pending:
         seq += 1
@@ -274,9 +340,13 @@ def write_pending(session: Session) -> None:
         }
         prev = row["entry_hash"] = entry_hash(prev, hashed_fields(SimpleNamespace(**row)), key)
         rows.append(row)
-    _append(
-        connection, rows, {"seq": seq, "hash": prev, "signature": checkpoint_signature(seq, prev)}
-    )
+    head = {
+        "seq": seq,
+        "hash": prev,
+        "signature": checkpoint_signature(seq, prev),
+    }
+    head["fingerprint"] = key_fingerprint()
+    _append(connection, rows, head)
 
 
 def _before_commit(session: Session) -> None:

@@ -58,14 +58,22 @@ def status_command(keyring_path):
             f"{secrets_count} sealed user secret(s)"
         )
     click.echo(f"shredded data keys: {rotation.shredded_count(db.session)}")
-    pending = rotation.pending_count(db.session, keyring.active_id)
+    missing = rotation.missing_keys(db.session, keyring)
+    # Only keys the keyring holds can be rewrapped: a missing key is not a rotation to resume.
+    pending = rotation.pending_count(db.session, keyring.active_id) - missing.pending_on_missing
     if pending:
         click.echo(
             f"{pending} data key(s) or user secret(s) not on the active key: "
             "run `flask keys rotate --resume`"
         )
-    if any(key_id not in keyring.keys for key_id in usage):
-        _fail("data keys reference master keys that are not in the keyring")
+    if missing:
+        ids = ", ".join(sorted(missing.data_keys)) or "unknown"
+        _fail(
+            f"the keyring {path} lacks master key(s) {ids} that stored data needs "
+            f"({sum(missing.data_keys.values())} data key(s), {missing.secrets} user "
+            "secret(s)): put the keyring that holds them in place (after a restore: the "
+            "keyring backed up with the database); rotating cannot help"
+        )
 
 
 @keys_cli.command("rotate")

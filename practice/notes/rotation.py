@@ -81,6 +81,33 @@ def pending_count(session: Session, active_id: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class MissingKeys:
+    """Master keys that stored data names but the keyring lacks (ids and counts only)."""
+
+    data_keys: dict[str, int]  # master key id -> live data keys it wraps
+    secrets: int  # sealed user secrets naming a key the keyring lacks
+
+    def __bool__(self) -> bool:
+        return bool(self.data_keys or self.secrets)
+
+    @property
+    def pending_on_missing(self) -> int:
+        return sum(self.data_keys.values()) + self.secrets
+
+
+def missing_keys(session: Session, keyring: crypto.Keyring) -> MissingKeys:
+    """What stored data needs from the keyring that it does not hold."""
+    data_keys = {k: n for k, n in key_usage(session).items() if k not in keyring.keys}
+    on_known = [_sealed_with(key_id) for key_id in keyring.keys]
+    secrets_count = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.totp_secret.is_not(None), sa.not_(sa.or_(*on_known)))
+    )
+    return MissingKeys(data_keys, secrets_count)
+
+
 def _secret_not_on(active_id: str):
     return sa.and_(
         User.totp_secret.is_not(None),

@@ -68,7 +68,7 @@ def test_unexpected_exception_is_500_without_detail(client, monkeypatch, caplog)
 def test_health_ok(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "keys": "ok"}
 
 
 def test_security_headers(client):

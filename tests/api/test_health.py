@@ -86,7 +86,7 @@ class Forwarder:
 def test_health_ok(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "keys": "ok"}
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -139,7 +139,11 @@ def _outage_requests(client, headers):
 
 
 def _healthy(client, headers):
-    assert client.get("/api/v1/health").get_json() == {"status": "ok", "database": "ok"}
+    assert client.get("/api/v1/health").get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "keys": "ok",
+    }
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
     assert client.get("/api/v1/audit", headers=headers).status_code == 200
 

@@ -21,14 +21,25 @@ COLUMNS = (
 
 
 def bypass_append_only(session) -> None:
-    """Switch off the database's refusal of UPDATE/DELETE, as a superuser could."""
+    """Switch off the database's refusal of UPDATE/DELETE on the log and of DELETE on its
+    checkpoint, as a superuser could."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             sa.text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
         )
+        session.execute(
+            sa.text("ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_no_delete")
+        )
     else:
         session.execute(sa.text("DROP TRIGGER audit_entries_no_update"))
         session.execute(sa.text("DROP TRIGGER audit_entries_no_delete"))
+        session.execute(sa.text("DROP TRIGGER audit_checkpoint_no_delete"))
+
+
+def delete_checkpoint(session) -> None:
+    """Remove the checkpoint row (the triggers bypassed first)."""
+    bypass_append_only(session)
+    session.execute(sa.text("DELETE FROM audit_checkpoint"))
 
 
 def write_events(session, count: int, practice_id: uuid.UUID | None = None) -> None:

@@ -40,7 +40,8 @@ def test_creates_practice_and_solo_owner(app, monkeypatch):
     assert sorted(owner.roles) == ["clinician", "owner"]
     assert owner.practice.timezone == "America/Chicago"
     assert passwords.verify_password(owner.password_hash, GOOD)
-    assert ("practice.create", "success") in audit_actions(actor_id=owner.id)
+    assert ("practice.create", "success") in audit_actions(object_id=str(owner.practice_id))
+    assert ("user.create", "success") in audit_actions(actor_id=owner.id)
 
 
 def test_owner_only_option(app, monkeypatch):
