@@ -1,4 +1,5 @@
-"""Users, practices, login and supervision links. Services flush; the request commits."""
+"""Users, practices and login (supervision links: supervision.py). Services flush; the
+request commits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import current_app
 
 from practice.audit import service as audit
 from practice.auth import passwords, sessions
-from practice.auth.models import ROLES, ApiToken, Practice, Supervision, User
+from practice.auth.models import ROLES, ApiToken, Practice, User
 from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
@@ -148,48 +149,6 @@ def register_successful_login(user: User, password: str) -> None:
     user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-
-
-def add_supervision(owner: User, supervisor: User, supervisee: User) -> Supervision:
-    """Link a supervisor to a clinician (idempotent while a link is active)."""
-    if not supervisor.has_role("supervisor"):
-        raise PolicyError({"supervisor": ["This user does not have the supervisor role."]})
-    if not supervisee.has_role("clinician"):
-        raise PolicyError({"clinician_id": ["This user is not a clinician."]})
-    if supervisor.id == supervisee.id:
-        raise PolicyError({"clinician_id": ["A clinician cannot supervise themselves."]})
-    existing = db.session.scalar(
-        sa.select(Supervision).where(
-            Supervision.supervisor_id == supervisor.id,
-            Supervision.supervisee_id == supervisee.id,
-            Supervision.ended_at.is_(None),
-        )
-    )
-    if existing is not None:
-        return existing
-    link = Supervision(
-        practice_id=owner.practice_id, supervisor_id=supervisor.id, supervisee_id=supervisee.id
-    )
-    db.session.add(link)
-    db.session.flush()
-    audit.record(db.session, "supervision.create", object_type="supervision", object_id=link.id)
-    return link
-
-
-def end_supervision(supervisor: User, supervisee: User) -> bool:
-    """End the active link; False when there was none."""
-    link = db.session.scalar(
-        sa.select(Supervision).where(
-            Supervision.supervisor_id == supervisor.id,
-            Supervision.supervisee_id == supervisee.id,
-            Supervision.ended_at.is_(None),
-        )
-    )
-    if link is None:
-        return False
-    link.ended_at = utcnow()
-    audit.record(db.session, "supervision.end", object_type="supervision", object_id=link.id)
-    return True
 
 
 def issue_api_token(user: User, name: str, expires_at=None):
