@@ -103,7 +103,10 @@ class AppointmentUpdateSchema(Schema):
     room_id = fields.UUID(allow_none=True)
     kind = fields.String(validate=validate.OneOf(KINDS))
     modality = fields.String(validate=validate.OneOf(MODALITIES))
-    status = fields.String(validate=validate.OneOf(STATUSES[1:]))
+    status = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "scheduled: undo a cancellation while the slot is free"},
+    )
     cancelled_by = fields.String(validate=validate.OneOf(CANCELLED_BY))
     cancel_category = fields.String(validate=validate.OneOf(CANCEL_CATEGORIES))
     cancel_reason = fields.String(

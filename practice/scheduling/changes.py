@@ -8,8 +8,11 @@ appointment's state forbids it):
   `cancel_category` and words (sealed: scheduling/cancel_reasons.py); cancelled ones
   free the slot;
 - attended ↔ no_show, to correct the record;
-- cancelled and late_cancelled are final (cancelled → attended is refused), and an
-  attended or no-show appointment cannot be cancelled.
+- cancelled | late_cancelled → scheduled undoes a cancellation (only this occurrence),
+  while the slot is still free: otherwise 409 with the conflicts, as for a booking; the
+  cancellation's who, category and words are cleared. No other way leads out of a
+  cancellation (cancelled → attended is refused), and an attended or no-show
+  appointment cannot be cancelled.
 
 Scopes for series members: `this` changes one occurrence and marks it detached;
 `following` and `series` change the target plus every later (resp. every) occurrence
@@ -49,8 +52,8 @@ TRANSITIONS = {
     "scheduled": {"attended", "no_show", *CANCELLATIONS},
     "attended": {"no_show"},
     "no_show": {"attended"},
-    "cancelled": set(),
-    "late_cancelled": set(),
+    "cancelled": {"scheduled"},
+    "late_cancelled": {"scheduled"},
 }
 FIELDS = ("starts_at", "ends_at", "duration_minutes", "room_id", "kind", "modality")
 
@@ -92,6 +95,10 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
     status = changes["status"]
     if status not in TRANSITIONS[appointment.status]:
         raise SchedulingError(409, f"A {appointment.status} appointment cannot become {status}.")
+    if status == "scheduled":
+        if scope != "this":
+            raise invalid("scope", "A cancellation is undone one occurrence at a time.")
+        return [reinstate(appointment)]
     if status in ("attended", "no_show") and appointment.starts_at > utcnow():
         raise SchedulingError(409, "An appointment that has not started cannot be marked so.")
     if status not in CANCELLATIONS and scope != "this":
@@ -107,6 +114,30 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
         item.cancel_note = seal_reason(client, item, changes.get("cancel_reason"))
     db.session.flush()
     return changed
+
+
+def reinstate(appointment: Appointment) -> Appointment:
+    """Undo a cancellation: scheduled again, if nothing took the slot meanwhile (409 with
+    the conflicts otherwise) and the client is not discharged."""
+    client = db.session.get(Client, appointment.client_id)
+    if client.status == "discharged":
+        raise SchedulingError(409, "The client is discharged.")
+    slot = Slot(
+        appointment.starts_at,
+        appointment.ends_at,
+        appointment.clinician_id,
+        appointment.client_id,
+        appointment.room_id,
+    )
+
+    def apply():
+        appointment.status = "scheduled"
+        appointment.status_changed_at = utcnow()
+        appointment.cancelled_by = appointment.cancel_category = None
+        appointment.cancel_note = None
+
+    guarded_write(apply, [slot], ignore_ids=[appointment.id])
+    return appointment
 
 
 def _new_times(appointment, item, changes, zone) -> tuple[datetime, datetime]:

@@ -280,7 +280,7 @@ def test_move_checks_conflicts_and_other_practices_get_404(client, clinic):
     ("change", "code"),
     [
         ({"status": "showed_up"}, 422),
-        ({"status": "scheduled"}, 422),
+        ({"status": "scheduled"}, 409),  # it is scheduled: nothing to undo
         ({"status": "cancelled"}, 422),
         ({"status": "cancelled", "cancelled_by": "therapist's cat"}, 422),
         ({"status": "cancelled", "cancelled_by": "client", "cancel_reason": "x" * 501}, 422),

@@ -228,6 +228,7 @@ def test_migration_0012_seals_old_reasons_and_its_downgrade_opens_them(keyring_p
             assert (kept_row.cancel_category, gone_row.cancel_category) == ("other", "other")
             assert gone_row.cancel_note is None
             assert rows[ids["plain"]].cancel_category is None
+            db.session.remove()
             db.engine.dispose()
     finally:
         scratch.drop()
