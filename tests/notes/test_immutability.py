@@ -49,7 +49,9 @@ def test_the_database_refuses_to_change_a_signed_record(db, signed, sql, target)
 def test_a_draft_stays_writable_and_can_be_signed(db, signed):
     _note, _addendum, draft = signed
     key = draft.id.hex if _sqlite(db) else draft.id
-    db.session.execute(sa.text("UPDATE process_notes SET template_version = 1 WHERE id = :id"), {"id": key})
+    db.session.execute(
+        sa.text("UPDATE process_notes SET template_version = 1 WHERE id = :id"), {"id": key}
+    )
     db.session.refresh(draft)
     service.sign_note(draft)
     db.session.flush()
