@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse_many
+
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_INSTANCE = BASE_DIR / "instance"
 
@@ -20,7 +22,32 @@ WHOLE_NUMBERS = {
     "SESSION_MAX_HOURS": (12, 1),
     "PRACTICE_RETENTION_YEARS": (7, 1),
     "PRACTICE_PROXY_HOPS": (0, 0),  # 0: no proxy
+    "PRACTICE_TOKEN_DAYS": (90, 1),
+    "PRACTICE_TOKEN_MAX_DAYS": (365, 1),
+    "LOGIN_KNOWN_ADDRESS_DAYS": (30, 1),
 }
+
+# Sign-in failure limits (practice/auth/throttle.py): name -> default, in flask-limiter's
+# notation ("10 per 15 minutes", several joined by ";").
+FAILURE_LIMITS = {
+    "LOGIN_ADDRESS_FAILURES": "100 per 15 minutes",
+    "LOGIN_ACCOUNT_ADDRESS_FAILURES": "10 per 15 minutes",
+    "LOGIN_ACCOUNT_FAILURES": "50 per hour",
+}
+
+
+def _failure_limit(name: str) -> tuple[str, str | None]:
+    """The limit from the environment (its default when unset), and the problem with a
+    value that is set but unusable (the default is returned then)."""
+    value = os.environ.get(name)
+    if value is None:
+        return FAILURE_LIMITS[name], None
+    try:
+        if parse_many(value):
+            return value, None
+    except ValueError:
+        pass
+    return FAILURE_LIMITS[name], f"{name} must be a limit such as '10 per 15 minutes'"
 
 
 def _whole_number(name: str) -> tuple[int, str | None]:
@@ -78,9 +105,15 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute"
-    LOGIN_FAILURES_BEFORE_LOCK = 10
-    LOGIN_LOCK_MINUTES = 15
+    LOGIN_ADDRESS_FAILURES = FAILURE_LIMITS["LOGIN_ADDRESS_FAILURES"]
+    LOGIN_ACCOUNT_ADDRESS_FAILURES = FAILURE_LIMITS["LOGIN_ACCOUNT_ADDRESS_FAILURES"]
+    LOGIN_ACCOUNT_FAILURES = FAILURE_LIMITS["LOGIN_ACCOUNT_FAILURES"]
+    # An account is not held to the per-address and per-account limits at an address
+    # where it signed in within this many days.
+    LOGIN_KNOWN_ADDRESS_DAYS = 30
+    # Personal API tokens: lifetime when none is asked for, and the longest allowed.
+    PRACTICE_TOKEN_DAYS = 90
+    PRACTICE_TOKEN_MAX_DAYS = 365
 
     API_TITLE = "practice"
     API_VERSION = "v1"
@@ -107,13 +140,18 @@ class Config:
             "PRACTICE_CCRT_TAGS": os.environ.get("PRACTICE_CCRT_TAGS") or None,
         }
         settings.update({name: _whole_number(name)[0] for name in WHOLE_NUMBERS})
+        settings.update({name: _failure_limit(name)[0] for name in FAILURE_LIMITS})
         settings["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings["SESSION_MAX_HOURS"])
         return {name: value for name, value in settings.items() if value is not None}
 
     @classmethod
     def problems(cls) -> list[str]:
         """Environment variables that are set but unusable."""
-        return [problem for name in WHOLE_NUMBERS if (problem := _whole_number(name)[1])]
+        problems = [problem for name in WHOLE_NUMBERS if (problem := _whole_number(name)[1])]
+        problems += [problem for name in FAILURE_LIMITS if (problem := _failure_limit(name)[1])]
+        if _whole_number("PRACTICE_TOKEN_DAYS")[0] > _whole_number("PRACTICE_TOKEN_MAX_DAYS")[0]:
+            problems.append("PRACTICE_TOKEN_DAYS must not exceed PRACTICE_TOKEN_MAX_DAYS")
+        return problems
 
     @classmethod
     def missing(cls) -> list[str]:

@@ -93,13 +93,17 @@ def _commit_with_audit(user, action: str) -> None:
 @click.argument("email")
 def reset_totp_command(email):
     """Remove a user's second factor (a lost phone), when no owner can do it over the API:
-    a solo therapist is their practice's only owner. Their sessions end; where the
-    practice requires a factor they enrol again at their next login."""
+    a solo therapist is their practice's only owner. Their sessions end and their API
+    tokens are revoked; where the practice requires a factor they enrol again at their
+    next login."""
     from practice.auth import totp
 
     user = _user_by_email(email)
     if totp.reset(user):
-        message = f"Removed the second factor of {user.email}; their sessions have ended."
+        message = (
+            f"Removed the second factor of {user.email}; their sessions have ended "
+            "and their API tokens are revoked."
+        )
     else:
         message = f"{user.email} has no second factor; nothing changed."
     _commit_with_audit(user, "user.totp_reset")
@@ -110,7 +114,8 @@ def reset_totp_command(email):
 @click.argument("email")
 def reset_password_command(email):
     """Set a temporary password for a user who forgot theirs (from PRACTICE_NEW_PASSWORD
-    or a prompt): their sessions end and they must choose their own at next login.
+    or a prompt): their sessions end, their API tokens are revoked, and they must choose
+    their own at next login.
 
     Only the operator can do this, never an owner over the API: whoever sets a
     clinician's password could log in as them and read their process notes."""
@@ -129,7 +134,10 @@ def reset_password_command(email):
                 click.echo(f"password: {problem}", err=True)
         sys.exit(1)
     _commit_with_audit(user, "user.password_reset")
-    click.echo(f"Set a temporary password for {user.email}; they choose their own at next login.")
+    click.echo(
+        f"Set a temporary password for {user.email} (their sessions ended, their API tokens "
+        "are revoked); they choose their own at next login."
+    )
 
 
 NO_SCHEMA_STATES = {"42P01", "42703"}  # PostgreSQL: undefined table, undefined column

@@ -74,10 +74,14 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             "new_password": "a completely new passphrase 42",
         },
         ("POST", "/api/v1/auth/totp/setup"): {},
-        ("POST", "/api/v1/auth/totp/enable"): {"code": "000000"},
+        ("POST", "/api/v1/auth/totp/enable"): {"password": PASSWORD, "code": "000000"},
         ("POST", "/api/v1/auth/totp/disable"): {"password": PASSWORD, "code": "000000"},
         ("POST", "/api/v1/auth/totp/recovery-codes"): {"password": PASSWORD, "code": "000000"},
-        ("POST", "/api/v1/auth/tokens"): {"name": "matrix"},
+        ("POST", "/api/v1/auth/tokens"): {"name": "matrix", "password": PASSWORD},
+        ("POST", "/api/v1/auth/email"): {
+            "password": PASSWORD,
+            "email": f"changed.{uuid.uuid4().hex[:8]}@matrix.practice.test",
+        },
         ("PATCH", "/api/v1/practice"): {"require_totp": False},
         ("POST", "/api/v1/users"): {
             "email": f"new.person.{uuid.uuid4().hex[:8]}@matrix.practice.test",

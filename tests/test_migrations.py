@@ -172,3 +172,60 @@ def test_0009_makes_open_supervision_links_pending(keyring_path):
                 sa.text("SELECT id FROM supervisions WHERE ended_at IS NOT NULL")
             ).scalars()
             assert {uuid.UUID(str(value)) for value in ended} == {open_id, ended_id}
+
+
+def test_0010_gives_every_token_an_expiry_and_drops_the_lockout(keyring_path):
+    """A token made without an expiry gets one 90 days ahead (none stops on the day of the
+    upgrade, none lives for ever); the lockout columns go, and come back on downgrade."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    import flask_migrate
+    import sqlalchemy as sa
+
+    with scratch_app(keyring_path) as scratch:
+        flask_migrate.upgrade(revision="0009")
+
+        def key(value: uuid.UUID):
+            return value.hex if scratch.kind == "sqlite" else value
+
+        engine = db.engine
+        practice_id, user_id, token_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        made = "2026-01-01 00:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO practices (id, name, timezone, require_totp, created_at) "
+                    "VALUES (:id, 'Harbour', 'Europe/Berlin', false, :at)"
+                ),
+                {"id": key(practice_id), "at": made},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, practice_id, email, name, role_names, "
+                    "password_hash, active, totp_enabled, failed_logins, "
+                    "password_changed_at, created_at, updated_at) VALUES (:id, :practice, "
+                    "'a@example.test', 'A', 'clinician', 'x', true, false, 3, :at, :at, :at)"
+                ),
+                {"id": key(user_id), "practice": key(practice_id), "at": made},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO api_tokens (id, user_id, name, secret_hash, prefix, created_at) "
+                    "VALUES (:id, :user, 'old', :hash, 'pt_old', :at)"
+                ),
+                {"id": key(token_id), "user": key(user_id), "hash": "0" * 64, "at": made},
+            )
+        flask_migrate.upgrade(revision="0010")
+        with engine.connect() as conn:
+            expires = conn.execute(sa.text("SELECT expires_at FROM api_tokens")).scalar_one()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+        expires = datetime.fromisoformat(str(expires)).replace(tzinfo=UTC)
+        ahead = expires - datetime.now(UTC)
+        assert timedelta(days=89) < ahead <= timedelta(days=90)
+        assert not columns & {"failed_logins", "locked_until"}
+        flask_migrate.downgrade(revision="0009")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+            assert conn.execute(sa.text("SELECT count(*) FROM api_tokens")).scalar() == 1
+        assert {"failed_logins", "locked_until"} <= columns

@@ -1,9 +1,11 @@
-"""Login, logout, the current user, the CSRF token, password change and the TOTP factor.
+"""Login, logout, the current user, the CSRF token, password and email change, the TOTP factor.
 
 Login answers 401 with one body for every failure (unknown email, wrong password,
-deactivated account, missing or wrong TOTP code), is throttled per client address and
-per submitted email (flask-limiter, 429 with Retry-After), and locks an account for a
-while after repeated failures (429).
+deactivated account, missing or wrong TOTP code), and 429 with one body and Retry-After
+once failures from an address or against an account pass the limits of
+practice.auth.throttle — for known and unknown emails alike. What outlives a session
+(tokens, the second factor, email, password) asks for the password again, and a code
+when a second factor is enrolled (service.reauthenticate): 403 when wrong.
 
 When the practice requires TOTP and the user has not enrolled, login still succeeds,
 with `totp_enrolment_required: true`: the session may then reach only /auth/me,
@@ -13,41 +15,31 @@ answers 403 until /auth/totp/enable confirms a code (see practice.auth.sessions)
 
 from __future__ import annotations
 
-from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import refuse_fields
+from practice.api.common import TrimmedEmail, reauthenticate, refuse_fields, refuse_sign_in
 from practice.api.schemas import MeSchema
+from practice.api.tokens import TokenSchema
 from practice.audit import service as audit
-from practice.auth import passwords, service, sessions, totp
-from practice.extensions import db, limiter
+from practice.auth import service, sessions, totp
+from practice.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
-LOGIN_FAILED = "Email or password is incorrect."
+LOGIN_FAILED = service.SIGN_IN_FAILED
 PASSWORD_FIELD = validate.Length(min=1, max=1024)
 CODE_FIELD = validate.Length(min=1, max=32)  # a TOTP code, or a recovery code
+SECOND_FACTOR = "A current TOTP code or a recovery code; needed when you have enrolled one."
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+class ReauthSchema(Schema):
+    """The password again, and the second factor when enrolled."""
 
-
-def submitted_email_key() -> str:
-    """Rate-limit key: the normalised email in the body, hashed (no addresses in Redis)."""
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    email = service.normalise_email(email) if isinstance(email, str) else ""
-    return "login-email:" + sessions.digest(email[:254])[:32]
-
-
-def caller_key() -> str:
-    """Rate-limit key for a logged-in user's sensitive actions (their id, else the address)."""
-    user_id = getattr(current_user, "id", None)
-    return f"user:{user_id}" if user_id else f"address:{request.remote_addr}"
+    password = fields.String(required=True, validate=PASSWORD_FIELD)
+    totp = fields.String(validate=CODE_FIELD, metadata={"description": SECOND_FACTOR})
 
 
 class LoginSchema(Schema):
@@ -68,7 +60,24 @@ class CsrfSchema(Schema):
 
 class PasswordChangeSchema(Schema):
     current_password = fields.String(required=True, validate=PASSWORD_FIELD)
+    totp = fields.String(validate=CODE_FIELD, metadata={"description": SECOND_FACTOR})
     new_password = fields.String(required=True, validate=PASSWORD_FIELD)
+    revoke_tokens = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also revoke every API token of yours (default: keep them)."},
+    )
+
+
+class PasswordChangedSchema(Schema):
+    tokens = fields.List(
+        fields.Nested(TokenSchema),
+        metadata={"description": "Your API tokens that still work after this change."},
+    )
+    tokens_revoked = fields.Integer(metadata={"description": "How many tokens were revoked."})
+
+
+class EmailChangeSchema(ReauthSchema):
+    email = TrimmedEmail(required=True, validate=validate.Length(max=254))
 
 
 class EmptySchema(Schema):
@@ -81,12 +90,17 @@ class TotpSetupSchema(Schema):
 
 
 class TotpEnableSchema(Schema):
-    code = fields.String(required=True, validate=CODE_FIELD)
+    password = fields.String(required=True, validate=PASSWORD_FIELD)
+    code = fields.String(
+        required=True, validate=CODE_FIELD, metadata={"description": "From the new authenticator."}
+    )
 
 
 class TotpDisableSchema(Schema):
     password = fields.String(required=True, validate=PASSWORD_FIELD)
-    code = fields.String(required=True, validate=CODE_FIELD)
+    code = fields.String(
+        required=True, validate=CODE_FIELD, metadata={"description": SECOND_FACTOR}
+    )
 
 
 class TotpEnabledSchema(MeSchema):
@@ -97,21 +111,6 @@ class TotpEnabledSchema(MeSchema):
 
 class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String())
-
-
-def _fail(user=None):
-    """Same 401 body whatever went wrong, committed so the failure counters stick."""
-    audit.record(
-        db.session,
-        "auth.login_failed",
-        object_type="user",
-        object_id=user.id if user else None,
-        outcome="failure",
-        actor=user,
-        practice_id=user.practice_id if user else None,
-    )
-    db.session.commit()
-    abort(401, message=LOGIN_FAILED)
 
 
 def _own_account(action: str, step, *args):
@@ -130,44 +129,17 @@ def _own_account(action: str, step, *args):
 
 @blp.route("/login")
 class Login(MethodView):
-    @limiter.limit(_login_limit, key_func=submitted_email_key)
-    @limiter.limit(_login_limit)
     @blp.arguments(LoginSchema)
     @blp.doc(security=[])
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Wrong email, password or second factor")
-    @blp.alt_response(429, description="Too many attempts")
+    @blp.alt_response(429, description="Too many failed attempts (known and unknown emails alike)")
     def post(self, args):
         """Log in with email and password (and TOTP code when enabled); sets the session cookie."""
-        user = service.find_user_by_email(args["email"])
-        if user is None:
-            passwords.burn_time()
-            _fail()
-        if service.account_locked(user):
-            audit.record(
-                db.session,
-                "auth.login_locked",
-                object_type="user",
-                object_id=user.id,
-                outcome="denied",
-                actor=user,
-            )
-            db.session.commit()
-            retry = service.lock_seconds_left(user)
-            abort(
-                429,
-                message="Too many failed attempts; try again later.",
-                headers={"Retry-After": str(retry)},
-            )
-        if not passwords.verify_password(user.password_hash, args["password"]) or not user.active:
-            service.register_failed_login(user)
-            _fail(user)
-        if user.totp_enabled and not totp.accept_code(user, args.get("totp")):
-            service.register_failed_login(user)
-            _fail(user)
-        service.register_successful_login(user, args["password"])
-        record, _secret = sessions.start_session(user)
-        audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
+        try:
+            user, record = service.sign_in(args["email"], args["password"], args.get("totp"))
+        except service.SignInRefused as refusal:
+            refuse_sign_in(refusal, 401)
         return {
             "user": user,
             "csrf_token": record.csrf_token,
@@ -208,23 +180,42 @@ class Csrf(MethodView):
 
 @blp.route("/password")
 class Password(MethodView):
-    @limiter.limit(_login_limit, key_func=caller_key)
     @login_required
     @blp.arguments(PasswordChangeSchema)
-    @blp.response(204)
+    @blp.response(200, PasswordChangedSchema)
+    @blp.alt_response(403, description="Current password or second factor not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
     def post(self, args):
-        """Change your password; every other session of yours ends at once."""
+        """Change your password (with the current one, and a code when you use a second
+        factor); every other session of yours ends at once. The answer lists the API
+        tokens that still work; `revoke_tokens: true` revokes them all as well."""
         user = current_user._get_current_object()
-        _own_account(
-            "auth.password_change",
-            service.change_password,
-            user,
-            args["current_password"],
-            args["new_password"],
-        )
+        reauthenticate("auth.password_change", args["current_password"], args.get("totp"))
+        _own_account("auth.password_change", service.change_password, user, args["new_password"])
         ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
         if ended:
             audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
+        revoked = sessions.revoke_all_api_tokens(user) if args["revoke_tokens"] else 0
+        if revoked:
+            audit.record(db.session, "auth.tokens_revoked", object_type="user", object_id=user.id)
+        return {"tokens": service.live_tokens_of(user), "tokens_revoked": revoked}
+
+
+@blp.route("/email")
+class Email(MethodView):
+    @login_required
+    @blp.arguments(EmailChangeSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(403, description="Password or second factor not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
+    def post(self, args):
+        """Change the email you sign in with (with your password, and a code when you use
+        a second factor). Every other session of yours ends and every API token of yours
+        is revoked."""
+        user = current_user._get_current_object()
+        reauthenticate("auth.email_change", args["password"], args.get("totp"))
+        _own_account("auth.email_change", service.change_email, user, args["email"])
+        return user
 
 
 @blp.route("/totp/setup")
@@ -245,15 +236,19 @@ class TotpSetup(MethodView):
 
 @blp.route("/totp/enable")
 class TotpEnable(MethodView):
-    @limiter.limit(_login_limit, key_func=caller_key)
     @login_required
     @blp.arguments(TotpEnableSchema)
     @blp.response(200, TotpEnabledSchema)
+    @blp.alt_response(403, description="Password not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
     def post(self, args):
-        """Confirm enrolment with a current code; login then asks for a code every time.
-        The answer carries ten recovery codes, shown this once: each works once in place
-        of a code when the authenticator is gone."""
+        """Confirm enrolment with your password and a current code from the new
+        authenticator; login then asks for a code every time. The answer carries ten
+        recovery codes, shown this once: each works once in place of a code when the
+        authenticator is gone."""
         user = current_user._get_current_object()
+        if not user.totp_enabled:  # else refused below: there is nothing to confirm
+            reauthenticate("auth.totp_enable", args["password"], None)
         codes = _own_account("auth.totp_enable", totp.enable, user, args["code"])
         user.recovery_codes = codes  # for this response only: never stored in plain
         return user
@@ -261,31 +256,29 @@ class TotpEnable(MethodView):
 
 @blp.route("/totp/disable")
 class TotpDisable(MethodView):
-    @limiter.limit(_login_limit, key_func=caller_key)
     @login_required
     @blp.arguments(TotpDisableSchema)
     @blp.response(204)
+    @blp.alt_response(403, description="Password or code not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
     def post(self, args):
         """Turn TOTP off with your password and a current code (unless the practice requires it)."""
         user = current_user._get_current_object()
-        _own_account("auth.totp_disable", totp.disable, user, args["password"], args["code"])
+        reauthenticate("auth.totp_disable", args["password"], args["code"])
+        _own_account("auth.totp_disable", totp.disable, user)
 
 
 @blp.route("/totp/recovery-codes")
 class TotpRecoveryCodes(MethodView):
-    @limiter.limit(_login_limit, key_func=caller_key)
     @login_required
     @blp.arguments(TotpDisableSchema)
     @blp.response(200, RecoveryCodesSchema)
+    @blp.alt_response(403, description="Password or code not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
     def post(self, args):
         """New recovery codes with your password and a current code; the old ones stop
         working. Shown this once."""
         user = current_user._get_current_object()
-        codes = _own_account(
-            "auth.totp_recovery_codes",
-            totp.regenerate_recovery_codes,
-            user,
-            args["password"],
-            args["code"],
-        )
+        reauthenticate("auth.totp_recovery_codes", args["password"], args["code"])
+        codes = _own_account("auth.totp_recovery_codes", totp.regenerate_recovery_codes, user)
         return {"recovery_codes": codes}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import NoReturn
 
 from flask import request
+from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from practice.audit import service as audit
 from practice.audit.service import PENDING
+from practice.auth import service as auth_service
 from practice.extensions import db
 
 MAX_PAGE_SIZE = 200
@@ -25,6 +27,23 @@ class PageArgs(Schema):
 def refuse_fields(errors: dict, message: str = "The request was refused.") -> NoReturn:
     """Answer 422 in the error shape with field-level errors of the JSON body."""
     abort(422, message=message, errors={"json": errors})
+
+
+def refuse_sign_in(refusal: auth_service.SignInRefused, status: int) -> NoReturn:
+    """Answer a refused sign-in or step-up: `status`, or 429 with Retry-After when
+    throttled. Commits first, so the audit entries and counters stick."""
+    db.session.commit()
+    if refusal.retry_after is not None:
+        abort(429, message=refusal.message, headers={"Retry-After": str(refusal.retry_after)})
+    abort(status, message=refusal.message)
+
+
+def reauthenticate(action: str, password: str, code: str | None) -> None:
+    """Recent authentication of the caller for `action`, or 403 (429 when throttled)."""
+    try:
+        auth_service.reauthenticate(current_user._get_current_object(), password, code, action)
+    except auth_service.SignInRefused as refusal:
+        refuse_sign_in(refusal, 403)
 
 
 class TrimmedEmail(fields.Email):

@@ -1,4 +1,5 @@
-"""Personal API tokens: create (secret shown once), list (prefix only), revoke."""
+"""Personal API tokens: create (secret shown once; needs the password again), list (prefix
+only, last use), revoke. Every token expires."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate, refuse_fields
+from practice.api.common import PageArgs, page_of, paginate, reauthenticate, refuse_fields
 from practice.audit import service as audit
 from practice.auth import policy, service
 from practice.database import utcnow
@@ -20,7 +21,23 @@ blp = Blueprint(
 
 class TokenCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "At most PRACTICE_TOKEN_MAX_DAYS ahead (default 365); "
+            "none: PRACTICE_TOKEN_DAYS (default 90)."
+        },
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"description": "Your password again, also when calling with a token."},
+    )
+    totp = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "A current TOTP code or a recovery code, when enrolled."},
+    )
 
 
 class TokenSchema(Schema):
@@ -28,15 +45,15 @@ class TokenSchema(Schema):
     name = fields.String()
     prefix = fields.String()
     created_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
-    last_used_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(
+        allow_none=True, metadata={"description": "To the minute; none: never used."}
+    )
     active = fields.Method("_active")
 
     def _active(self, token) -> bool:
-        return token.revoked_at is None and (
-            token.expires_at is None or token.expires_at > utcnow()
-        )
+        return token.revoked_at is None and token.expires_at > utcnow()
 
 
 class TokenCreatedSchema(TokenSchema):
@@ -55,8 +72,12 @@ class Tokens(MethodView):
     @login_required
     @blp.arguments(TokenCreateSchema)
     @blp.response(201, TokenCreatedSchema)
+    @blp.alt_response(403, description="Password or second factor not correct")
+    @blp.alt_response(429, description="Too many failed attempts")
     def post(self, args):
-        """Create a token; the secret is in this response and nowhere else, ever."""
+        """Create a token with your password (and a code when you use a second factor);
+        the secret is in this response and nowhere else, ever."""
+        reauthenticate("auth.token_create", args["password"], args.get("totp"))
         try:
             token, secret = service.issue_api_token(
                 current_user, args["name"], expires_at=args["expires_at"]

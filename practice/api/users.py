@@ -143,10 +143,9 @@ class UserTotp(MethodView):
     @blp.response(204)
     @blp.alt_response(409, description="Your own factor: use /api/v1/auth/totp/disable")
     def delete(self, user_id):
-        """Reset a user's second factor (a lost phone): it is removed and their sessions end;
-        they enrol again at their next login when the practice requires it. Their API
-        tokens stay (they never needed the factor); revoke them, or deactivate the user,
-        if a token went with the phone."""
+        """Reset a user's second factor (a lost phone): it is removed, their sessions end
+        and their API tokens are revoked (one may have gone with the phone); they enrol
+        again at their next login when the practice requires it."""
         user = get_user_for(current_user, user_id)
         if user.id == current_user.id:
             abort(

@@ -47,8 +47,6 @@ class User(IdMixin, db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     # SHA-256 of the unused TOTP recovery codes, a JSON list (practice/auth/totp.py).
     totp_recovery_hashes: Mapped[str | None] = mapped_column(sa.Text)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by the operator's reset (flask practice reset-password): someone else chose the
     # password, so the user may only choose their own until they have (sessions.py).
@@ -131,8 +129,10 @@ class ApiToken(IdMixin, db.Model):
     secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None]
+    # Every token expires (PRACTICE_TOKEN_DAYS by default, PRACTICE_TOKEN_MAX_DAYS at most).
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Written at most once a minute (sessions.TOKEN_TOUCH_EVERY).
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")  # every authenticated request needs it

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from practice.audit import service as audit
-from practice.auth import passwords, sessions
-from practice.auth.models import ROLES, ApiToken, Practice, User
-from practice.auth.sessions import digest
+from practice.auth import passwords, sessions, throttle, totp
+from practice.auth.errors import PolicyError, SignInRefused
+from practice.auth.models import ROLES, ApiToken, Practice, User, UserSession
+from practice.auth.sessions import digest, revoke_all_api_tokens
 from practice.database import utcnow
 from practice.extensions import db
-
-
-class PolicyError(ValueError):
-    """A request the rules refuse; `errors` maps field names to messages (for a 422)."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("refused")
-        self.errors = errors
 
 
 def normalise_email(email: str) -> str:
@@ -103,58 +96,111 @@ def set_password(user: User, new_password: str, *, field: str = "password") -> N
     user.password_changed_at = utcnow()
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """The user's own change: the current password must be right (PolicyError otherwise)."""
-    if not passwords.verify_password(user.password_hash, current_password):
-        raise PolicyError({"current_password": ["The current password is not correct."]})
+def change_password(user: User, new_password: str) -> None:
+    """The user's own change, after `reauthenticate`: their password from now on."""
     set_password(user, new_password, field="new_password")
     user.password_reset_required = False
 
 
 def reset_password(user: User, new_password: str) -> None:
     """The operator sets a temporary password for `user`, who forgot theirs:
-    policy-checked, the account unlocked, every session ended, and a change of their own
-    required before anything else."""
+    policy-checked, every session ended and every API token revoked, and a change of
+    their own required before anything else."""
     set_password(user, new_password)
     user.password_reset_required = True
-    user.failed_logins = 0
-    user.locked_until = None
     sessions.end_sessions(user, "password_reset")
+    revoke_all_api_tokens(user)
 
 
-def account_locked(user: User) -> bool:
-    """True while too many failed logins keep the account locked."""
-    return user.locked_until is not None and user.locked_until > utcnow()
+SIGN_IN_FAILED = "Email or password is incorrect."
+THROTTLED = "Too many failed attempts; try again later."
+REAUTH_FAILED = (
+    "Confirm this with your current password (and, if you use two-factor "
+    "authentication, a current code or a recovery code); what was sent is not correct."
+)
 
 
-def register_failed_login(user: User) -> None:
-    """Count a failure on the account; lock it for a while past the configured limit."""
-    cfg = current_app.config
-    user.failed_logins += 1
-    if user.failed_logins >= cfg["LOGIN_FAILURES_BEFORE_LOCK"]:
-        user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-        user.failed_logins = 0
+def _throttle_check(email: str) -> None:
+    try:
+        throttle.check(email)
+    except throttle.Throttled as exc:
+        raise SignInRefused(THROTTLED, exc.retry_after) from None
 
 
-def lock_seconds_left(user: User) -> int:
-    """Seconds until a locked account may try again (for Retry-After)."""
-    if user.locked_until is None:
-        return 0
-    return max(1, int((user.locked_until - utcnow()).total_seconds()) + 1)
+def _second_factor_ok(user: User, code: str | None) -> bool:
+    return not user.totp_enabled or totp.accept_code(user, code)
 
 
-def register_successful_login(user: User, password: str) -> None:
-    """Reset the failure counter; rehash when the argon2 parameters have changed."""
-    user.failed_logins = 0
-    user.locked_until = None
+def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, UserSession]:
+    """Check the email, password and (when enrolled) second factor, and start a session.
+
+    SignInRefused with one message for every failure (unknown email, wrong password,
+    deactivated account, missing or wrong code), or the throttle's message and wait:
+    known and unknown accounts are answered alike. Failures are audited and counted; the
+    caller commits before answering, so both stick."""
+    email = normalise_email(email)
+    _throttle_check(email)
+    user = find_user_by_email(email)
+    if user is None:
+        passwords.burn_time()
+    if (
+        user is None
+        or not passwords.verify_password(user.password_hash, password)
+        or not user.active
+        or not _second_factor_ok(user, code)
+    ):
+        _failed(email, user, "auth.login_failed")
+        raise SignInRefused(SIGN_IN_FAILED)
+    throttle.record_success(email)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    record, _secret = sessions.start_session(user)
+    audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
+    return user, record
 
 
-def issue_api_token(user: User, name: str, expires_at=None):
-    """A new personal API token; returns (record, secret). Only the hash is stored."""
-    if expires_at is not None and expires_at <= utcnow():
+def reauthenticate(user: User, password: str, code: str | None, action: str) -> None:
+    """Recent authentication for what outlives a session (tokens, the second factor,
+    email, password): the password again, and a code when a second factor is enrolled.
+    SignInRefused otherwise, audited as `action` and counted by the sign-in throttle,
+    so a stolen session cannot be used to guess the password."""
+    _throttle_check(user.email)
+    if passwords.verify_password(user.password_hash, password) and _second_factor_ok(user, code):
+        return
+    _failed(user.email, user, action)
+    raise SignInRefused(REAUTH_FAILED)
+
+
+def _failed(email: str, user: User | None, action: str) -> None:
+    """Audit a failed sign-in or step-up and count it; once more when it used up a limit."""
+    exhausted = throttle.record_failure(email)
+    for name, outcome in [(action, "failure")] + exhausted * [("auth.throttled", "denied")]:
+        audit.record(
+            db.session,
+            name,
+            object_type="user",
+            object_id=user.id if user else None,
+            outcome=outcome,
+            actor=user,
+            practice_id=user.practice_id if user else None,
+        )
+
+
+def issue_api_token(user: User, name: str, expires_at: datetime | None = None):
+    """A new personal API token; returns (record, secret). Only the hash is stored.
+
+    It expires at `expires_at`, at most PRACTICE_TOKEN_MAX_DAYS ahead (PolicyError
+    beyond), or after PRACTICE_TOKEN_DAYS when none is asked for."""
+    cfg = current_app.config
+    now = utcnow()
+    if expires_at is None:
+        expires_at = now + timedelta(days=cfg["PRACTICE_TOKEN_DAYS"])
+    if expires_at <= now:
         raise PolicyError({"expires_at": ["Choose a time in the future."]})
+    if expires_at > now + timedelta(days=cfg["PRACTICE_TOKEN_MAX_DAYS"]):
+        raise PolicyError(
+            {"expires_at": [f"A token lives at most {cfg['PRACTICE_TOKEN_MAX_DAYS']} days."]}
+        )
     secret = "pt_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -187,14 +233,29 @@ def revoke_api_token(user: User, token_id: uuid.UUID) -> ApiToken | None:
     return token
 
 
-def revoke_all_api_tokens(user: User) -> None:
-    """Revoke every live token of `user` (on deactivation: reactivating must not revive them)."""
-    db.session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
+def live_tokens_of(user: User) -> list[ApiToken]:
+    """The user's tokens that still work, newest first."""
+    now = utcnow()
+    query = tokens_of(user).where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+    return list(db.session.scalars(query))
+
+
+def change_email(user: User, new_email: str) -> None:
+    """The user's own change, after `reauthenticate`: a new sign-in name. Every other
+    session ends and every API token is revoked (PolicyError when the email is taken)."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise PolicyError({"email": ["This is already your email."]})
+    if find_user_by_email(new_email) is not None:
+        raise PolicyError({"email": ["A user with this email already exists."]})
+    user.email = new_email
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise PolicyError({"email": ["A user with this email already exists."]}) from None
+    sessions.end_sessions(user, "email_changed", keep=sessions.current_session())
+    revoke_all_api_tokens(user)
 
 
 def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:

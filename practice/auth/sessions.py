@@ -31,8 +31,10 @@ _AUTH = "/api/v1/auth/"
 PENDING_BASE_PATHS = frozenset(_AUTH + name for name in ("login", "logout", "me", "csrf"))
 ENROLMENT_PATHS = PENDING_BASE_PATHS | {_AUTH + "totp/setup", _AUTH + "totp/enable"}
 PASSWORD_PATHS = PENDING_BASE_PATHS | {_AUTH + "password"}
-# Write last_seen_at at most this often, so reads do not each cost a write.
+# Write last_seen_at (sessions) and last_used_at (API tokens) at most this often, so
+# reads do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=30)
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
 def digest(secret: str) -> str:
@@ -66,6 +68,19 @@ def end_sessions(user: User, reason: str, *, keep: UserSession | None = None) ->
         query = query.where(UserSession.id != keep.id)
     result = db.session.execute(
         query.values(ended_at=utcnow(), ended_reason=reason),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
+
+
+def revoke_all_api_tokens(user: User) -> int:
+    """Revoke every live token of `user` (deactivation, a password or second-factor
+    reset, an email change: reactivating or recovering must not revive them); returns
+    how many."""
+    result = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
     return result.rowcount or 0
@@ -171,13 +186,9 @@ def _from_bearer(header: str) -> User | None:
     if token is None:
         return None
     now = utcnow()
-    if (
-        token.revoked_at is not None
-        or (token.expires_at is not None and token.expires_at <= now)
-        or not token.user.active
-    ):
+    if token.revoked_at is not None or token.expires_at <= now or not token.user.active:
         return _rejected("api_token", token)
-    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
         token.last_used_at = now
     g.api_token = token
     return token.user

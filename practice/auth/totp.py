@@ -25,9 +25,9 @@ from flask import current_app
 
 from practice import crypto
 from practice.audit import service as audit
-from practice.auth import passwords, sessions
+from practice.auth import sessions
+from practice.auth.errors import PolicyError
 from practice.auth.models import User
-from practice.auth.service import PolicyError
 from practice.extensions import db
 
 log = logging.getLogger("practice.auth.totp")
@@ -109,33 +109,27 @@ def enable(user: User, code: str) -> list[str]:
     return new_recovery_codes(user)
 
 
-def disable(user: User, password: str, code: str) -> None:
-    """Turn the factor off; needs the password and a current code (PolicyError otherwise)."""
+def disable(user: User) -> None:
+    """Turn the factor off, after `service.reauthenticate` (PolicyError when there is none
+    or the practice requires one)."""
     if not user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
     if user.practice.require_totp:
         raise PolicyError({"code": ["Your practice requires two-factor authentication."]})
-    _confirm(user, password, code)
     _clear(user)
-
-
-def _confirm(user: User, password: str, code: str) -> None:
-    """The password and a current code, as a change to the factor itself demands."""
-    if not passwords.verify_password(user.password_hash, password):
-        raise PolicyError({"password": ["The password is not correct."]})
-    if not accept_code(user, code):
-        raise PolicyError({"code": ["The code is not correct; check your device's clock."]})
 
 
 def reset(user: User) -> bool:
     """A reset for a user who lost their authenticator (an owner's, or the operator's):
     the factor, its seed and recovery codes are removed and, if there was one (True),
-    every session of the user ends. If the practice requires TOTP, the user's next
-    login leads to enrolment again (`User.totp_enrolment_pending`)."""
+    every session of the user ends and every API token is revoked. If the practice
+    requires TOTP, the user's next login leads to enrolment again
+    (`User.totp_enrolment_pending`)."""
     had_factor = bool(user.totp_enabled or user.totp_secret)
     _clear(user)
     if had_factor:
         sessions.end_sessions(user, "totp_reset")
+        sessions.revoke_all_api_tokens(user)
     return had_factor
 
 
@@ -167,12 +161,11 @@ def new_recovery_codes(user: User) -> list[str]:
     return ["-".join(code[i : i + 4] for i in range(0, 16, 4)) for code in codes]
 
 
-def regenerate_recovery_codes(user: User, password: str, code: str) -> list[str]:
-    """New recovery codes (the old ones stop working); needs the password and a current
-    code, PolicyError otherwise."""
+def regenerate_recovery_codes(user: User) -> list[str]:
+    """New recovery codes (the old ones stop working), after `service.reauthenticate`;
+    PolicyError when there is no factor."""
     if not user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
-    _confirm(user, password, code)
     return new_recovery_codes(user)
 
 

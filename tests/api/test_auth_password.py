@@ -1,4 +1,5 @@
-"""POST /api/v1/auth/password: policy reasons as 422 field errors; other sessions end."""
+"""POST /api/v1/auth/password: the current password (403 when wrong), policy reasons as 422
+field errors; other sessions end; the answer lists the tokens that still work."""
 
 import pytest
 
@@ -23,7 +24,8 @@ def test_change_ends_other_sessions_not_this_one(app, client):
     response = client.post(
         URL, json={"current_password": PASSWORD, "new_password": NEW}, headers=headers
     )
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.get_json() == {"tokens": [], "tokens_revoked": 0}
     assert client.get("/api/v1/auth/me").status_code == 200
     replay = app.test_client()
     replay.set_cookie("practice_session", old_cookie)
@@ -43,7 +45,8 @@ def test_change_by_bearer_ends_every_cookie_session(app, client):
     response = client.post(
         URL, json={"current_password": PASSWORD, "new_password": NEW}, headers=bearer(user)
     )
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert [t["name"] for t in response.get_json()["tokens"]] == ["tests"]  # the caller's own
     assert_error(browser.get("/api/v1/auth/me"), 401)
 
 
@@ -97,9 +100,9 @@ def test_wrong_current_password_is_refused_and_audited(client):
             json={"current_password": "not it at all", "new_password": NEW},
             headers=bearer(user),
         ),
-        422,
+        403,
     )
-    assert "current_password" in body["errors"]["json"]
+    assert "current password" in body["message"]
     assert ("auth.password_change", "failure") in audit_actions(object_id=str(user.id))
 
 
@@ -134,7 +137,7 @@ def test_unicode_passphrase_round_trips(client):
     response = client.post(
         URL, json={"current_password": PASSWORD, "new_password": new}, headers=bearer(user)
     )
-    assert response.status_code == 204
+    assert response.status_code == 200
     db.session.expire_all()
     assert passwords.verify_password(db.session.get(User, user.id).password_hash, new)
 
@@ -174,7 +177,7 @@ def test_a_reset_password_must_be_replaced_before_anything_else(app, client):
     changed = client.post(
         URL, json={"current_password": TEMPORARY, "new_password": NEW}, headers=headers
     )
-    assert changed.status_code == 204, changed.get_data(as_text=True)
+    assert changed.status_code == 200, changed.get_data(as_text=True)
     assert client.get("/api/v1/auth/me").get_json()["password_reset_required"] is False
     assert client.get("/api/v1/clients").status_code == 200
     assert ("user.password_reset", "success") in audit_actions(object_id=str(user.id))
@@ -197,7 +200,7 @@ def test_a_reset_and_a_required_enrolment_leave_both_paths_open(app, client):
     changed = client.post(
         URL, json={"current_password": TEMPORARY, "new_password": NEW}, headers=headers
     )
-    assert changed.status_code == 204
+    assert changed.status_code == 200
     assert_error(client.get("/api/v1/clients"), 403)  # enrolment is still pending
 
 

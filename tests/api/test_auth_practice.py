@@ -7,7 +7,7 @@ from practice.auth import totp as totp_module
 from practice.auth.models import Practice
 from practice.extensions import db
 from tests.auth.helpers import Clock, audit_actions, login, login_csrf
-from tests.factories import bearer, make_practice, make_user
+from tests.factories import PASSWORD, bearer, make_practice, make_user
 from tests.helpers import assert_error, settle
 
 URL = "/api/v1/practice"
@@ -139,7 +139,9 @@ def test_required_totp_confines_unenrolled_users_to_enrolment(client, clock):
 
     setup = client.post("/api/v1/auth/totp/setup", headers=headers).get_json()
     code = pyotp.TOTP(setup["secret"]).at(clock.now)
-    enabled = client.post("/api/v1/auth/totp/enable", json={"code": code}, headers=headers)
+    enabled = client.post(
+        "/api/v1/auth/totp/enable", json={"password": PASSWORD, "code": code}, headers=headers
+    )
     assert enabled.status_code == 200
     assert client.get(URL).status_code == 200
     # Once enrolled, the factor cannot be turned off while the practice requires it.
@@ -148,7 +150,7 @@ def test_required_totp_confines_unenrolled_users_to_enrolment(client, clock):
         client.post(
             "/api/v1/auth/totp/disable",
             json={
-                "password": "lantern orchard velvet harbour",
+                "password": PASSWORD,
                 "code": pyotp.TOTP(setup["secret"]).at(clock.now),
             },
             headers=headers,

@@ -1,7 +1,7 @@
 """Personal API tokens: secret shown once, listed by prefix, revoked, expired, hashed."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from practice.database import utcnow
 from practice.extensions import db
 from tests.api.helpers import audit_rows
 from tests.auth.helpers import audit_actions, count, login_csrf
-from tests.factories import bearer, make_practice, make_user
+from tests.factories import PASSWORD, bearer, make_practice, make_user
 from tests.helpers import assert_error, settle
 
 URL = "/api/v1/auth/tokens"
@@ -23,7 +23,7 @@ def test_create_list_use_and_revoke(client, app):
     practice = make_practice()
     user = make_user(practice)
     headers = login_csrf(client, user)
-    created = client.post(URL, json={"name": "laptop sync"}, headers=headers)
+    created = client.post(URL, json={"name": "laptop sync", "password": PASSWORD}, headers=headers)
     assert created.status_code == 201
     body = created.get_json()
     secret = body["secret"]
@@ -52,7 +52,11 @@ def test_expired_token_is_401(client):
     user = make_user(practice)
     created = client.post(
         URL,
-        json={"name": "short lived", "expires_at": (utcnow() + timedelta(hours=1)).isoformat()},
+        json={
+            "name": "short lived",
+            "expires_at": (utcnow() + timedelta(hours=1)).isoformat(),
+            "password": PASSWORD,
+        },
         headers=bearer(user),
     )
     assert created.status_code == 201
@@ -115,6 +119,7 @@ def test_a_known_token_that_no_longer_works_is_audited_against_its_owner(client,
         {"name": "ok", "expires_at": "yesterday"},
         {"name": "ok", "expires_at": "2020-01-01T00:00:00+00:00"},
         {"name": "ok", "expires_at": "2999-01-01T00:00:00"},  # no offset
+        {"name": "ok", "expires_at": "2999-01-01T00:00:00+00:00"},  # past the maximum
         {"name": "ok", "scope": "admin"},
         {"name": ["a"]},
     ],
@@ -125,7 +130,8 @@ def test_bad_input_is_4xx_and_stores_nothing(client, payload):
     headers = bearer(user)
     settle()
     before = count(ApiToken)
-    assert_error(client.post(URL, json=payload, headers=headers), 422)
+    body = {**payload, "password": PASSWORD} if payload else payload
+    assert_error(client.post(URL, json=body, headers=headers), 422)
     assert count(ApiToken) == before
 
 
@@ -133,7 +139,7 @@ def test_bad_input_is_4xx_and_stores_nothing(client, payload):
 def test_odd_but_valid_names_are_stored_verbatim(client, name):
     practice = make_practice()
     user = make_user(practice)
-    response = client.post(URL, json={"name": name}, headers=bearer(user))
+    response = client.post(URL, json={"name": name, "password": PASSWORD}, headers=bearer(user))
     assert response.status_code == 201 and response.get_json()["name"] == name
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) >= 2
 
@@ -151,7 +157,125 @@ def test_list_is_paginated_and_needs_login(client):
     user = make_user(practice)
     headers = bearer(user)
     for n in range(3):
-        client.post(URL, json={"name": f"t{n}"}, headers=headers)
+        client.post(URL, json={"name": f"t{n}", "password": PASSWORD}, headers=headers)
     page = client.get(f"{URL}?page=2&page_size=2", headers=headers).get_json()
     assert page["total"] == 4 and len(page["items"]) == 2 and page["page"] == 2
     assert_error(client.get(f"{URL}?page_size=500", headers=headers), 422)
+
+
+def create(client, headers, **body):
+    return client.post(URL, json={"name": "sync", **body}, headers=headers)
+
+
+def test_creating_a_token_needs_the_password_even_with_a_token(client):
+    """SECURITY 30: a stolen cookie or token cannot mint a token that outlives it."""
+    practice = make_practice()
+    user = make_user(practice)
+    settle()
+    for headers in (login_csrf(client, user), bearer(user)):
+        settle()
+        before = count(ApiToken)
+        assert_error(create(client, headers), 422)  # the password is required
+        refused = assert_error(create(client, headers, password="not my password at all"), 403)
+        assert "password" in refused["message"]
+        assert count(ApiToken) == before
+        assert create(client, headers, password=PASSWORD).status_code == 201
+    assert (
+        audit_actions(action="auth.token_create", outcome="failure")
+        == [("auth.token_create", "failure")] * 2
+    )
+
+
+def test_tokens_expire_by_default_and_at_most_after_the_maximum(client, app, monkeypatch):
+    practice = make_practice()
+    user = make_user(practice)
+    headers = bearer(user)
+    settle()
+    body = create(client, headers, password=PASSWORD).get_json()
+    lifetime = datetime.fromisoformat(body["expires_at"]) - utcnow()
+    assert timedelta(days=89, hours=23) < lifetime <= timedelta(days=90)
+    monkeypatch.setitem(app.config, "PRACTICE_TOKEN_MAX_DAYS", 30)
+    too_long = (utcnow() + timedelta(days=31)).isoformat()
+    refused = assert_error(create(client, headers, password=PASSWORD, expires_at=too_long), 422)
+    assert "30 days" in str(refused["errors"])
+    ok = (utcnow() + timedelta(days=29)).isoformat()
+    assert create(client, headers, password=PASSWORD, expires_at=ok).status_code == 201
+
+
+def test_last_use_is_shown_and_written_at_most_once_a_minute(client):
+    practice = make_practice()
+    user = make_user(practice)
+    token, secret = service.issue_api_token(user, "sync")
+    settle()
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert client.get(URL, headers=auth).get_json()["items"][0]["last_used_at"] is not None
+    db.session.expire_all()
+    first = db.session.get(ApiToken, token.id).last_used_at
+    client.get("/api/v1/auth/me", headers=auth)
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == first  # no write this minute
+    db.session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    settle()
+    client.get("/api/v1/auth/me", headers=auth)
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at > first - timedelta(seconds=1)
+
+
+def test_password_change_lists_tokens_and_revokes_them_when_asked(client):
+    practice = make_practice()
+    user = make_user(practice)
+    _token, secret = service.issue_api_token(user, "sync")
+    headers = login_csrf(client, user)
+    change = {"current_password": PASSWORD, "new_password": "quiet harbour lantern moss"}
+    kept = client.post("/api/v1/auth/password", json=change, headers=headers)
+    assert kept.status_code == 200
+    assert [t["name"] for t in kept.get_json()["tokens"]] == ["sync"]
+    assert kept.get_json()["tokens_revoked"] == 0
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
+    change = {
+        "current_password": "quiet harbour lantern moss",
+        "new_password": "another long quiet phrase",
+        "revoke_tokens": True,
+    }
+    revoked = client.post("/api/v1/auth/password", json=change, headers=headers)
+    assert revoked.status_code == 200
+    assert revoked.get_json() == {"tokens": [], "tokens_revoked": 1}
+    assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}), 401)
+
+
+@pytest.mark.parametrize("how", ["reset-password", "reset-totp", "owner totp reset", "email"])
+def test_recovering_an_account_revokes_its_tokens(app, client, monkeypatch, how):
+    """SECURITY 30: a token does not outlive a reset, a second-factor reset or an email change."""
+    practice = make_practice()
+    owner = make_user(practice, ["owner"])
+    user = make_user(practice)
+    user.totp_secret = "sealed seed stand-in"  # a factor to reset
+    _token, secret = service.issue_api_token(user, "sync")
+    settle()
+    stolen = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/auth/me", headers=stolen).status_code == 200
+    if how == "email":
+        user.totp_secret = None
+        settle()
+        body = {"password": PASSWORD, "email": "new-address@example.test"}
+        assert (
+            client.post(
+                "/api/v1/auth/email", json=body, headers=login_csrf(client, user)
+            ).status_code
+            == 200
+        )
+    elif how == "owner totp reset":
+        assert (
+            client.delete(f"/api/v1/users/{user.id}/totp", headers=bearer(owner)).status_code == 204
+        )
+    else:
+        monkeypatch.setenv("PRACTICE_NEW_PASSWORD", "temporary lantern password")
+        result = app.test_cli_runner().invoke(args=["practice", how, user.email])
+        assert result.exit_code == 0, result.output
+        assert "API tokens are revoked" in result.output
+    db.session.expire_all()
+    assert_error(client.get("/api/v1/auth/me", headers=stolen), 401)
+    assert service.live_tokens_of(db.session.get(type(user), user.id)) == []

@@ -39,7 +39,7 @@ def enrol_with_codes(client, headers, clock):
     assert body["otpauth_uri"].startswith("otpauth://totp/")
     confirmed = client.post(
         "/api/v1/auth/totp/enable",
-        json={"code": code_at(body["secret"], clock.now)},
+        json={"password": PASSWORD, "code": code_at(body["secret"], clock.now)},
         headers=headers,
     )
     assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
@@ -56,12 +56,20 @@ def test_enrol_then_login_requires_a_code(client, clock):
     assert user.totp_enabled is False  # not until confirmed
     assert setup["secret"] not in (user.totp_secret or "")
     clock.now += 30
+    enable = "/api/v1/auth/totp/enable"
     assert_error(
-        client.post("/api/v1/auth/totp/enable", json={"code": "000000"}, headers=headers), 422
+        client.post(enable, json={"password": PASSWORD, "code": "000000"}, headers=headers), 422
     )
+    # A stolen session cannot enrol its own authenticator: the password is asked again.
+    code = code_at(setup["secret"], clock.now)
+    refused = client.post(enable, json={"password": "a guess at it", "code": code}, headers=headers)
+    assert_error(refused, 403)
+    assert_error(client.post(enable, json={"code": code}, headers=headers), 422)
+    db.session.refresh(user)
+    assert user.totp_enabled is False
     ok = client.post(
-        "/api/v1/auth/totp/enable",
-        json={"code": code_at(setup["secret"], clock.now)},
+        enable,
+        json={"password": PASSWORD, "code": code},
         headers=headers,
     )
     assert ok.status_code == 200
@@ -117,11 +125,11 @@ def test_disable_needs_password_and_code(client, clock):
     url = "/api/v1/auth/totp/disable"
     code = code_at(secret, clock.now)
     body = assert_error(
-        client.post(url, json={"password": "wrong wrong wrong", "code": code}, headers=headers), 422
+        client.post(url, json={"password": "wrong wrong wrong", "code": code}, headers=headers), 403
     )
-    assert "password" in body["errors"]["json"]
+    assert "password" in body["message"]
     assert_error(
-        client.post(url, json={"password": PASSWORD, "code": "111111"}, headers=headers), 422
+        client.post(url, json={"password": PASSWORD, "code": "111111"}, headers=headers), 403
     )
     assert (
         client.post(url, json={"password": PASSWORD, "code": code}, headers=headers).status_code
@@ -141,7 +149,12 @@ def test_setup_when_enabled_is_409(client, clock):
     enrol(client, headers, clock)
     assert_error(client.post("/api/v1/auth/totp/setup", headers=headers), 409)
     assert_error(
-        client.post("/api/v1/auth/totp/enable", json={"code": "123456"}, headers=headers), 422
+        client.post(
+            "/api/v1/auth/totp/enable",
+            json={"password": PASSWORD, "code": "123456"},
+            headers=headers,
+        ),
+        422,
     )
 
 
@@ -279,8 +292,9 @@ def test_new_recovery_codes_replace_the_old_and_disable_clears_them(client, cloc
             json={"password": "wrong password!", "code": code_at(secret, clock.now)},
             headers=headers,
         ),
-        422,
+        403,
     )
+    clock.now += 30
     fresh = client.post(
         url, json={"password": PASSWORD, "code": code_at(secret, clock.now)}, headers=headers
     )
