@@ -192,12 +192,7 @@ class Password(MethodView):
         user = current_user._get_current_object()
         reauthenticate("auth.password_change", args["current_password"], args.get("totp"))
         _own_account("auth.password_change", service.change_password, user, args["new_password"])
-        ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
-        if ended:
-            audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
-        revoked = sessions.revoke_all_api_tokens(user) if args["revoke_tokens"] else 0
-        if revoked:
-            audit.record(db.session, "auth.tokens_revoked", object_type="user", object_id=user.id)
+        revoked = service.finish_password_change(user, revoke_tokens=args["revoke_tokens"])
         return {"tokens": service.live_tokens_of(user), "tokens_revoked": revoked}
 
 

@@ -102,6 +102,17 @@ def change_password(user: User, new_password: str) -> None:
     user.password_reset_required = False
 
 
+def finish_password_change(user: User, *, revoke_tokens: bool) -> int:
+    """After the user's own change: their other sessions end and, when they ask, every API
+    token of theirs is revoked (each audited); returns how many tokens were revoked."""
+    if sessions.end_sessions(user, "password_changed", keep=sessions.current_session()):
+        audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
+    revoked = revoke_all_api_tokens(user) if revoke_tokens else 0
+    if revoked:
+        audit.record(db.session, "auth.tokens_revoked", object_type="user", object_id=user.id)
+    return revoked
+
+
 def reset_password(user: User, new_password: str) -> None:
     """The operator sets a temporary password for `user`, who forgot theirs:
     policy-checked, every session ended and every API token revoked, and a change of
