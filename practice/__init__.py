@@ -141,10 +141,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the HTTP API and the offline docs assets."""
+    """Mount the HTTP API, the offline docs assets and the web app's pages."""
+    from practice import web
     from practice.api import register
 
     register(app)
+    web.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

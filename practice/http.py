@@ -27,14 +27,31 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXTRA_ERROR_KEYS = ("conflicts",)
 
 CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Pages of the web app (practice.web): own files only, no inline script or style.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 
 
+def is_page_request() -> bool:
+    """A request for a page of the web app (anything outside /api/), when it is mounted."""
+    from flask import current_app
+
+    return not request.path.startswith("/api/") and "page_errors" in current_app.extensions
+
+
 def error_response(error: HTTPException) -> Response:
-    """The API.md error body for any HTTP error."""
+    """The API.md error body for any HTTP error; an HTML page in the app's layout for
+    page URLs (practice.web renders it)."""
+    if is_page_request():
+        from flask import current_app
+
+        return current_app.extensions["page_errors"](error)
     code = error.code or 500
     payload: dict = {"code": code, "status": error.name}
     data = getattr(error, "data", None) or {}
@@ -162,8 +179,8 @@ def _record_crypto_refusal(error: Exception, action: str, outcome: str, level: i
 
 def check_json_body():
     """Unsafe requests with a body must send JSON (415) that parses (400)."""
-    if request.method not in UNSAFE_METHODS:
-        return None
+    if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
+        return None  # pages post forms
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if not has_body:
         return None
@@ -214,8 +231,9 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     docs = request.path.startswith("/api/docs")
-    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
-    if request.path.startswith("/api/v1/"):
+    page = not request.path.startswith("/api/")
+    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP if page else CSP)
+    if request.path.startswith("/api/v1/") or (page and not request.path.startswith("/static/")):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     if current_app.config.get("SEND_HSTS"):

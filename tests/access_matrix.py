@@ -150,3 +150,85 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(404, 200, 404, 404, 403, 404, 401),
 }
 # fmt: on
+
+# The web app's pages (practice.web). Bearer tokens work there as in the API; anonymous
+# GETs are sent to the sign-in page (302), anonymous POSTs get the "signed out" page that
+# keeps the form (401). Clinical pages answer owners and schedulers the 404 page.
+# fmt: off
+EXPECTED.update({
+    ("GET", "/clients/<uuid:client_id>/scripts/new"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/scripts/new"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/edit"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/edit"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/figures/new"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/figures/new"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/figures/<uuid:figure_id>/edit"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/figures/<uuid:figure_id>/edit"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/"):
+        row(302, 302, 302, 302, 302, 302, 200),
+    ("GET", "/sign-in"):
+        row(302, 302, 302, 302, 302, 302, 200),
+    ("POST", "/sign-in"):
+        row(400, 400, 400, 400, 400, 400, 400),
+    ("POST", "/sign-out"):
+        row(302, 302, 302, 302, 302, 302, 401),
+    ("GET", "/account"):
+        row(200, 200, 200, 200, 200, 200, 302),
+    ("GET", "/account/password"):
+        row(200, 200, 200, 200, 200, 200, 302),
+    ("POST", "/account/password"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/account/two-factor"):
+        row(200, 200, 200, 200, 200, 200, 302),
+    ("POST", "/account/two-factor/setup"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("POST", "/account/two-factor/enable"):
+        row(422, 422, 422, 422, 422, 422, 401),
+    ("GET", "/week"):
+        row(404, 200, 200, 404, 404, 200, 302),
+    ("GET", "/week/<start>"):
+        row(404, 200, 200, 404, 404, 200, 302),
+    ("GET", "/appointments/<uuid:appointment_id>"):
+        row(404, 200, 404, 404, 404, 404, 302),
+    ("POST", "/appointments/<uuid:appointment_id>/status"):
+        row(404, 409, 404, 404, 404, 404, 401),
+    ("GET", "/clients"):
+        row(404, 200, 200, 404, 404, 200, 302),
+    ("GET", "/clients/<uuid:client_id>"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/supervision"):
+        row(404, 404, 404, 404, 200, 200, 302),
+    ("POST", "/clients/<uuid:client_id>/notes"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/notes/<uuid:note_id>"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/notes/<uuid:note_id>/edit"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/notes/<uuid:note_id>/edit"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/notes/<uuid:note_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/notes/<uuid:note_id>/sign"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("POST", "/notes/<uuid:note_id>/addenda"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/themes"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/clients/<uuid:client_id>/themes/scripts/<uuid:script_id>"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/static/<path:filename>"):
+        row(200, 200, 200, 200, 200, 200, 200),
+})
+# fmt: on

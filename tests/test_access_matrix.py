@@ -61,11 +61,14 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         # ending: the author's link in effect.
         "link_id": ids["pending_link"] if rule.endswith(("/accept", "/decline")) else ids["link"],
         "filename": "docs.js",
+        "start": "2026-12-07",
     }
     url = rule
     for name, value in params.items():
         for converter in ("uuid:", "path:", ""):
             url = url.replace(f"<{converter}{name}>", str(value))
+    if rule == "/static/<path:filename>":
+        url = "/static/app.css"  # the web app's files (the docs' have their own rule)
     start = (utcnow() + timedelta(days=30)).replace(microsecond=0)
     bodies = {
         ("POST", "/api/v1/auth/login"): {"email": "nobody@matrix.test", "password": "x" * 12},
@@ -128,6 +131,10 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
     kwargs: dict = {}
     if (method, rule) in bodies:
         kwargs["json"] = bodies[(method, rule)]
+    if (method, rule) in PAGE_FORMS:
+        kwargs["data"] = PAGE_FORMS[(method, rule)]
+    if (method, rule) == ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
+        kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
     if versioned_write and ("/scripts/" in rule or "/notes/" in rule):
         kwargs["headers"] = {"If-Match": '"1"'}
@@ -136,10 +143,35 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
     return url, kwargs
 
 
+# Valid forms for the web app's pages (bearer callers need no CSRF token, as in the API).
+PAGE_FORMS = {
+    ("POST", "/account/password"): {
+        "current_password": PASSWORD,
+        "new_password": "a completely new passphrase 42",
+    },
+    ("POST", "/account/two-factor/enable"): {"password": PASSWORD, "code": "000000"},
+    ("POST", "/appointments/<uuid:appointment_id>/status"): {"status": "attended"},
+    ("POST", "/clients/<uuid:client_id>/notes"): {"session_date": "2026-10-01"},
+    ("POST", "/notes/<uuid:note_id>/edit"): {"version": "1", "narrative.summary": "More."},
+    ("POST", "/notes/<uuid:note_id>/sign"): {"version": "1"},
+    ("POST", "/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
+    ("POST", "/clients/<uuid:client_id>/scripts/new"): {"name": "Pleases", "status": "working"},
+    ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/edit"): {
+        "version": "1",
+        "name": "Renamed",
+        "status": "focal",
+    },
+    ("POST", "/clients/<uuid:client_id>/figures/new"): {"label": "Boss", "role": "authority"},
+    ("POST", "/clients/<uuid:client_id>/figures/<uuid:figure_id>/edit"): {"label": "Sam B"},
+}
+
+
 def call(client, method, url, persona_headers, kwargs):
     headers = dict(persona_headers)
     headers.update(kwargs.get("headers", {}))
-    response = client.open(url, method=method, headers=headers, json=kwargs.get("json"))
+    response = client.open(
+        url, method=method, headers=headers, json=kwargs.get("json"), data=kwargs.get("data")
+    )
     response.close()
     return response.status_code
 

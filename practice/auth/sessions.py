@@ -132,7 +132,7 @@ def _from_cookie() -> User | None:
     if not user.active:
         return _rejected("session", record)
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
+        sent = request.headers.get(CSRF_HEADER) or _form_csrf_token()
         if not hmac.compare_digest(sent.encode(), record.csrf_token.encode()):
             abort(403, message=f"Missing or invalid {CSRF_HEADER} header.")
     now = utcnow()
@@ -140,6 +140,15 @@ def _from_cookie() -> User | None:
         record.last_seen_at = now
     g.user_session = record
     return user
+
+
+def _form_csrf_token() -> str:
+    """The token a page's form carries in a hidden field (pages only; the API takes the
+    header alone)."""
+    if request.path.startswith("/api/"):
+        return ""
+    token = request.form.get("csrf_token", "")
+    return token if isinstance(token, str) else ""
 
 
 # Credential id -> when its last rejection was audited (this process; monotonic seconds).
@@ -219,13 +228,16 @@ def _refuse_until_done(user: User, path: str) -> None:
         allowed |= PASSWORD_PATHS
         todo.append("choose your own password at /api/v1/auth/password")
     if todo and path not in allowed:
+        if not path.startswith("/api/"):
+            g.pending_steps = todo  # pages send the user to the step (practice.web)
+            return
         abort(403, message="First " + " and ".join(todo) + ".")
 
 
 def forget_caller() -> None:
     """Start each request unauthenticated. An app context (and its `g`) can outlive one
     request, e.g. under the test client; a caller must never carry over."""
-    for name in ("_login_user", "user_session", "api_token"):
+    for name in ("_login_user", "user_session", "api_token", "pending_steps"):
         g.pop(name, None)
 
 

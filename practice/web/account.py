@@ -1,0 +1,239 @@
+"""Signing in, signing out, the home page, password change and TOTP enrolment: the same
+service calls as practice.api.auth (service.sign_in and service.reauthenticate carry the
+throttles, the failure counting and the audit entries), answered as pages.
+
+The second factor is asked on the sign-in form itself (a code field for those who use
+one): service.sign_in checks email, password and code together, so that a wrong password
+and a wrong code read alike and count against one throttle.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+
+import segno
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from practice.api.auth import LoginSchema, PasswordChangeSchema, TotpEnableSchema
+from practice.audit import service as audit
+from practice.auth import service, sessions, totp
+from practice.auth.models import User
+from practice.extensions import db
+from practice.web.pages import LOGIN_CSRF, fresh_login_token, refused, safe_path, signed_in
+
+bp = Blueprint("web_account", __name__)
+
+
+def home_for(user: User) -> str:
+    if user.has_role("clinician"):
+        return url_for("web_schedule.week")
+    if user.has_role("supervisor"):
+        return url_for("web_clients.supervision")
+    return url_for("web_account.account")
+
+
+def _carry() -> dict:
+    """What a sign-in form carries along: where to go next and a kept draft."""
+    kept = [
+        (name.removeprefix("keep:"), value)
+        for name, values in request.form.lists()
+        if name.startswith("keep:")
+        for value in values
+    ]
+    return {
+        "next_path": safe_path(request.values.get("next")),
+        "resume_path": safe_path(request.form.get("resume_path")),
+        "kept": kept,
+    }
+
+
+def _sign_in_form(status: int = 200, headers: dict | None = None, **context):
+    context.setdefault("error", None)
+    context.setdefault("email", "")
+    page = render_template(
+        "account/sign_in.html", login_token=fresh_login_token(), **_carry(), **context
+    )
+    return page, status, headers or {}
+
+
+def _login_token_ok() -> bool:
+    """The anonymous form token (login CSRF): a page cannot sign a victim in elsewhere."""
+    sent = request.form.get("login_token", "")
+    expected = session.get(LOGIN_CSRF)
+    return isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+@bp.get("/")
+def index():
+    """The sign-in page when signed out; the user's home when signed in."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return _sign_in_form()
+
+
+@bp.get("/sign-in")
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return _sign_in_form()
+
+
+@bp.post("/sign-in")
+def sign_in_post():
+    """Email, password and (for those who use one) a code; then where the user was going,
+    or the draft they were writing when their session ended."""
+    if not _login_token_ok():
+        return _sign_in_form(400, error="The form expired; please sign in again.")
+    email = request.form.get("email", "")
+    form = {"email": email, "password": request.form.get("password", "")}
+    if request.form.get("totp", "").strip():
+        form["totp"] = request.form["totp"].strip()
+    try:
+        args = LoginSchema().load(form)
+    except ValidationError:
+        return _sign_in_form(422, error="Enter your email and password.", email=email)
+    try:
+        user, record = service.sign_in(args["email"], args["password"], args.get("totp"))
+    except service.SignInRefused as refusal:
+        db.session.commit()  # the failure counters and audit entries stick
+        if refusal.retry_after is not None:
+            headers = {"Retry-After": str(refusal.retry_after)}
+            return _sign_in_form(429, headers, error=refusal.message, email=email)
+        return _sign_in_form(401, error=refusal.message, email=email)
+    session.pop(LOGIN_CSRF, None)
+    carry = _carry()
+    if carry["resume_path"] and carry["kept"]:
+        return render_template(
+            "account/resume.html",
+            resume_path=carry["resume_path"],
+            kept=carry["kept"],
+            token=record.csrf_token,
+        )
+    return redirect(carry["next_path"] or home_for(user))
+
+
+@bp.post("/sign-out")
+@signed_in
+def sign_out():
+    audit.record(db.session, "auth.logout", object_type="user", object_id=current_user.id)
+    sessions.end_current_session("logout")
+    return redirect(url_for("web_account.sign_in", bye=1))
+
+
+@bp.get("/account")
+@signed_in
+def account():
+    return render_template("account/account.html")
+
+
+def _reauthenticate(action: str, password: str, code: str | None) -> tuple[str, int] | None:
+    """service.reauthenticate; on refusal the sentence and status to show (403 or 429)."""
+    try:
+        service.reauthenticate(current_user._get_current_object(), password, code, action)
+    except service.SignInRefused as refusal:
+        db.session.commit()
+        return refusal.message, 429 if refusal.retry_after is not None else 403
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change your own password (current password, and a code if you use one); every
+    other session of yours ends; your API tokens too when you ask."""
+    if request.method == "GET":
+        return render_template("account/password.html", errors={})
+    form = {
+        "current_password": request.form.get("current_password", ""),
+        "new_password": request.form.get("new_password", ""),
+        "revoke_tokens": request.form.get("revoke_tokens") == "yes",
+    }
+    if request.form.get("totp", "").strip():
+        form["totp"] = request.form["totp"].strip()
+    user = current_user._get_current_object()
+    try:
+        args = PasswordChangeSchema().load(form)
+    except ValidationError as exc:
+        return render_template("account/password.html", errors=exc.messages), 422
+    denied = _reauthenticate("auth.password_change", args["current_password"], args.get("totp"))
+    if denied:
+        message, status = denied
+        return render_template("account/password.html", errors={}, refused=message), status
+    try:
+        service.change_password(user, args["new_password"])
+    except service.PolicyError as exc:
+        refused("auth.password_change", "user", user.id)
+        db.session.commit()
+        return render_template("account/password.html", errors=exc.errors), 422
+    audit.record(db.session, "auth.password_change", object_type="user", object_id=user.id)
+    ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
+    if ended:
+        audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
+    revoked = sessions.revoke_all_api_tokens(user) if args["revoke_tokens"] else 0
+    if revoked:
+        audit.record(db.session, "auth.tokens_revoked", object_type="user", object_id=user.id)
+    return render_template("account/password.html", errors={}, done=True, revoked=revoked)
+
+
+@bp.get("/account/two-factor")
+@signed_in
+def two_factor():
+    return render_template("account/two_factor.html", step="start")
+
+
+def _qr(uri: str) -> str:
+    """The otpauth URI as an SVG QR code in a data: URL (the CSP allows data: images)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _scan_page(error: str | None = None, status: int = 200):
+    """A fresh seed as a QR code and as text, and the form confirming it."""
+    user = current_user._get_current_object()
+    secret, uri = totp.begin_enrolment(user)
+    audit.record(db.session, "auth.totp_setup", object_type="user", object_id=user.id)
+    if status >= 400:
+        db.session.commit()  # the page shows this seed: it must be the stored one
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    page = render_template(
+        "account/two_factor.html", step="scan", qr=_qr(uri), secret=grouped, error=error
+    )
+    return page, status
+
+
+@bp.post("/account/two-factor/setup")
+@signed_in
+def two_factor_setup():
+    """Start enrolment: a new secret as a QR code; active once a code confirms it."""
+    if current_user.totp_enabled:
+        return render_template("account/two_factor.html", step="start"), 409
+    return _scan_page()
+
+
+@bp.post("/account/two-factor/enable")
+@signed_in
+def two_factor_enable():
+    """Confirm with your password and a code from the new authenticator; show the ten
+    recovery codes once."""
+    user = current_user._get_current_object()
+    if user.totp_enabled:
+        return render_template("account/two_factor.html", step="start"), 409
+    form = {"password": request.form.get("password", ""), "code": request.form.get("code", "")}
+    try:
+        args = TotpEnableSchema().load(form)
+    except ValidationError:
+        return _scan_page("Enter your password and the code. Scan this new code first.", 422)
+    denied = _reauthenticate("auth.totp_enable", args["password"], None)
+    if denied:
+        message, status = denied
+        return _scan_page(message + " Scan this new code and try again.", status)
+    try:
+        codes = totp.enable(user, args["code"])
+    except service.PolicyError:
+        refused("auth.totp_enable", "user", user.id)
+        return _scan_page("That code was not right. Scan this new code and try again.", 422)
+    audit.record(db.session, "auth.totp_enable", object_type="user", object_id=user.id)
+    return render_template("account/two_factor.html", step="done", codes=codes)
