@@ -169,12 +169,7 @@ def password():
         db.session.commit()
         return render_template("account/password.html", errors=exc.errors), 422
     audit.record(db.session, "auth.password_change", object_type="user", object_id=user.id)
-    ended = sessions.end_sessions(user, "password_changed", keep=sessions.current_session())
-    if ended:
-        audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
-    revoked = sessions.revoke_all_api_tokens(user) if args["revoke_tokens"] else 0
-    if revoked:
-        audit.record(db.session, "auth.tokens_revoked", object_type="user", object_id=user.id)
+    revoked = service.finish_password_change(user, revoke_tokens=args["revoke_tokens"])
     return render_template("account/password.html", errors={}, done=True, revoked=revoked)
 
 
