@@ -72,7 +72,6 @@ class Figures(MethodView):
             figure = figures.create_figure(current_user, client, args)
         except rules.Invalid as exc:
             _refuse(exc)
-        audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
         return figures.figure_view(figure, keys.client_cipher(client))
 
 
@@ -90,5 +89,4 @@ class FigureItem(MethodView):
             figures.update_figure(client, figure, args)
         except rules.Invalid as exc:
             _refuse(exc)
-        audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)
         return figures.figure_view(figure, keys.client_cipher(client))

@@ -98,7 +98,6 @@ class Scripts(MethodView):
         """Name a new script (status hypothesis unless given)."""
         client = service.get_clinical_client_for(current_user, client_id, write=True)
         script = scripts.create_script(current_user, client, _payload(args), args["status"])
-        audit.record(db.session, "script.create", object_type="script", object_id=script.id)
         view, _status, headers = _view(client, script)
         return view, 201, headers
 
@@ -133,7 +132,6 @@ class ScriptItem(MethodView):
             scripts.update_script(client, script, changes, script.version)
         except (rules.Conflict, rules.Stale) as exc:
             refuse(exc)
-        audit.record(db.session, "script.update", object_type="script", object_id=script.id)
         return _view(client, script)
 
 
@@ -157,5 +155,4 @@ class ScriptMerge(MethodView):
             scripts.merge_script(client, script, args["into_script_id"])
         except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
             refuse(exc)
-        audit.record(db.session, "script.merge", object_type="script", object_id=script.id)
         return _view(client, script)

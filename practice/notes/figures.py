@@ -11,6 +11,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
@@ -76,6 +77,7 @@ def create_figure(user: User, client: Client, payload: dict) -> Figure:
     figure.payload = keys.seal(client, "figures", "payload", figure.id, payload)
     db.session.add(figure)
     db.session.flush()
+    audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
     return figure
 
 
@@ -90,6 +92,7 @@ def update_figure(client: Client, figure: Figure, changes: dict) -> Figure:
     figure.payload = keys.seal(client, "figures", "payload", figure.id, current)
     figure.updated_at = utcnow()
     db.session.flush()
+    audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)
     return figure
 
 

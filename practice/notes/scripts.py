@@ -10,6 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
@@ -62,6 +63,7 @@ def create_script(user: User, client: Client, payload: dict, status: str) -> Scr
     script.payload = keys.seal(client, "scripts", "payload", script.id, payload, FIRST_VERSION)
     db.session.add(script)
     db.session.flush()
+    audit.record(db.session, "script.create", object_type="script", object_id=script.id)
     return script
 
 
@@ -81,6 +83,7 @@ def update_script(client: Client, script: Script, changes: dict, version: int) -
         {"payload": blob, "status": status},
         Script.merged_into_id.is_(None),
     )
+    audit.record(db.session, "script.update", object_type="script", object_id=script.id)
     return script
 
 
@@ -127,4 +130,5 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
         .values(merged_into_id=survivor.id, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    audit.record(db.session, "script.merge", object_type="script", object_id=script.id)
     return survivor

@@ -190,7 +190,6 @@ def _name_new_scripts(client: Client, content: dict, names: dict[int, str]) -> N
         script = scripts.create_script(
             current_user, client, {"name": payload["name"]}, payload["status"]
         )
-        audit.record(db.session, "script.create", object_type="script", object_id=script.id)
         content["relationship_episodes"][index]["script_id"] = str(script.id)
 
 

@@ -69,8 +69,7 @@ def new_script(client_id):
             client, None, form, None, errors=flatten_errors(exc.messages), status=422
         )
     status = args.pop("status")
-    script = scripts.create_script(current_user, client, args, status)
-    audit.record(db.session, "script.create", object_type="script", object_id=script.id)
+    scripts.create_script(current_user, client, args, status)
     return redirect(_back(client.id) + "#h-scripts")
 
 
@@ -111,7 +110,6 @@ def edit_script(client_id, script_id):
         return _script_page(client, script, form, script.version, status=409, theirs=current)
     except rules.Conflict as exc:
         abort(409, str(exc))
-    audit.record(db.session, "script.update", object_type="script", object_id=script.id)
     return redirect(_back(client.id) + "#h-scripts")
 
 
@@ -141,7 +139,6 @@ def merge_script(client_id, script_id):
         except rules.Conflict as exc:
             abort(409, str(exc))
         else:
-            audit.record(db.session, "script.merge", object_type="script", object_id=script.id)
             return redirect(_back(client.id) + "#h-scripts")
         refused("script.merge", "script", script.id)
     page = render_template(
@@ -178,12 +175,11 @@ def new_figure(client_id):
         return _figure_page(client, None, {"period": "current"})
     form = _form(FIGURE_FIELDS, blank_is_none=False)
     try:
-        figure = figures.create_figure(current_user, client, FigurePayloadSchema().load(form))
+        figures.create_figure(current_user, client, FigurePayloadSchema().load(form))
     except ValidationError as exc:
         return _figure_page(client, None, form, errors=flatten_errors(exc.messages), status=422)
     except rules.Invalid as exc:
         return _figure_page(client, None, form, errors=exc.errors, status=422)
-    audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
     return redirect(_back(client.id) + "#h-figures")
 
 
@@ -203,5 +199,4 @@ def edit_figure(client_id, figure_id: uuid.UUID):
         return _figure_page(client, figure, form, errors=flatten_errors(exc.messages), status=422)
     except rules.Invalid as exc:
         return _figure_page(client, figure, form, errors=exc.errors, status=422)
-    audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)
     return redirect(_back(client.id) + "#h-figures")
