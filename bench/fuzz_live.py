@@ -71,30 +71,20 @@ def seed(url: str, keyring: Path) -> dict:
     from practice import create_app
     from practice.extensions import db
     from tests.access_world import build_world
+    from tests.test_fuzz import real_path_parameters
 
     app = create_app("testing", overrides(url, keyring))
     with app.app_context():
         flask_migrate.upgrade()
         world = build_world(app.test_client())
         db.session.commit()
-        author = world.users["author"].id
-        ids = world.ids
-        paths = {
-            "client_id": ids["client"],
-            "figure_id": ids["figure"],
-            "script_id": ids["script"],
-            "note_id": ids["draft_note"],
-            "appointment_id": ids["appointment"],
-            "room_id": ids["room"],
-            "token_id": ids["author_token"],
-            # Not a fuzzing persona: the owner's generated PATCH (deactivate, re-role)
-            # must not end the author's own access half-way through.
-            "user_id": world.users["supervisor"].id,
-            "clinician_id": author,
-        }
+        # The test suite's real ids, except that the owner's generated PATCH (deactivate,
+        # re-role) aims at a user who is not a fuzzing persona, so it cannot end the
+        # author's own access half-way through.
+        paths = real_path_parameters(world) | {"user_id": str(world.users["supervisor"].id)}
         seeded = {
             "headers": {p: dict(world.headers[p]) for p in PERSONAS},
-            "paths": {name: str(value) for name, value in paths.items()},
+            "paths": paths,
         }
         db.session.remove()
         db.engine.dispose()
