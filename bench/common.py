@@ -15,8 +15,9 @@ import flask_migrate
 import psycopg
 from flask import Flask
 
-from practice import create_app, crypto
+from practice import create_app
 from practice.extensions import db
+from practice.keys.keyring import generate_keyring
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 PG_ADMIN = os.environ.get(
@@ -75,7 +76,7 @@ def scratch_app(kind: str) -> Iterator[Flask]:
         workdir = Path(tmp)
         url, drop = scratch_url(kind, workdir)
         ring = workdir / "keyring.json"
-        crypto.generate_keyring(ring)
+        generate_keyring(ring)
         try:
             app = bench_app(url, ring)
             with app.app_context():

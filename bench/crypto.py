@@ -17,12 +17,13 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from bench.common import machine, replace_section, scratch_app
-from practice import crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys
-from practice.notes.models import ClientDataKey
+from practice.keys import client_keys
+from practice.keys.envelope import generate_data_key, wrap_data_key
+from practice.keys.keyring import load_keyring
+from practice.keys.models import ClientDataKey
 
 SECTION = "## Encryption and keys"
 TARGET_SECONDS = 10.0
@@ -30,7 +31,7 @@ TARGET_SECONDS = 10.0
 
 def seed(count: int) -> Client:
     """One practice, one clinician, `count` clients each with a wrapped data key."""
-    keyring = keys.current_keyring()
+    keyring = client_keys.current_keyring()
     practice = auth_service.create_practice("Bench Rooms", "Europe/Berlin")
     clinician = auth_service.create_user(
         practice,
@@ -49,8 +50,8 @@ def seed(count: int) -> Client:
              "status": "active", "intake_date": date(2026, 1, 5), "created_at": now,
              "updated_at": now}
         )  # fmt: skip
-        master_id, wrapped = crypto.wrap_data_key(
-            keyring, practice.id, client_id, key_id, crypto.generate_data_key()
+        master_id, wrapped = wrap_data_key(
+            keyring, practice.id, client_id, key_id, generate_data_key()
         )
         data_keys.append(
             {"id": key_id, "practice_id": practice.id, "client_id": client_id,
@@ -84,19 +85,19 @@ def typical_note() -> dict:
 def time_ops(client: Client, reps: int = 2000) -> dict[str, float]:
     """Microseconds per seal and unseal of the note, with the data key already unwrapped."""
     note, row_id = typical_note(), uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, note)
+    blob = client_keys.seal(client, "process_notes", "content", row_id, note)
     start = time.perf_counter()
     for _ in range(reps):
-        keys.seal(client, "process_notes", "content", row_id, note)
+        client_keys.seal(client, "process_notes", "content", row_id, note)
     seal_us = (time.perf_counter() - start) / reps * 1e6
     start = time.perf_counter()
     for _ in range(reps):
-        keys.unseal(client, "process_notes", "content", row_id, blob)
+        client_keys.unseal(client, "process_notes", "content", row_id, blob)
     unseal_us = (time.perf_counter() - start) / reps * 1e6
     start = time.perf_counter()
     for _ in range(200):
-        keys.forget_keys()
-        keys.unseal(client, "process_notes", "content", row_id, blob)
+        client_keys.forget_keys()
+        client_keys.unseal(client, "process_notes", "content", row_id, blob)
     cold_us = (time.perf_counter() - start) / 200 * 1e6
     return {"bytes": len(blob), "seal": seal_us, "unseal": unseal_us, "cold": cold_us}
 
@@ -113,7 +114,7 @@ def bench(kind: str, count: int) -> dict:
         seconds = time.perf_counter() - start
         if result.exit_code != 0:
             raise SystemExit(f"rotate failed on {kind}:\n{result.output}")
-        active = crypto.load_keyring(ring).active_id
+        active = load_keyring(ring).active_id
         left = db.session.scalar(
             sa.select(sa.func.count()).where(ClientDataKey.master_key_id != active)
         )

@@ -206,9 +206,9 @@ def run_database(kind: str, budget: int) -> dict:
         workdir = Path(tmp)
         url, drop = scratch_url(kind, workdir)
         keyring = workdir / "keyring.json"
-        from practice import crypto
+        from practice.keys.keyring import generate_keyring
 
-        crypto.generate_keyring(keyring)
+        generate_keyring(keyring)
         try:
             seeded = seed(url, keyring)
             port = free_port()

@@ -178,7 +178,7 @@ def time_writes(
 
 def time_parts(client, raw: dict, reps: int = 200) -> dict[str, float]:
     """Median ms of the two CPU-only steps: template validation and sealing."""
-    from practice.notes import keys
+    from practice.keys import client_keys
 
     content = clean_content(raw)
     validate, seal = [], []
@@ -187,7 +187,7 @@ def time_parts(client, raw: dict, reps: int = 200) -> dict[str, float]:
         clean_content(raw)
         validate.append(time.perf_counter() - start)
         start = time.perf_counter()
-        keys.seal(client, "process_notes", "content", uuid.uuid4(), content)
+        client_keys.seal(client, "process_notes", "content", uuid.uuid4(), content)
         seal.append(time.perf_counter() - start)
     return {"validate": statistics.median(validate) * 1e3, "seal": statistics.median(seal) * 1e3}
 

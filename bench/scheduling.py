@@ -28,11 +28,11 @@ import flask_migrate
 import sqlalchemy as sa
 
 from bench.common import bench_app, machine, replace_section, scratch_url
-from practice import crypto
 from practice.api.common import paginate
 from practice.auth.models import Practice, User
 from practice.clients.models import Client
 from practice.extensions import db
+from practice.keys.keyring import generate_keyring
 from practice.scheduling.service import appointment_query
 
 SECTION = "## Scheduling"
@@ -210,7 +210,7 @@ def run(repeats: int) -> dict:
     """Build the 1x and 100x databases, time both views, drop the databases."""
     with tempfile.TemporaryDirectory(prefix="practice-bench-") as tmp:
         ring = Path(tmp) / "keyring.json"
-        crypto.generate_keyring(ring)
+        generate_keyring(ring)
         small_url, drop_small = scratch_url("postgresql", Path(tmp))
         large_url, drop_large = scratch_url("postgresql", Path(tmp))
         apps: dict = {}

@@ -22,15 +22,16 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bench.common import machine, replace_section, scratch_app
-from practice import crypto
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys, theme_loader
+from practice.keys import client_keys
+from practice.keys.envelope import ValueCipher, unwrap_data_key
 from practice.notes.models import Figure, ProcessNote, Script
-from practice.notes.theme_formats import history_csv, history_svg
-from practice.notes.theme_loader import client_theme_history
 from practice.scheduling.models import Appointment
+from practice.themes import loader as theme_loader
+from practice.themes.formats import history_csv, history_svg
+from practice.themes.loader import client_theme_history
 
 SECTION = "## Theme history"
 TARGET = 1.5
@@ -57,7 +58,7 @@ def seed(count: int) -> tuple[Client, object]:
     for n, role in enumerate((*ROLES, "therapist")):
         fid = uuid.uuid4()
         payload = {"label": f"figure {n}", "role": role, "period": "current"}
-        blob = keys.seal(client, "figures", "payload", fid, payload)
+        blob = client_keys.seal(client, "figures", "payload", fid, payload)
         figures.append({**base, "id": fid, "is_therapist": role == "therapist", "payload": blob})
     db.session.execute(sa.insert(Figure.__table__), figures)
     script_ids = [uuid.uuid4() for _ in range(4)]
@@ -66,7 +67,7 @@ def seed(count: int) -> tuple[Client, object]:
         payload = {"name": f"Script {n}", "wish": TEXT, "response_of_other": TEXT,
                    "response_of_self": TEXT, "origin": "bench"}  # fmt: skip
         merged = script_ids[0] if n == 3 else None
-        blob = keys.seal(client, "scripts", "payload", sid, payload)
+        blob = client_keys.seal(client, "scripts", "payload", sid, payload)
         scripts.append({**base, "id": sid, "status": "working", "merged_into_id": merged,
                         "payload": blob})  # fmt: skip
     db.session.execute(sa.insert(Script.__table__), scripts)
@@ -98,7 +99,7 @@ def seed(count: int) -> tuple[Client, object]:
             else [],
             "narrative": {"summary": TEXT * 8, "plan": TEXT * 2},
         }  # fmt: skip
-        blob = keys.seal(client, "process_notes", "content", nid, content)
+        blob = client_keys.seal(client, "process_notes", "content", nid, content)
         notes.append(
             {"id": nid, "practice_id": practice.id, "client_id": client.id,
              "author_id": author.id, "appointment_id": aid,
@@ -138,10 +139,15 @@ def floor(client_id: uuid.UUID, author_id: uuid.UUID, practice_id: uuid.UUID, ki
             (cid,),
         )
         key_id, master_id, wrapped = cursor.fetchone()
-        data_key = crypto.unwrap_data_key(
-            keys.current_keyring(), practice_id, client_id, as_uuid(key_id), master_id, wrapped
+        data_key = unwrap_data_key(
+            client_keys.current_keyring(),
+            practice_id,
+            client_id,
+            as_uuid(key_id),
+            master_id,
+            wrapped,
         )
-        cipher = crypto.ValueCipher(practice_id, client_id, as_uuid(key_id), data_key)
+        cipher = ValueCipher(practice_id, client_id, as_uuid(key_id), data_key)
         queries = (
             ("process_notes", "content", "SELECT id, content, session_date, status, "
              f"appointment_id FROM process_notes WHERE client_id = {mark} AND author_id = {mark}",
@@ -179,7 +185,7 @@ def timed(fns: dict, repeats: int) -> dict[str, float]:
     for round_ in range(repeats):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             db.session.remove()
-            keys.forget_keys()
+            client_keys.forget_keys()
             start = time.perf_counter()
             fns[name]()
             samples[name].append((time.perf_counter() - start) * 1000)
@@ -253,7 +259,7 @@ NOTES = [
     "reference into a UUID for every value, and `ClientCipher.unseal` parsed it once "
     "more. The fixed part of the associated data is now built once per cipher and "
     "column and the header is compared as bytes (same bytes, same checks; "
-    "tests/notes/test_crypto.py). The floor measured with the old code in the same run "
+    "tests/keys/test_crypto.py). The floor measured with the old code in the same run "
     "was about 1.25 x the floor measured here.",
     "- Loader: plain Core selects on the session's connection (no ORM row loading), only "
     "the needed columns, no SQLAlchemy conversion for values that are only compared or "

@@ -11,7 +11,8 @@ import click
 from flask import Flask
 
 from config import config_for, instance_path
-from practice import crypto
+from practice.keys.errors import KeyringError
+from practice.keys.keyring import generate_keyring, load_keyring
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -62,15 +63,15 @@ def prepare_instance(app: Flask) -> None:
     if not source and development:
         path = instance / "keyring.json"
         if not path.exists():
-            crypto.generate_keyring(path)
+            generate_keyring(path)
             _say(f"generated a development keyring in {path} (mode 0600); back it up")
         source = str(path)
     if not source:
         sys.exit("practice: cannot start: PRACTICE_KEYRING is not set")
     app.config["PRACTICE_KEYRING"] = source  # `flask keys …` use the keyring the app uses
     try:
-        app.extensions["keyring"] = crypto.load_keyring(source)
-    except crypto.KeyringError as exc:
+        app.extensions["keyring"] = load_keyring(source)
+    except KeyringError as exc:
         sys.exit(f"practice: cannot start: PRACTICE_KEYRING: {exc}")
 
     tags = app.config.get("PRACTICE_CCRT_TAGS")

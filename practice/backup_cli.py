@@ -120,10 +120,11 @@ def restored_problems() -> list[str]:
 
 
 def _key_problems() -> list[str]:
-    from practice import crypto
-    from practice.notes import rotation
-    from practice.notes.keys import current_keyring
-    from practice.notes.models import ClientDataKey
+    from practice.keys import rotation
+    from practice.keys.client_keys import current_keyring
+    from practice.keys.envelope import unwrap_data_key
+    from practice.keys.errors import IntegrityError
+    from practice.keys.models import ClientDataKey
 
     keyring = current_keyring()
     problems = []
@@ -148,10 +149,10 @@ def _key_problems() -> list[str]:
         if row.master_key_id not in keyring.keys:
             continue  # counted above
         try:
-            crypto.unwrap_data_key(
+            unwrap_data_key(
                 keyring, row.practice_id, row.client_id, row.id, row.master_key_id, row.wrapped_key
             )
-        except crypto.IntegrityError:
+        except IntegrityError:
             failed += 1
     if failed:
         problems.append(

@@ -21,7 +21,7 @@ practice_cli = AppGroup("practice", help="Practices and the demo practice.")
 # Modules that attach commands: each exposes `register(app)`.
 COMMAND_MODULES = (
     "practice.audit.cli",
-    "practice.notes.cli",
+    "practice.keys.cli",
     "practice.demo_cli",
     "practice.backup_cli",
 )
@@ -150,7 +150,7 @@ def problem_with(error: Exception) -> str | None:
     import sqlalchemy as sa
 
     from practice.audit.service import CheckpointMissing
-    from practice.crypto import KeyringError
+    from practice.keys.errors import KeyringError
 
     if isinstance(error, sa.exc.DBAPIError):
         detail = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""

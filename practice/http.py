@@ -17,8 +17,8 @@ from werkzeug.exceptions import (
 
 from practice import input_guard
 from practice.audit.service import CheckpointMissing
-from practice.crypto import CryptoError, ShreddedKeyError, UnknownKeyError
 from practice.extensions import db
+from practice.keys.errors import CryptoError, ShreddedKeyError, UnknownKeyError
 
 log = logging.getLogger("practice.http")
 

@@ -3,7 +3,8 @@
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.auth.models import ApiToken, Practice, Supervision, User, UserSession
 from practice.clients.models import CareTeamMember, Client
-from practice.notes.models import ClientDataKey, Figure, NoteAddendum, ProcessNote, Script
+from practice.keys.models import ClientDataKey
+from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
 from practice.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Room
 
 __all__ = [

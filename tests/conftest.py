@@ -15,8 +15,9 @@ from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.serving import make_server
 
-from practice import create_app, crypto
+from practice import create_app
 from practice.extensions import db as _db
+from practice.keys.keyring import generate_keyring
 from tests.databases import TestDatabase
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
@@ -39,7 +40,7 @@ def build_app(database: TestDatabase, keyring_path: Path, **overrides) -> Flask:
 @pytest.fixture(scope="session")
 def keyring_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("keys") / "keyring.json"
-    crypto.generate_keyring(path)
+    generate_keyring(path)
     return path
 
 

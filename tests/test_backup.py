@@ -14,13 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from practice import backup as backups
-from practice import create_app, crypto
+from practice import create_app
 from practice.audit import service as audit
 from practice.audit.models import AuditEntry
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db as _db
-from practice.notes import keys
+from practice.keys import client_keys
+from practice.keys.keyring import generate_keyring, load_keyring
 from practice.notes.models import ProcessNote
 from tests.conftest import TEST_SECRET_KEY
 from tests.databases import TestDatabase
@@ -79,7 +80,7 @@ def seed(app) -> dict[uuid.UUID, dict]:
                     client_id=client.id,
                     author_id=clinician.id,
                     session_date=date(2026, 3, n + 1),
-                    content=keys.seal(client, "process_notes", "content", note_id, content),
+                    content=client_keys.seal(client, "process_notes", "content", note_id, content),
                 )
             )
             audit.record(_db.session, "note.create", object_type="note", object_id=note_id,
@@ -140,12 +141,12 @@ def test_round_trip_into_a_fresh_database(databases, tmp_path):
     code, output = cli(target, "audit", "verify")
     assert code == 0, output
     with target.app_context():
-        keys.forget_keys()
+        client_keys.forget_keys()
         notes = _db.session.scalars(sa.select(ProcessNote)).all()
         assert len(notes) == NOTES
         for note in notes:
             client = _db.session.get(Client, note.client_id)
-            opened = keys.unseal(client, "process_notes", "content", note.id, note.content)
+            opened = client_keys.unseal(client, "process_notes", "content", note.id, note.content)
             assert opened == plaintexts[note.id]
 
 
@@ -252,8 +253,8 @@ def test_restore_into_an_instance_with_other_keys_is_refused_naming_them(
     plaintexts = seed(source)
     path = tmp_path / "practice.backup"
     assert cli(source, "backup", str(path))[0] == 0
-    old_key = crypto.load_keyring(keyring_path).active_id
-    fresh = crypto.generate_keyring(tmp_path / "fresh-keyring.json")
+    old_key = load_keyring(keyring_path).active_id
+    fresh = generate_keyring(tmp_path / "fresh-keyring.json")
 
     target = databases(migrate=False, keyring=fresh.path, secret="another instance's secret")
     code, output = cli(target, "restore", str(path))

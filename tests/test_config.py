@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import config
-from practice import create_app, crypto
+from practice import create_app
+from practice.keys.keyring import generate_keyring
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOT = "from practice import create_app; create_app(); print('booted')"
@@ -47,7 +48,7 @@ def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def production(tmp_path, database) -> dict:
     keyring = tmp_path / "keyring.json"
-    crypto.generate_keyring(keyring)
+    generate_keyring(keyring)
     return {
         "PRACTICE_CONFIG": "production",
         "SECRET_KEY": GOOD_SECRET,

@@ -12,8 +12,8 @@ from practice.auth.models import Practice, User
 from practice.clients.models import Client
 from practice.extensions import db
 from practice.notes.models import ProcessNote, Script
-from practice.notes.theme_loader import client_theme_history
 from practice.scheduling.models import Appointment
+from practice.themes.loader import client_theme_history
 from tests.factories import make_practice
 
 

@@ -26,8 +26,15 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from practice import crypto
 from practice.database import UTCDateTime
+from practice.keys.envelope import (
+    ValueCipher,
+    generate_data_key,
+    pad_json,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from practice.keys.keyring import Keyring
 
 revision = "0012"
 down_revision = "0011"
@@ -57,7 +64,7 @@ data_keys = sa.table(
 )
 
 
-def _keyring() -> crypto.Keyring:
+def _keyring() -> Keyring:
     from flask import current_app, has_app_context
 
     keyring = current_app.extensions.get("keyring") if has_app_context() else None
@@ -80,8 +87,8 @@ def _cipher(conn, keyring, practice_id, client_id, *, create: bool):
     if row is None:
         if not create:
             return None
-        key_id, key = uuid.uuid4(), crypto.generate_data_key()
-        master_id, wrapped = crypto.wrap_data_key(keyring, practice_id, client_id, key_id, key)
+        key_id, key = uuid.uuid4(), generate_data_key()
+        master_id, wrapped = wrap_data_key(keyring, practice_id, client_id, key_id, key)
         conn.execute(
             data_keys.insert().values(
                 id=key_id,
@@ -92,13 +99,13 @@ def _cipher(conn, keyring, practice_id, client_id, *, create: bool):
                 created_at=datetime.now(UTC),
             )
         )
-        return crypto.ValueCipher(practice_id, client_id, key_id, key)
+        return ValueCipher(practice_id, client_id, key_id, key)
     if row.wrapped_key is None:
         return None
-    key = crypto.unwrap_data_key(
+    key = unwrap_data_key(
         keyring, practice_id, client_id, row.id, row.master_key_id, row.wrapped_key
     )
-    return crypto.ValueCipher(practice_id, client_id, row.id, key)
+    return ValueCipher(practice_id, client_id, row.id, key)
 
 
 def _by_client(rows) -> dict:
@@ -128,7 +135,7 @@ def upgrade():
                 sealed = None
                 if cipher is not None:
                     text = json.dumps(item.cancel_reason, ensure_ascii=False, separators=(",", ":"))
-                    sealed = cipher.encrypt(TABLE, COLUMN, item.id, crypto.pad_json(text.encode()))
+                    sealed = cipher.encrypt(TABLE, COLUMN, item.id, pad_json(text.encode()))
                 conn.execute(
                     appointments.update()
                     .where(appointments.c.id == item.id)

@@ -15,7 +15,8 @@ from practice.api.common import PageArgs, audit_refusals, page_of, paginate, ref
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.extensions import db
-from practice.notes import figures, keys, rules, service
+from practice.keys import client_keys
+from practice.notes import figures, rules, service
 from practice.notes.template import FigurePayloadSchema, vocabularies
 
 blp = Blueprint(
@@ -59,7 +60,7 @@ class Figures(MethodView):
             # (read-only access) never writes.
             figures.ensure_therapist_figure(client, current_user)
         page = paginate(figures.figures_query(client), args)
-        cipher = keys.client_cipher(client)
+        cipher = client_keys.client_cipher(client)
         audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
         return {**page, "items": [figures.figure_view(f, cipher) for f in page["items"]]}
 
@@ -72,7 +73,7 @@ class Figures(MethodView):
             figure = figures.create_figure(current_user, client, args)
         except rules.Invalid as exc:
             _refuse(exc)
-        return figures.figure_view(figure, keys.client_cipher(client))
+        return figures.figure_view(figure, client_keys.client_cipher(client))
 
 
 @blp.route("/<uuid:client_id>/figures/<uuid:figure_id>")
@@ -89,4 +90,4 @@ class FigureItem(MethodView):
             figures.update_figure(client, figure, args)
         except rules.Invalid as exc:
             _refuse(exc)
-        return figures.figure_view(figure, keys.client_cipher(client))
+        return figures.figure_view(figure, client_keys.client_cipher(client))

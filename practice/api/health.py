@@ -28,8 +28,8 @@ class HealthSchema(Schema):
 
 def _keys_part() -> dict:
     """Whether the keyring holds every master key that stored data names."""
-    from practice.notes.keys import current_keyring
-    from practice.notes.rotation import missing_keys
+    from practice.keys.client_keys import current_keyring
+    from practice.keys.rotation import missing_keys
 
     missing = missing_keys(db.session, current_keyring())
     if not missing:

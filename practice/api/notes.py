@@ -28,7 +28,8 @@ from practice.audit import service as audit
 from practice.auth import policy
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys, rules, service
+from practice.keys import client_keys
+from practice.notes import rules, service
 from practice.notes.models import NOTE_STATUSES
 from practice.notes.service import MAX_ADDENDUM
 from practice.notes.template import NoteContentSchema
@@ -105,7 +106,7 @@ def _client_of(note) -> Client:
 def _full_view(note, content: dict | None = None) -> tuple[dict, int, dict]:
     """The note as the API shows it. `content`: what the request just sealed, so it need
     not be decrypted again; a draft has no addenda to look up."""
-    cipher = keys.client_cipher(_client_of(note))
+    cipher = client_keys.client_cipher(_client_of(note))
     addenda = [] if note.status == "draft" else service.addenda_of(note)
     view = service.note_view(note, cipher, addenda, content=content)
     return view, 200, etag(note.version)
@@ -141,7 +142,7 @@ class ClientNotes(MethodView):
             desc=args["order"] == "desc",
         )
         page = paginate(query, args)
-        cipher = keys.client_cipher(client)
+        cipher = client_keys.client_cipher(client)
         audit.record(db.session, "note.list", object_type="client", object_id=client.id)
         items = []
         addenda = service.addenda_by_note(page["items"])

@@ -17,7 +17,8 @@ from practice.api.notes import refuse
 from practice.api.openapi import if_match
 from practice.audit import service as audit
 from practice.extensions import db
-from practice.notes import keys, rules, scripts, service
+from practice.keys import client_keys
+from practice.notes import rules, scripts, service
 from practice.notes.models import SCRIPT_STATUSES
 from practice.notes.template import SCRIPT_PAYLOAD_KEYS, CmpSchema, ScriptPayloadSchema
 
@@ -68,7 +69,7 @@ class ScriptSchema(Schema):
 
 
 def _view(client, script) -> tuple[dict, int, dict]:
-    return scripts.script_view(script, keys.client_cipher(client)), 200, etag(script.version)
+    return scripts.script_view(script, client_keys.client_cipher(client)), 200, etag(script.version)
 
 
 def _payload(args: dict) -> dict:
@@ -88,7 +89,7 @@ class Scripts(MethodView):
             client, status=args.get("status"), include_merged=args["include_merged"]
         )
         page = paginate(query, args)
-        cipher = keys.client_cipher(client)
+        cipher = client_keys.client_cipher(client)
         audit.record(db.session, "script.list", object_type="client", object_id=client.id)
         return {**page, "items": [scripts.script_view(s, cipher) for s in page["items"]]}
 

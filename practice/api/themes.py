@@ -25,8 +25,8 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db
 from practice.notes.service import care_authors
-from practice.notes.theme_formats import history_csv, history_svg
-from practice.notes.theme_loader import client_theme_history
+from practice.themes.formats import history_csv, history_svg
+from practice.themes.loader import client_theme_history
 
 blp = Blueprint(
     "themes",

@@ -23,12 +23,13 @@ import pyotp
 import sqlalchemy as sa
 from flask import current_app
 
-from practice import crypto
 from practice.audit import service as audit
 from practice.auth import sessions
 from practice.auth.errors import PolicyError
 from practice.auth.models import User
 from practice.extensions import db
+from practice.keys.keyring import Keyring
+from practice.keys.sealed import SealedSecretError, open_secret, seal_secret
 
 log = logging.getLogger("practice.auth.totp")
 PURPOSE = "totp"
@@ -37,12 +38,12 @@ DRIFT_STEPS = 1
 _CODE = re.compile(r"^[0-9]{6}$")  # ASCII only: \d also matches other scripts
 
 
-def _keyring() -> crypto.Keyring:
+def _keyring() -> Keyring:
     return current_app.extensions["keyring"]
 
 
 def _seed(user: User) -> str:
-    return crypto.open_secret(_keyring(), PURPOSE, str(user.id), user.totp_secret).decode()
+    return open_secret(_keyring(), PURPOSE, str(user.id), user.totp_secret).decode()
 
 
 def begin_enrolment(user: User) -> tuple[str, str]:
@@ -50,7 +51,7 @@ def begin_enrolment(user: User) -> tuple[str, str]:
     if user.totp_enabled:
         raise PolicyError({"totp": ["Two-factor authentication is already enabled."]})
     seed = pyotp.random_base32()
-    user.totp_secret = crypto.seal_secret(_keyring(), PURPOSE, str(user.id), seed.encode())
+    user.totp_secret = seal_secret(_keyring(), PURPOSE, str(user.id), seed.encode())
     user.totp_last_step = None
     uri = pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return seed, uri
@@ -71,7 +72,7 @@ def accept_code(user: User, code: str | None, *, now: float | None = None) -> bo
         return _use_recovery_code(user, code)
     try:
         totp = pyotp.TOTP(_seed(user))
-    except crypto.SealedSecretError as exc:
+    except SealedSecretError as exc:
         # Moved or tampered with, or its master key is gone: refuse, never crash the login.
         log.error("TOTP seed of user %s cannot be opened: %s", user.id, exc)
         return False

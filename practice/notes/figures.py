@@ -16,7 +16,7 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.models import Figure
 from practice.notes.rules import Invalid, owned_or_404, sealed_view
 
@@ -36,7 +36,7 @@ def ensure_therapist_figure(client: Client, actor: User | None = None) -> Figure
         is_therapist=True,
         created_by=actor.id if actor else client.primary_clinician_id,
     )
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, THERAPIST_FIGURE)
+    figure.payload = client_keys.seal(client, "figures", "payload", figure.id, THERAPIST_FIGURE)
     try:
         with db.session.begin_nested():
             db.session.add(figure)
@@ -74,7 +74,7 @@ def create_figure(user: User, client: Client, payload: dict) -> Figure:
     figure = Figure(
         id=new_id(), practice_id=client.practice_id, client_id=client.id, created_by=user.id
     )
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, payload)
+    figure.payload = client_keys.seal(client, "figures", "payload", figure.id, payload)
     db.session.add(figure)
     db.session.flush()
     audit.record(db.session, "figure.create", object_type="figure", object_id=figure.id)
@@ -83,13 +83,13 @@ def create_figure(user: User, client: Client, payload: dict) -> Figure:
 
 def update_figure(client: Client, figure: Figure, changes: dict) -> Figure:
     """Change label, role or period; the therapist figure keeps its role."""
-    current = keys.unseal(client, "figures", "payload", figure.id, figure.payload)
+    current = client_keys.unseal(client, "figures", "payload", figure.id, figure.payload)
     if figure.is_therapist and changes.get("role", "therapist") != "therapist":
         raise Invalid({"role": ["The built-in therapist figure keeps the role 'therapist'."]})
     if not figure.is_therapist:
         _refuse_second_therapist(changes)
     current.update(changes)
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, current)
+    figure.payload = client_keys.seal(client, "figures", "payload", figure.id, current)
     figure.updated_at = utcnow()
     db.session.flush()
     audit.record(db.session, "figure.update", object_type="figure", object_id=figure.id)

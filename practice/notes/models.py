@@ -1,5 +1,5 @@
 """Figures, scripts, process notes and addenda. All clinical content is ciphertext
-(see practice/crypto.py); only what is needed to find, order and lock rows is plain."""
+(see practice/keys/envelope.py); only what is needed to find, order and lock rows is plain."""
 
 from __future__ import annotations
 
@@ -14,27 +14,9 @@ from practice.extensions import db
 
 NOTE_STATUSES = ("draft", "signed")
 # The version of a new note or script; each write adds one. Their sealed values are bound
-# to it (practice/crypto.py, format 0x02), so an older value put back fails to decrypt.
+# to it (practice/keys/envelope.py, format 0x02), so an older value put back fails to decrypt.
 FIRST_VERSION = 1
 SCRIPT_STATUSES = ("hypothesis", "working", "focal", "resolved", "retired")
-
-
-class ClientDataKey(IdMixin, db.Model):
-    """A client's 256-bit data key, stored only wrapped by a master key of the keyring.
-
-    `wrapped_key` is NULL once the key is destroyed (crypto-shredding): the client's
-    clinical text is then unrecoverable.
-    """
-
-    __tablename__ = "client_data_keys"
-
-    practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"))
-    client_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("clients.id"), unique=True)
-    master_key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
-    wrapped_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    rewrapped_at: Mapped[datetime | None]
-    destroyed_at: Mapped[datetime | None]
 
 
 class Figure(IdMixin, db.Model):

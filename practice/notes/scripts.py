@@ -15,7 +15,7 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.models import FIRST_VERSION, Script
 from practice.notes.rules import Conflict, Invalid, compare_and_set, owned_or_404, sealed_view
 
@@ -60,7 +60,9 @@ def create_script(user: User, client: Client, payload: dict, status: str) -> Scr
         status=status,
         created_by=user.id,
     )
-    script.payload = keys.seal(client, "scripts", "payload", script.id, payload, FIRST_VERSION)
+    script.payload = client_keys.seal(
+        client, "scripts", "payload", script.id, payload, FIRST_VERSION
+    )
     db.session.add(script)
     db.session.flush()
     audit.record(db.session, "script.create", object_type="script", object_id=script.id)
@@ -75,7 +77,7 @@ def update_script(client: Client, script: Script, changes: dict, version: int) -
     status = changes.pop("status", script.status)
     payload.update(changes)
     payload = {key: value for key, value in payload.items() if value is not None}
-    blob = keys.seal(client, "scripts", "payload", script.id, payload, version + 1)
+    blob = client_keys.seal(client, "scripts", "payload", script.id, payload, version + 1)
     compare_and_set(
         Script,
         script,
@@ -89,7 +91,9 @@ def update_script(client: Client, script: Script, changes: dict, version: int) -
 
 def _words(client: Client, script: Script) -> dict:
     """The script's decrypted payload, checked against its current version."""
-    return keys.unseal(client, "scripts", "payload", script.id, script.payload, script.version)
+    return client_keys.unseal(
+        client, "scripts", "payload", script.id, script.payload, script.version
+    )
 
 
 def survivor_of(script: Script) -> Script:
@@ -114,7 +118,7 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
     if survivor.id == script.id:
         raise Invalid({"into_script_id": ["A script cannot be merged into itself."]})
     # The merge makes a new version: the same words, sealed again for it.
-    blob = keys.seal(
+    blob = client_keys.seal(
         client, "scripts", "payload", script.id, _words(client, script), script.version + 1
     )
     compare_and_set(

@@ -1,6 +1,6 @@
 """Process notes and addenda, and the access loaders for notes and a client's clinical record.
 
-Clinical words are sealed with the client's data key (practice/notes/keys.py) before
+Clinical words are sealed with the client's data key (practice/keys/client_keys.py) before
 they reach the session; only ids, dates, status and versions are plain. Services flush,
 the request commits. Writes to drafts and scripts are compare-and-set on `version`, so
 two writers with the same If-Match never both win (SQLite and PostgreSQL alike).
@@ -19,7 +19,7 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import insert_now, new_id, utcnow
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import FIRST_VERSION, Figure, NoteAddendum, ProcessNote, Script
 from practice.notes.rules import Conflict, Invalid, Stale, compare_and_set
@@ -254,7 +254,9 @@ def create_note(
         created_at=now,
         updated_at=now,
     )  # status "draft", version 1: the model's defaults (insert_now applies them)
-    note.content = keys.seal(client, "process_notes", "content", note.id, content, FIRST_VERSION)
+    note.content = client_keys.seal(
+        client, "process_notes", "content", note.id, content, FIRST_VERSION
+    )
     try:
         insert_now(db.session, note)
     except IntegrityError as error:
@@ -286,7 +288,7 @@ def replace_note_content(
     if note.status != "draft":
         raise Conflict("A signed note cannot change; add an addendum instead.")
     check_references(client, content)
-    sealed = keys.seal(client, "process_notes", "content", note.id, content, version + 1)
+    sealed = client_keys.seal(client, "process_notes", "content", note.id, content, version + 1)
     values = {"content": sealed}
     if session_date is not None:
         values["session_date"] = session_date
@@ -302,8 +304,12 @@ def sign_note(note: ProcessNote, version: int | None = None) -> ProcessNote:
     if version is not None and version != note.version:
         raise Stale()
     client = db.session.get(Client, note.client_id)
-    content = keys.unseal(client, "process_notes", "content", note.id, note.content, note.version)
-    sealed = keys.seal(client, "process_notes", "content", note.id, content, note.version + 1)
+    content = client_keys.unseal(
+        client, "process_notes", "content", note.id, note.content, note.version
+    )
+    sealed = client_keys.seal(
+        client, "process_notes", "content", note.id, content, note.version + 1
+    )
     values = {"status": "signed", "signed_at": utcnow(), "content": sealed}
     compare_and_set(ProcessNote, note, note.version, values, ProcessNote.status == "draft")
     return note
@@ -321,7 +327,7 @@ def add_addendum(user: User, note: ProcessNote, client: Client, text: str) -> No
         author_id=user.id,
         created_at=utcnow(),
     )
-    addendum.text = keys.seal(client, "note_addenda", "text", addendum.id, text)
+    addendum.text = client_keys.seal(client, "note_addenda", "text", addendum.id, text)
     db.session.add(addendum)
     db.session.flush()
     return addendum

@@ -10,12 +10,12 @@ them back. A shredded client's reasons are gone with their key (shown as none).
 
 from __future__ import annotations
 
-from practice import crypto
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
+from practice.keys.errors import ShreddedKeyError
 from practice.scheduling.models import Appointment
 
 TABLE, COLUMN = "appointments", "cancel_note"
@@ -26,7 +26,7 @@ def seal_reason(client: Client, appointment: Appointment, text: str | None) -> b
     """The sealed form of `text` for this appointment's row (None for no text)."""
     if not text:
         return None
-    return keys.seal(client, TABLE, COLUMN, appointment.id, text)
+    return client_keys.seal(client, TABLE, COLUMN, appointment.id, text)
 
 
 def reason_for(user: User, appointment: Appointment) -> str | None:
@@ -37,6 +37,6 @@ def reason_for(user: User, appointment: Appointment) -> str | None:
     if client is None or not policy.can_do_clinical_work(user, client):
         return None
     try:
-        return keys.unseal(client, TABLE, COLUMN, appointment.id, appointment.cancel_note)
-    except crypto.ShreddedKeyError:
+        return client_keys.unseal(client, TABLE, COLUMN, appointment.id, appointment.cancel_note)
+    except ShreddedKeyError:
         return None

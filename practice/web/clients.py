@@ -18,13 +18,13 @@ from practice.clients import service as client_service
 from practice.clients.models import Client
 from practice.database import utcnow
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes import service as notes
 from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
 from practice.notes.scripts import script_view, scripts_query
-from practice.notes.theme_inputs import AppointmentInput, NoteInput, session_numbers
-from practice.notes.theme_loader import load_attended
 from practice.scheduling import service as scheduling
+from practice.themes.inputs import AppointmentInput, NoteInput, session_numbers
+from practice.themes.loader import load_attended
 from practice.web.pages import clinician_pages
 
 bp = Blueprint("web_clients", __name__)
@@ -80,7 +80,7 @@ def numbered_notes(client: Client, authors: set) -> list[tuple]:
 def client(client_id):
     """Demographics (read), appointments, notes, figures and scripts."""
     record, writes = load_client_page(client_id)
-    cipher = keys.client_cipher(record)
+    cipher = client_keys.client_cipher(record)
     zone = scheduling.practice_zone(current_user)
     appointments = []
     if writes:

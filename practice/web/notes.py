@@ -13,7 +13,8 @@ from practice.audit import service as audit
 from practice.auth import policy
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys, rules, scripts, service
+from practice.keys import client_keys
+from practice.notes import rules, scripts, service
 from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
 from practice.notes.scripts import script_view, scripts_query
 from practice.notes.template import ccrt_tags, dmrs_defenses, vocabularies
@@ -86,7 +87,7 @@ def note(note_id):
 
 
 def _note_page(item, client: Client, errors: dict | None = None, typed: str = ""):
-    cipher = keys.client_cipher(client)
+    cipher = client_keys.client_cipher(client)
     addenda = [] if item.status == "draft" else service.addenda_of(item)
     return render_template(
         "notes/note.html",
@@ -104,7 +105,7 @@ def _note_page(item, client: Client, errors: dict | None = None, typed: str = ""
 
 def _editor(item, client, content, version, *, errors=None, status=200, focus=None, **extra):
     ensure_therapist_figure(client, current_user)  # the picker always offers the therapist
-    cipher = keys.client_cipher(client)
+    cipher = client_keys.client_cipher(client)
     return (
         render_template(
             "notes/edit.html",
@@ -130,7 +131,7 @@ def edit(note_id):
     if item.status != "draft":
         return redirect(url_for("web_notes.note", note_id=item.id))
     client = _client_of(item)
-    view = service.note_view(item, keys.client_cipher(client))
+    view = service.note_view(item, client_keys.client_cipher(client))
     audit.record(db.session, "note.read", object_type="note", object_id=item.id)
     return _editor(
         item, client, view["content"], item.version, saved=request.args.get("saved") == "1"
@@ -213,7 +214,7 @@ def _stale(item, client, content):
     the form, now against the newer version, so saving it is a choice."""
     db.session.refresh(item)
     refused("note.update", "note", item.id)
-    theirs = service.note_view(item, keys.client_cipher(client))["content"]
+    theirs = service.note_view(item, client_keys.client_cipher(client))["content"]
     return _editor(
         item,
         client,

@@ -13,7 +13,8 @@ from marshmallow import ValidationError
 from practice.api.scripts import ScriptCreateSchema, ScriptMergeSchema, ScriptUpdateSchema
 from practice.audit import service as audit
 from practice.extensions import db
-from practice.notes import figures, keys, rules, scripts, service
+from practice.keys import client_keys
+from practice.notes import figures, rules, scripts, service
 from practice.notes.models import SCRIPT_STATUSES
 from practice.notes.template import FigurePayloadSchema, vocabularies
 from practice.web.clients import initials
@@ -92,7 +93,7 @@ def edit_script(client_id, script_id):
     """Change a script's words or status against the version it was opened at; a stale
     save shows the newer words beside yours."""
     client, script = _script_for_writing(client_id, script_id)
-    current = scripts.script_view(script, keys.client_cipher(client))
+    current = scripts.script_view(script, client_keys.client_cipher(client))
     if request.method == "GET":
         audit.record(db.session, "script.read", object_type="script", object_id=script.id)
         return _script_page(client, script, current, script.version)
@@ -118,7 +119,7 @@ def edit_script(client_id, script_id):
 def merge_script(client_id, script_id):
     """Say what a merge does, then fold this script into the one chosen."""
     client, script = _script_for_writing(client_id, script_id)
-    cipher = keys.client_cipher(client)
+    cipher = client_keys.client_cipher(client)
     others = [
         scripts.script_view(s, cipher)
         for s in db.session.scalars(scripts.scripts_query(client))
@@ -189,7 +190,7 @@ def edit_figure(client_id, figure_id: uuid.UUID):
     client = service.get_clinical_client_for(current_user, client_id, write=True)
     figure = figures.get_figure(client, figure_id)
     if request.method == "GET":
-        current = figures.figure_view(figure, keys.client_cipher(client))
+        current = figures.figure_view(figure, client_keys.client_cipher(client))
         return _figure_page(client, figure, current)
     form = _form(FIGURE_FIELDS, blank_is_none=False)
     try:

@@ -15,8 +15,8 @@ from practice.audit import service as audit
 from practice.clients.models import Client
 from practice.clients.service import practice_today
 from practice.extensions import db
-from practice.notes.brief import session_brief
 from practice.scheduling import changes, service
+from practice.themes.brief import session_brief
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused, signed_in
 

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from practice.api.themes import ThemeArgs, theme_authors_for
 from practice.audit import service as audit
 from practice.extensions import db
-from practice.notes.theme_loader import client_theme_history
+from practice.themes.loader import client_theme_history
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages
 

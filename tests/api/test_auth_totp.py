@@ -4,10 +4,11 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from practice import crypto
 from practice.auth import totp as totp_module
 from practice.auth.models import User
 from practice.extensions import db
+from practice.keys.keyring import Keyring
+from practice.keys.sealed import SealedSecretError, open_secret
 from tests.auth.helpers import Clock, audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
 from tests.helpers import assert_error, settle
@@ -166,9 +167,9 @@ def test_seed_is_sealed_and_bound_to_its_user(app, client, clock):
     raw = db.session.scalar(sa.select(User.totp_secret).where(User.id == alice.id))
     assert secret not in raw and raw.startswith("s1:")
     keyring = app.extensions["keyring"]
-    assert crypto.open_secret(keyring, "totp", str(alice.id), raw).decode() == secret
-    with pytest.raises(crypto.SealedSecretError):
-        crypto.open_secret(keyring, "totp", str(bob.id), raw)
+    assert open_secret(keyring, "totp", str(alice.id), raw).decode() == secret
+    with pytest.raises(SealedSecretError):
+        open_secret(keyring, "totp", str(bob.id), raw)
     # Copied onto another user (a DB-level attack), the seed does not open: login fails cleanly.
     bob.totp_secret, bob.totp_enabled = raw, True
     settle()
@@ -176,11 +177,11 @@ def test_seed_is_sealed_and_bound_to_its_user(app, client, clock):
     assert_error(login(client.application.test_client(), bob, totp=code_at(secret, clock.now)), 401)
     # Flipping any character of the sealed text is detected.
     tampered = raw[:-3] + ("A" if raw[-3] != "A" else "B") + raw[-2:]
-    with pytest.raises(crypto.SealedSecretError):
-        crypto.open_secret(keyring, "totp", str(alice.id), tampered)
-    other = crypto.Keyring("kother", {"kother": b"\x01" * 32})
-    with pytest.raises(crypto.SealedSecretError):
-        crypto.open_secret(other, "totp", str(alice.id), raw)
+    with pytest.raises(SealedSecretError):
+        open_secret(keyring, "totp", str(alice.id), tampered)
+    other = Keyring("kother", {"kother": b"\x01" * 32})
+    with pytest.raises(SealedSecretError):
+        open_secret(other, "totp", str(alice.id), raw)
 
 
 def test_totp_endpoints_need_login_and_reject_bad_input(client, clock):

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from practice import crypto
-from practice.notes.keys import forget_keys
+from practice.keys.client_keys import forget_keys
+from practice.keys.keyring import Keyring, generate_keyring
 from tests.factories import bearer, make_team
 from tests.helpers import assert_error
 
@@ -38,7 +38,7 @@ def test_a_keyring_without_a_needed_key_is_reported_and_answers_503(
     server is misconfigured."""
     note_id, headers, key_id = keyed_note
     assert client.get(f"/api/v1/notes/{note_id}", headers=headers).status_code == 200
-    other = crypto.generate_keyring(tmp_path / "other.json")
+    other = generate_keyring(tmp_path / "other.json")
     app.extensions["keyring"] = other
     forget_keys()
     health = client.get("/api/v1/health")
@@ -60,7 +60,7 @@ def test_a_master_key_with_the_right_id_but_other_bytes_is_an_integrity_failure(
     """Unknown master key id (503, misconfigured) and a tag mismatch under a key of the
     same id (500, the integrity alarm) are different failures."""
     note_id, headers, key_id = keyed_note
-    impostor = crypto.Keyring(active_id=key_id, keys={key_id: b"\x01" * 32}, path=None)
+    impostor = Keyring(active_id=key_id, keys={key_id: b"\x01" * 32}, path=None)
     app.extensions["keyring"] = impostor
     forget_keys()
     assert client.get("/api/v1/health").get_json()["keys"] == "ok"

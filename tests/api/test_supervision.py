@@ -16,7 +16,7 @@ from tests.api.helpers import CANARY, audit_rows, audit_text, auth
 from tests.auth.helpers import login, login_csrf
 from tests.factories import PASSWORD, make_client, make_practice, make_user
 from tests.helpers import assert_error, settle
-from tests.notes.theme_factories import episode, make_figure, make_note, make_script
+from tests.themes.factories import episode, make_figure, make_note, make_script
 
 SCRIPT_CANARY = "Pangolin-canary-5120 fears the locked drawer"
 OWNER_PASSWORD = "an owner chose this passphrase"

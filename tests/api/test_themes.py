@@ -23,7 +23,7 @@ from tests.factories import (
     make_practice,
     make_user,
 )
-from tests.notes.theme_factories import (
+from tests.themes.factories import (
     episode,
     make_attended,
     make_figure,

@@ -9,10 +9,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from practice import crypto
 from practice.clients.models import Client
 from practice.extensions import db as _db
-from practice.notes import keys
+from practice.keys import client_keys
+from practice.keys.envelope import VALUE_FORMAT, VERSIONED_FORMAT, pad_json
+from practice.keys.errors import IntegrityError
 from practice.notes.models import ProcessNote, Script
 from tests.api.helpers import CANARY, audit_rows, audit_text, auth
 from tests.helpers import assert_error, settle
@@ -201,7 +202,7 @@ def test_an_older_note_text_put_back_fails_to_decrypt_and_is_audited(client, db,
     row at version 2 no longer shows version 1's text under version 2."""
     note = new_note(client, team, OLDER)
     first = _stored(db, ProcessNote, note["id"])
-    assert first[0] == crypto.VERSIONED_FORMAT
+    assert first[0] == VERSIONED_FORMAT
     assert put_note(client, team, note["id"], CANARY, '"1"').status_code == 200
     _put_back(db, "process_notes", "content", note["id"], first)
     url = f"/api/v1/notes/{note['id']}"
@@ -229,8 +230,8 @@ def test_a_draft_text_put_back_onto_its_signed_note_fails(client, db, team):
     signed = client.post(f"/api/v1/notes/{note['id']}/sign", headers=matched(team.author, '"1"'))
     assert signed.status_code == 200
     assert _stored(db, ProcessNote, note["id"]) != draft
-    cipher = keys.client_cipher(_db.session.get(Client, team.client.id))
-    with pytest.raises(crypto.IntegrityError):
+    cipher = client_keys.client_cipher(_db.session.get(Client, team.client.id))
+    with pytest.raises(IntegrityError):
         cipher.unseal("process_notes", "content", uuid.UUID(note["id"]), draft, 2)
     assert cipher.unseal("process_notes", "content", uuid.UUID(note["id"]), draft, 1) == {
         "narrative": {"summary": OLDER}
@@ -271,14 +272,14 @@ def test_a_value_written_before_versions_were_bound_still_opens(client, db, team
     note = new_note(client, team)
     assert put_note(client, team, note["id"], "second", '"1"').status_code == 200
     client_row = _db.session.get(Client, team.client.id)
-    cipher = keys.client_cipher(client_row)._cipher
+    cipher = client_keys.client_cipher(client_row)._cipher
     legacy = cipher.encrypt(
         "process_notes",
         "content",
         uuid.UUID(note["id"]),
-        crypto.pad_json(b'{"narrative":{"summary":"written in 2025"}}'),
+        pad_json(b'{"narrative":{"summary":"written in 2025"}}'),
     )
-    assert legacy[0] == crypto.VALUE_FORMAT
+    assert legacy[0] == VALUE_FORMAT
     _put_back(db, "process_notes", "content", note["id"], legacy)
     url = f"/api/v1/notes/{note['id']}"
     shown = client.get(url, headers=auth(team.author)).get_json()
@@ -287,4 +288,4 @@ def test_a_value_written_before_versions_were_bound_still_opens(client, db, team
     }
     assert not audit_rows(action="crypto.integrity_failure")
     assert put_note(client, team, note["id"], "third", '"2"').status_code == 200
-    assert _stored(db, ProcessNote, note["id"])[0] == crypto.VERSIONED_FORMAT
+    assert _stored(db, ProcessNote, note["id"])[0] == VERSIONED_FORMAT

@@ -12,7 +12,8 @@ from practice import database
 from practice.auth.models import Supervision
 from practice.clients.models import Client
 from practice.database import insert_now, utcnow
-from practice.notes import figures, keys, rules, scripts, service
+from practice.keys import client_keys
+from practice.notes import figures, rules, scripts, service
 from practice.notes.models import Figure, ProcessNote
 from tests.factories import (
     link_supervisor,
@@ -48,7 +49,7 @@ def test_therapist_figure_is_created_once_and_encrypted(db, clinic):
     count = sa.select(sa.func.count()).select_from(Figure).where(Figure.client_id == client.id)
     assert db.session.scalar(count) == 1
     assert b"Therapist" not in first.payload
-    view = figures.figure_view(first, keys.client_cipher(client))
+    view = figures.figure_view(first, client_keys.client_cipher(client))
     assert (view["role"], view["label"], view["is_therapist"]) == ("therapist", "Therapist", True)
 
 
@@ -69,7 +70,7 @@ def test_stale_version_never_overwrites(db, clinic):
     assert note.version == 2
     with pytest.raises(rules.Stale):
         service.replace_note_content(note, clinic["client"], {"ipt_focus": "role_dispute"}, 1)
-    cipher = keys.client_cipher(clinic["client"])
+    cipher = client_keys.client_cipher(clinic["client"])
     assert service.note_view(note, cipher)["content"] == {"ipt_focus": "grief"}
     service.sign_note(note)
     with pytest.raises(rules.Conflict):
@@ -85,7 +86,9 @@ def test_addenda_only_on_signed_notes(db, clinic):
     service.sign_note(note)
     addendum = service.add_addendum(clinic["author"], note, clinic["client"], "later thought")
     assert b"later thought" not in addendum.text
-    view = service.note_view(note, keys.client_cipher(clinic["client"]), service.addenda_of(note))
+    view = service.note_view(
+        note, client_keys.client_cipher(clinic["client"]), service.addenda_of(note)
+    )
     assert [a["text"] for a in view["addenda"]] == ["later thought"]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.scheduling.models import Appointment
 from tests.api.helpers import audit_rows, audit_text
 from tests.factories import bearer, make_appointment, make_client
@@ -157,7 +157,7 @@ def test_a_reason_moved_onto_another_appointment_fails_its_integrity_check(clien
 def test_a_shredded_clients_reasons_are_gone_but_the_appointment_reads(client, clinic):
     appointment_id = _booked(client, clinic)
     _cancel(client, clinic, appointment_id, cancel_category="illness", cancel_reason=REASON)
-    keys.destroy_client_key(clinic.client)
+    client_keys.destroy_client_key(clinic.client)
     settle()
     body = client.get(f"{URL}/{appointment_id}", headers=bearer(clinic.clinician)).get_json()
     assert body["cancel_reason"] is None and body["cancel_category"] == "illness"
@@ -224,7 +224,10 @@ def test_migration_0012_seals_old_reasons_and_its_downgrade_opens_them(keyring_p
             assert REASON.encode() not in kept_row.cancel_note
             person = db.session.get(Client, client_id)
             sealed = kept_row.cancel_note
-            assert keys.unseal(person, "appointments", "cancel_note", kept_row.id, sealed) == REASON
+            assert (
+                client_keys.unseal(person, "appointments", "cancel_note", kept_row.id, sealed)
+                == REASON
+            )
             assert (kept_row.cancel_category, gone_row.cancel_category) == ("other", "other")
             assert gone_row.cancel_note is None
             assert rows[ids["plain"]].cancel_category is None

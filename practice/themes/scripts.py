@@ -1,9 +1,9 @@
 """One script's theme history as sessions are taken in: its timeline, figure roles,
-transference, enactments, ruptures and negative-response trend (see themes.py)."""
+transference, enactments, ruptures and negative-response trend (see history.py)."""
 
 from __future__ import annotations
 
-from practice.notes.theme_inputs import ScriptInput
+from practice.themes.inputs import ScriptInput
 
 WHEN_VALUES = ("in_session", "current", "past", "childhood")
 MIN_TREND_POINTS = 4

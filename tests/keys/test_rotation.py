@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from practice import crypto
 from practice.audit.models import AuditEntry
-from practice.notes import keys, rotation
-from practice.notes.models import ClientDataKey
+from practice.keys import client_keys, rotation
+from practice.keys.errors import ShreddedKeyError
+from practice.keys.keyring import generate_keyring, load_keyring, save_keyring
+from practice.keys.models import ClientDataKey
+from practice.keys.sealed import open_secret, seal_secret, sealed_secret_key_id
 from practice.scheduling.models import Appointment
 from tests.factories import make_appointment, make_client, make_practice, make_user
 
@@ -22,7 +24,7 @@ CANARY = "Zwieback-canary: wants to be seen, expects to be dismissed"
 def ring(app, tmp_path, monkeypatch):
     """A private keyring file for this test, installed as the app's keyring."""
     path = tmp_path / "keyring.json"
-    keyring = crypto.generate_keyring(path)
+    keyring = generate_keyring(path)
     monkeypatch.setitem(app.config, "PRACTICE_KEYRING", str(path))
     monkeypatch.setitem(app.extensions, "keyring", keyring)
     monkeypatch.setitem(app.extensions, "keyring_stamp", None)
@@ -39,7 +41,7 @@ def sealed(db, ring):
         client = make_client(practice, clinician)
         for n in range(3):
             row_id = uuid.uuid4()
-            blob = keys.seal(client, "process_notes", "content", row_id, [CANARY, n])
+            blob = client_keys.seal(client, "process_notes", "content", row_id, [CANARY, n])
             values.append((client, row_id, blob, [CANARY, n]))
     db.session.commit()
     return values
@@ -50,9 +52,9 @@ def run(app, *args):
 
 
 def assert_all_decrypt(values):
-    keys.forget_keys()
+    client_keys.forget_keys()
     for client, row_id, blob, expected in values:
-        assert keys.unseal(client, "process_notes", "content", row_id, blob) == expected
+        assert client_keys.unseal(client, "process_notes", "content", row_id, blob) == expected
 
 
 def key_ids(db) -> set[str]:
@@ -61,7 +63,7 @@ def key_ids(db) -> set[str]:
 
 def test_status_lists_keys_active_and_usage(app, sealed, ring):
     result = run(app, "keys", "status")
-    active = crypto.load_keyring(ring).active_id
+    active = load_keyring(ring).active_id
     assert result.exit_code == 0, result.output
     assert f"keyring {ring}: 1 master key(s)" in result.output
     line = next(x for x in result.output.splitlines() if active in x)
@@ -69,10 +71,10 @@ def test_status_lists_keys_active_and_usage(app, sealed, ring):
 
 
 def test_rotate_adds_a_key_rewraps_everything_and_keeps_values(app, db, sealed, ring):
-    old = crypto.load_keyring(ring).active_id
+    old = load_keyring(ring).active_id
     result = run(app, "keys", "rotate", "--batch-size", "2")
     assert result.exit_code == 0, result.output
-    keyring = crypto.load_keyring(ring)
+    keyring = load_keyring(ring)
     assert keyring.active_id != old and set(keyring.keys) == {old, keyring.active_id}
     assert ring.stat().st_mode & 0o777 == 0o600
     assert key_ids(db) == {keyring.active_id}
@@ -83,10 +85,10 @@ def test_rotate_adds_a_key_rewraps_everything_and_keeps_values(app, db, sealed, 
 
 
 def test_rotate_resume_without_pending_adds_no_key(app, sealed, ring):
-    before = crypto.load_keyring(ring)
+    before = load_keyring(ring)
     result = run(app, "keys", "rotate", "--resume")
     assert result.exit_code == 0 and "nothing to resume" in result.output
-    assert crypto.load_keyring(ring) == before
+    assert load_keyring(ring) == before
 
 
 def test_rotate_finishes_an_interrupted_rotation_instead_of_adding_a_key(app, db, sealed, ring):
@@ -94,32 +96,32 @@ def test_rotate_finishes_an_interrupted_rotation_instead_of_adding_a_key(app, db
     result = run(app, "keys", "rotate")
     assert result.exit_code == 0, result.output
     assert "resuming an unfinished rotation: 3 data key(s)" in result.output
-    assert crypto.load_keyring(ring) == grown
+    assert load_keyring(ring) == grown
     assert key_ids(db) == {grown.active_id}
     assert_all_decrypt(sealed)
 
 
 def test_retire_refused_while_in_use_and_for_the_active_key(app, db, sealed, ring):
-    old = crypto.load_keyring(ring).active_id
+    old = load_keyring(ring).active_id
     grown = rotation.add_master_key(ring)
     result = run(app, "keys", "retire", old)
     assert result.exit_code == 1
     assert f"master key {old!r} still wraps 3 data key(s)" in result.output
-    assert old in crypto.load_keyring(ring).keys
+    assert old in load_keyring(ring).keys
     result = run(app, "keys", "retire", grown.active_id)
     assert result.exit_code == 1 and "active key and can never be retired" in result.output
     assert run(app, "keys", "retire", "knothere").exit_code == 1
     assert run(app, "keys", "rotate", "--resume").exit_code == 0
     result = run(app, "keys", "retire", old)
     assert result.exit_code == 0, result.output
-    assert set(crypto.load_keyring(ring).keys) == {grown.active_id}
+    assert set(load_keyring(ring).keys) == {grown.active_id}
     assert_all_decrypt(sealed)
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"keys.rotate", "keys.retire"} <= actions
 
 
 def test_retire_refused_while_a_totp_secret_is_sealed_with_it(app, db, sealed, ring):
-    old = crypto.load_keyring(ring).active_id
+    old = load_keyring(ring).active_id
     user = make_user(make_practice("Other Rooms"))
     user.totp_secret = f"s1:{old}:AAAA"  # damaged: cannot be opened, so cannot be resealed
     db.session.commit()
@@ -132,34 +134,34 @@ def test_retire_refused_while_a_totp_secret_is_sealed_with_it(app, db, sealed, r
 def test_rotate_reseals_totp_secrets_so_the_old_key_can_be_retired(app, db, sealed, ring):
     from practice.auth import totp
 
-    old = crypto.load_keyring(ring).active_id
+    old = load_keyring(ring).active_id
     user = make_user(make_practice("Seed Rooms"))
-    user.totp_secret = crypto.seal_secret(
-        crypto.load_keyring(ring), totp.PURPOSE, str(user.id), b"JBSWY3DPEHPK3PXP"
+    user.totp_secret = seal_secret(
+        load_keyring(ring), totp.PURPOSE, str(user.id), b"JBSWY3DPEHPK3PXP"
     )
     db.session.commit()
     result = run(app, "keys", "rotate")
     assert result.exit_code == 0, result.output
     assert "1 user secret(s) resealed" in result.output
     db.session.refresh(user)
-    new_ring = crypto.load_keyring(ring)
-    assert crypto.sealed_secret_key_id(user.totp_secret) == new_ring.active_id != old
-    assert crypto.open_secret(new_ring, totp.PURPOSE, str(user.id), user.totp_secret) == (
+    new_ring = load_keyring(ring)
+    assert sealed_secret_key_id(user.totp_secret) == new_ring.active_id != old
+    assert open_secret(new_ring, totp.PURPOSE, str(user.id), user.totp_secret) == (
         b"JBSWY3DPEHPK3PXP"
     )
     assert run(app, "keys", "retire", old).exit_code == 0
 
 
 def test_rotate_stops_cleanly_on_a_master_key_missing_from_the_keyring(app, db, sealed, ring):
-    keyring = crypto.load_keyring(ring)
-    other = crypto.generate_keyring(ring.parent / "other.json")
-    crypto.save_keyring(other, ring)  # the operator lost the key that wraps everything
+    keyring = load_keyring(ring)
+    other = generate_keyring(ring.parent / "other.json")
+    save_keyring(other, ring)  # the operator lost the key that wraps everything
     status = run(app, "keys", "status")
     assert status.exit_code == 1 and "MISSING" in status.output
     result = run(app, "keys", "rotate")
     assert result.exit_code == 1 and "put that key back" in result.output
     assert key_ids(db) == {keyring.active_id}
-    crypto.save_keyring(keyring, ring)
+    save_keyring(keyring, ring)
     assert run(app, "keys", "rotate").exit_code == 0
 
 
@@ -198,11 +200,11 @@ def test_shred_destroys_clinical_text_but_keeps_appointments(app, db, sealed):
     db.session.commit()
     result = run(app, "clients", "shred", str(client.id))
     assert result.exit_code == 0, result.output
-    keys.forget_keys()
+    client_keys.forget_keys()
     for owner, row_id, blob, _ in sealed:
         if owner.id == client.id:
-            with pytest.raises(crypto.ShreddedKeyError):
-                keys.unseal(owner, "process_notes", "content", row_id, blob)
+            with pytest.raises(ShreddedKeyError):
+                client_keys.unseal(owner, "process_notes", "content", row_id, blob)
     assert_all_decrypt([v for v in sealed if v[0].id != client.id])
     count = sa.select(sa.func.count()).select_from(Appointment)
     assert db.session.scalar(count.where(Appointment.client_id == client.id)) == 1

@@ -6,7 +6,7 @@ the row will have once written, unseal with the version it has.
 `client_cipher` unwraps a client's data key once for bulk work (theme history).
 Unwrapped keys are cached on the database session (`session.info`) only: the cache
 dies with the request's session and is dropped on any rollback, so a key created in a
-rolled-back transaction can never be used. practice/crypto.py does all cryptography.
+rolled-back transaction can never be used. practice/keys/envelope.py does the cryptography.
 """
 
 from __future__ import annotations
@@ -22,10 +22,25 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.orm import Session
 
-from practice import crypto
 from practice.database import utcnow
 from practice.extensions import db
-from practice.notes.models import ClientDataKey
+from practice.keys.envelope import (
+    ValueCipher,
+    generate_data_key,
+    key_reference,
+    pad_json,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from practice.keys.errors import (
+    IntegrityError,
+    KeyringError,
+    MalformedValueError,
+    ShreddedKeyError,
+    UnknownDataKeyError,
+)
+from practice.keys.keyring import Keyring, load_keyring
+from practice.keys.models import ClientDataKey
 
 log = logging.getLogger("practice.keys")
 
@@ -33,13 +48,13 @@ CACHE = "practice.client_ciphers"
 _STAMP = "keyring_stamp"
 
 
-def current_keyring() -> crypto.Keyring:
+def current_keyring() -> Keyring:
     """The app's keyring, re-read when its file changed (e.g. after `flask keys rotate`).
 
     Lets running instances learn a new active master key without a restart.
     """
     app = current_app
-    keyring: crypto.Keyring = app.extensions["keyring"]
+    keyring: Keyring = app.extensions["keyring"]
     if keyring.path is None:
         return keyring
     try:
@@ -51,8 +66,8 @@ def current_keyring() -> crypto.Keyring:
     if seen is not None and seen[0] is keyring and seen[1] == stamp:
         return keyring
     try:
-        fresh = crypto.load_keyring(keyring.path)
-    except crypto.KeyringError as exc:
+        fresh = load_keyring(keyring.path)
+    except KeyringError as exc:
         log.warning("keeping the loaded keyring: %s", exc)
         return keyring
     app.extensions["keyring"] = fresh
@@ -67,7 +82,7 @@ class ClientCipher:
         self._session = session
         self.practice_id = practice_id
         self.client_id = client_id
-        self._cipher: crypto.ValueCipher | None = None
+        self._cipher: ValueCipher | None = None
         self._shredded_key_id: uuid.UUID | None = None
         self._loaded = False
 
@@ -85,18 +100,18 @@ class ClientCipher:
 
     def _adopt(self, row: ClientDataKey) -> None:
         if row.practice_id != self.practice_id:
-            raise crypto.IntegrityError(
+            raise IntegrityError(
                 f"data key {row.id} belongs to another practice", client_id=self.client_id
             )
         if row.wrapped_key is None:
             if row.destroyed_at is None:  # not `flask clients shred`: someone removed it
-                raise crypto.IntegrityError(
+                raise IntegrityError(
                     f"data key {row.id} has no wrapped key and was never shredded",
                     client_id=self.client_id,
                 )
             self._shredded_key_id = row.id
             return
-        key = crypto.unwrap_data_key(
+        key = unwrap_data_key(
             current_keyring(),
             self.practice_id,
             self.client_id,
@@ -104,15 +119,13 @@ class ClientCipher:
             row.master_key_id,
             row.wrapped_key,
         )
-        self._cipher = crypto.ValueCipher(self.practice_id, self.client_id, row.id, key)
+        self._cipher = ValueCipher(self.practice_id, self.client_id, row.id, key)
 
     def _create(self) -> None:
         keyring = current_keyring()
         key_id = uuid.uuid4()
-        key = crypto.generate_data_key()
-        master_id, wrapped = crypto.wrap_data_key(
-            keyring, self.practice_id, self.client_id, key_id, key
-        )
+        key = generate_data_key()
+        master_id, wrapped = wrap_data_key(keyring, self.practice_id, self.client_id, key_id, key)
         row = ClientDataKey(
             id=key_id,
             practice_id=self.practice_id,
@@ -128,10 +141,10 @@ class ClientCipher:
             self._loaded = False
             self._load()
             return
-        self._cipher = crypto.ValueCipher(self.practice_id, self.client_id, key_id, key)
+        self._cipher = ValueCipher(self.practice_id, self.client_id, key_id, key)
 
-    def _shredded(self, table: str, column: str, row_id) -> crypto.ShreddedKeyError:
-        return crypto.ShreddedKeyError(
+    def _shredded(self, table: str, column: str, row_id) -> ShreddedKeyError:
+        return ShreddedKeyError(
             f"the data key of client {self.client_id} was destroyed",
             table=table,
             column=column,
@@ -142,11 +155,9 @@ class ClientCipher:
     def seal(
         self, table: str, column: str, row_id: uuid.UUID, value, version: int | None = None
     ) -> bytes:
-        """JSON-serialise `value`, pad it (crypto.pad_json) and encrypt it for this table,
+        """JSON-serialise `value`, pad it (pad_json) and encrypt it for this table,
         column and row (and `version`, for versioned rows)."""
-        plaintext = crypto.pad_json(
-            json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        )
+        plaintext = pad_json(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
         if not self._loaded:
             self._load()
         if self._shredded_key_id is not None:
@@ -159,10 +170,10 @@ class ClientCipher:
     def unseal(
         self, table: str, column: str, row_id: uuid.UUID, blob: bytes, version: int | None = None
     ):
-        """Decrypt `blob` and parse its JSON; crypto.IntegrityError when it cannot be trusted
+        """Decrypt `blob` and parse its JSON; IntegrityError when it cannot be trusted
         (also when it was written for another `version` of a versioned row)."""
         if blob is None:
-            raise crypto.MalformedValueError(
+            raise MalformedValueError(
                 "encrypted value is missing", **self._where(table, column, row_id)
             )
         if self._cipher is None:
@@ -172,7 +183,7 @@ class ClientCipher:
         try:
             return json.loads(plaintext)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise crypto.IntegrityError(
+            raise IntegrityError(
                 f"{table}.{column} of {row_id} is not a sealed JSON value",
                 **self._where(table, column, row_id),
             ) from None
@@ -184,17 +195,15 @@ class ClientCipher:
         """Before the first decryption: load the key, and refuse a value it cannot open."""
         where = self._where(table, column, row_id)
         try:
-            key_id = crypto.key_reference(blob)
-        except crypto.MalformedValueError as exc:
-            raise crypto.MalformedValueError(
-                f"{table}.{column} of {row_id}: {exc}", **where
-            ) from None
+            key_id = key_reference(blob)
+        except MalformedValueError as exc:
+            raise MalformedValueError(f"{table}.{column} of {row_id}: {exc}", **where) from None
         if not self._loaded:
             self._load()
         if self._shredded_key_id is not None and key_id == self._shredded_key_id:
             raise self._shredded(table, column, row_id)
         if self._cipher is None:
-            raise crypto.UnknownDataKeyError(
+            raise UnknownDataKeyError(
                 f"{table}.{column} of {row_id} names data key {key_id}, which is not this client's",
                 **where,
             )
@@ -224,7 +233,7 @@ def seal(
 def unseal(
     client, table: str, column: str, row_id: uuid.UUID, blob: bytes, version: int | None = None
 ):
-    """Decrypt and JSON-parse; crypto.IntegrityError when altered, moved, unknown, shredded
+    """Decrypt and JSON-parse; IntegrityError when altered, moved, unknown, shredded
     or written for another version of the row."""
     return client_cipher(client).unseal(table, column, row_id, blob, version)
 

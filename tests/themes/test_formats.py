@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from practice.notes.theme_formats import BOM, CSV_COLUMNS, csv_safe, history_csv, history_svg
-from practice.notes.theme_inputs import FigureInput, NoteInput, ScriptInput
-from practice.notes.themes import theme_history
+from practice.themes.formats import BOM, CSV_COLUMNS, csv_safe, history_csv, history_svg
+from practice.themes.history import theme_history
+from practice.themes.inputs import FigureInput, NoteInput, ScriptInput
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '=HYPERLINK("http://x")<script>alert(1)</script> & \'quote\' "dq" ]]>'

@@ -7,9 +7,17 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from practice import crypto
-from practice.notes import keys
-from practice.notes.models import ClientDataKey
+from practice.keys import client_keys
+from practice.keys.envelope import VALUE_FORMAT, generate_data_key, unwrap_data_key
+from practice.keys.errors import (
+    CryptoError,
+    IntegrityError,
+    MalformedValueError,
+    ShreddedKeyError,
+    UnknownDataKeyError,
+)
+from practice.keys.keyring import Keyring, generate_keyring, new_key_id, save_keyring
+from practice.keys.models import ClientDataKey
 from tests.factories import make_client, make_practice, make_user
 
 CANARY = "Zwieback-canary: dreams of the strict grandmother"
@@ -31,22 +39,22 @@ def test_round_trip_creates_one_wrapped_key_on_first_use(db, clinic, app):
     assert _key_row(db, client) is None
     row_id = uuid.uuid4()
     value = {"text": CANARY, "n": [1, 2.5, None, True], "ü": "ß"}
-    blob = keys.seal(client, "process_notes", "content", row_id, value)
-    assert keys.unseal(client, "process_notes", "content", row_id, blob) == value
+    blob = client_keys.seal(client, "process_notes", "content", row_id, value)
+    assert client_keys.unseal(client, "process_notes", "content", row_id, blob) == value
     row = _key_row(db, client)
     assert row is not None and row.wrapped_key is not None
     assert row.master_key_id == app.extensions["keyring"].active_id
     assert CANARY.encode() not in blob
-    assert blob[0] == crypto.VALUE_FORMAT and blob[1:17] == row.id.bytes
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "more")
+    assert blob[0] == VALUE_FORMAT and blob[1:17] == row.id.bytes
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "more")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientDataKey)) == 1
 
 
 def test_same_plaintext_twice_gives_different_ciphertexts(clinic):
     _, _, client, _ = clinic
     row_id = uuid.uuid4()
-    one = keys.seal(client, "process_notes", "content", row_id, CANARY)
-    two = keys.seal(client, "process_notes", "content", row_id, CANARY)
+    one = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
+    two = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
     assert one != two
     assert one[17:29] != two[17:29]  # distinct nonces
 
@@ -63,16 +71,16 @@ def test_same_plaintext_twice_gives_different_ciphertexts(clinic):
 def test_value_moved_to_another_row_column_or_table_fails(clinic, target):
     _, _, client, _ = clinic
     row_id = uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
+    blob = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
     table, column, which = target
     other = uuid.uuid4() if which == "other-row" else row_id
-    with pytest.raises(crypto.IntegrityError) as caught:
-        keys.unseal(client, table, column, other, blob)
+    with pytest.raises(IntegrityError) as caught:
+        client_keys.unseal(client, table, column, other, blob)
     assert CANARY not in str(caught.value)
     assert caught.value.table == table and caught.value.row_id == other
 
 
-def assert_names_the_target(error: crypto.IntegrityError, client, row_id) -> None:
+def assert_names_the_target(error: IntegrityError, client, row_id) -> None:
     """The error locates the value it was asked to open (what the HTTP handler audits),
     by ids only: the reading client's process_notes.content of `row_id`, no text."""
     located = (error.table, error.column, error.row_id, error.client_id)
@@ -83,33 +91,33 @@ def assert_names_the_target(error: crypto.IntegrityError, client, row_id) -> Non
 def test_value_moved_to_another_client_fails(clinic):
     _, _, client, other_client = clinic
     row_id = uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
-    keys.seal(other_client, "process_notes", "content", uuid.uuid4(), "theirs")
-    with pytest.raises(crypto.UnknownDataKeyError) as caught:
-        keys.unseal(other_client, "process_notes", "content", row_id, blob)
+    blob = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
+    client_keys.seal(other_client, "process_notes", "content", uuid.uuid4(), "theirs")
+    with pytest.raises(UnknownDataKeyError) as caught:
+        client_keys.unseal(other_client, "process_notes", "content", row_id, blob)
     assert_names_the_target(caught.value, other_client, row_id)
 
 
 def test_value_of_a_client_without_key_names_an_unknown_key(clinic):
     _, _, client, other_client = clinic
     row_id = uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
-    with pytest.raises(crypto.UnknownDataKeyError) as caught:
-        keys.unseal(other_client, "process_notes", "content", row_id, blob)
+    blob = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
+    with pytest.raises(UnknownDataKeyError) as caught:
+        client_keys.unseal(other_client, "process_notes", "content", row_id, blob)
     assert_names_the_target(caught.value, other_client, row_id)
 
 
 def test_other_practice_cannot_use_a_clients_key(db, clinic):
     _, _, client, _ = clinic
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
     other_practice = make_practice("Elsewhere Rooms")
     stranger = make_client(other_practice, make_user(other_practice))
     row = _key_row(db, client)
     row.client_id = stranger.id  # a key row moved across practices in the database
     db.session.flush()
-    keys.forget_keys()
-    with pytest.raises(crypto.IntegrityError):
-        keys.seal(stranger, "figures", "payload", uuid.uuid4(), "x")
+    client_keys.forget_keys()
+    with pytest.raises(IntegrityError):
+        client_keys.seal(stranger, "figures", "payload", uuid.uuid4(), "x")
 
 
 @pytest.mark.parametrize(
@@ -117,50 +125,52 @@ def test_other_practice_cannot_use_a_clients_key(db, clinic):
 )
 def test_malformed_blobs_are_clear_errors(clinic, blob):
     _, _, client, _ = clinic
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
-    with pytest.raises(crypto.MalformedValueError):
-        keys.unseal(client, "figures", "payload", uuid.uuid4(), blob)
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    with pytest.raises(MalformedValueError):
+        client_keys.unseal(client, "figures", "payload", uuid.uuid4(), blob)
 
 
 def test_missing_blob_is_a_clear_error(clinic):
     _, _, client, _ = clinic
-    with pytest.raises(crypto.MalformedValueError):
-        keys.unseal(client, "figures", "payload", uuid.uuid4(), None)
+    with pytest.raises(MalformedValueError):
+        client_keys.unseal(client, "figures", "payload", uuid.uuid4(), None)
 
 
 def test_client_cipher_unwraps_once_per_session(clinic, monkeypatch):
     _, _, client, _ = clinic
     ids = [uuid.uuid4() for _ in range(20)]
-    blobs = [keys.seal(client, "process_notes", "content", i, {"i": n}) for n, i in enumerate(ids)]
-    keys.forget_keys()
+    blobs = [
+        client_keys.seal(client, "process_notes", "content", i, {"i": n}) for n, i in enumerate(ids)
+    ]
+    client_keys.forget_keys()
     calls = []
-    real = crypto.unwrap_data_key
-    monkeypatch.setattr(crypto, "unwrap_data_key", lambda *a: calls.append(1) or real(*a))
-    cipher = keys.client_cipher(client)
-    assert keys.client_cipher(client) is cipher
+    real = unwrap_data_key
+    monkeypatch.setattr(client_keys, "unwrap_data_key", lambda *a: calls.append(1) or real(*a))
+    cipher = client_keys.client_cipher(client)
+    assert client_keys.client_cipher(client) is cipher
     out = [cipher.unseal("process_notes", "content", i, b) for i, b in zip(ids, blobs, strict=True)]
     assert out == [{"i": n} for n in range(20)]
-    assert keys.unseal(client, "process_notes", "content", ids[0], blobs[0]) == {"i": 0}
+    assert client_keys.unseal(client, "process_notes", "content", ids[0], blobs[0]) == {"i": 0}
     assert len(calls) == 1
 
 
 def test_cache_is_dropped_on_rollback_so_no_unsaved_key_is_used(db, clinic):
     _, _, client, _ = clinic
     savepoint = db.session.begin_nested()
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
     created = _key_row(db, client).id
     savepoint.rollback()
-    assert keys.CACHE not in db.session.info
+    assert client_keys.CACHE not in db.session.info
     assert _key_row(db, client) is None
-    blob = keys.seal(client, "figures", "payload", uuid.uuid4(), "y")
+    blob = client_keys.seal(client, "figures", "payload", uuid.uuid4(), "y")
     row = _key_row(db, client)
     assert row.id != created and blob[1:17] == row.id.bytes
 
 
 def test_cache_never_holds_keys_in_reprs(clinic):
     _, _, client, _ = clinic
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
-    cipher = keys.client_cipher(client)
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    cipher = client_keys.client_cipher(client)
     assert str(client.id) in repr(cipher)
     assert "ValueCipher" in repr(cipher._cipher) and "key=" in repr(cipher._cipher)
 
@@ -168,24 +178,24 @@ def test_cache_never_holds_keys_in_reprs(clinic):
 def test_shredded_key_makes_text_unreadable_and_refuses_new_text(db, clinic):
     _, _, client, other = clinic
     row_id = uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, CANARY)
-    keep = keys.seal(other, "process_notes", "content", row_id, "kept")
-    row = keys.destroy_client_key(client)
+    blob = client_keys.seal(client, "process_notes", "content", row_id, CANARY)
+    keep = client_keys.seal(other, "process_notes", "content", row_id, "kept")
+    row = client_keys.destroy_client_key(client)
     assert row.wrapped_key is None and row.destroyed_at is not None
-    with pytest.raises(crypto.ShreddedKeyError) as caught:
-        keys.unseal(client, "process_notes", "content", row_id, blob)
-    assert isinstance(caught.value, crypto.IntegrityError)
-    with pytest.raises(crypto.ShreddedKeyError):
-        keys.seal(client, "process_notes", "content", uuid.uuid4(), "new text")
-    assert keys.unseal(other, "process_notes", "content", row_id, keep) == "kept"
+    with pytest.raises(ShreddedKeyError) as caught:
+        client_keys.unseal(client, "process_notes", "content", row_id, blob)
+    assert isinstance(caught.value, IntegrityError)
+    with pytest.raises(ShreddedKeyError):
+        client_keys.seal(client, "process_notes", "content", uuid.uuid4(), "new text")
+    assert client_keys.unseal(other, "process_notes", "content", row_id, keep) == "kept"
 
 
 def test_shredding_a_client_without_key_leaves_a_destroyed_marker(db, clinic):
     _, _, client, _ = clinic
-    keys.destroy_client_key(client)
+    client_keys.destroy_client_key(client)
     assert _key_row(db, client).wrapped_key is None
-    with pytest.raises(crypto.ShreddedKeyError):
-        keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    with pytest.raises(ShreddedKeyError):
+        client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
 
 
 def test_dump_plus_code_without_the_keyring_decrypts_nothing(db, clinic, app, monkeypatch):
@@ -194,21 +204,23 @@ def test_dump_plus_code_without_the_keyring_decrypts_nothing(db, clinic, app, mo
     for c in (client, other):
         for _ in range(5):
             row_id = uuid.uuid4()
-            sealed.append((c, row_id, keys.seal(c, "process_notes", "content", row_id, CANARY)))
+            sealed.append(
+                (c, row_id, client_keys.seal(c, "process_notes", "content", row_id, CANARY))
+            )
     db.session.flush()
-    same_ids = {k: crypto.generate_data_key() for k in app.extensions["keyring"].keys}
+    same_ids = {k: generate_data_key() for k in app.extensions["keyring"].keys}
     active = app.extensions["keyring"].active_id
     attackers = [
-        crypto.Keyring("kattack1", {"kattack1": crypto.generate_data_key()}),  # another keyring
-        crypto.Keyring(active, same_ids),  # right ids, wrong bytes
+        Keyring("kattack1", {"kattack1": generate_data_key()}),  # another keyring
+        Keyring(active, same_ids),  # right ids, wrong bytes
     ]
     for keyring in attackers:
         monkeypatch.setitem(app.extensions, "keyring", keyring)
         for c, row_id, blob in sealed:
-            keys.forget_keys()
-            with pytest.raises(crypto.CryptoError) as caught:
-                keys.unseal(c, "process_notes", "content", row_id, blob)
-            assert isinstance(caught.value, crypto.IntegrityError)
+            client_keys.forget_keys()
+            with pytest.raises(CryptoError) as caught:
+                client_keys.unseal(c, "process_notes", "content", row_id, blob)
+            assert isinstance(caught.value, IntegrityError)
             assert CANARY not in str(caught.value)
             assert str(caught.value)
 
@@ -216,14 +228,14 @@ def test_dump_plus_code_without_the_keyring_decrypts_nothing(db, clinic, app, mo
 def test_keyring_file_change_is_picked_up_without_restart(db, app, clinic, tmp_path, monkeypatch):
     _, _, client, _ = clinic
     path = tmp_path / "keyring.json"
-    first = crypto.generate_keyring(path)
+    first = generate_keyring(path)
     monkeypatch.setitem(app.extensions, "keyring", first)
-    assert keys.current_keyring() == first
-    new_id = crypto.new_key_id()
-    grown = crypto.Keyring(new_id, {**first.keys, new_id: crypto.generate_data_key()})
-    crypto.save_keyring(grown, path)
-    assert keys.current_keyring().active_id == new_id
-    keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
+    assert client_keys.current_keyring() == first
+    new_id = new_key_id()
+    grown = Keyring(new_id, {**first.keys, new_id: generate_data_key()})
+    save_keyring(grown, path)
+    assert client_keys.current_keyring().active_id == new_id
+    client_keys.seal(client, "figures", "payload", uuid.uuid4(), "x")
     assert _key_row(db, client).master_key_id == new_id
 
 
@@ -248,9 +260,9 @@ def probe_app(database, keyring_path):
         from practice.extensions import db as _db
 
         client = _db.session.get(Client, client_id)
-        blob = bytearray(keys.seal(client, "process_notes", "content", row_id, CANARY))
+        blob = bytearray(client_keys.seal(client, "process_notes", "content", row_id, CANARY))
         blob[-1] ^= 1
-        return {"text": keys.unseal(client, "process_notes", "content", row_id, bytes(blob))}
+        return {"text": client_keys.unseal(client, "process_notes", "content", row_id, bytes(blob))}
 
     yield probe
     with probe.app_context():
@@ -290,16 +302,16 @@ def test_a_removed_key_that_was_never_shredded_is_tampering_not_a_shred(db, clin
     a wrapped key removed by other means is an integrity failure like any other."""
     _, _, client, _ = clinic
     row_id = uuid.uuid4()
-    blob = keys.seal(client, "process_notes", "content", row_id, {"text": CANARY})
+    blob = client_keys.seal(client, "process_notes", "content", row_id, {"text": CANARY})
     row = _key_row(db, client)
     row.wrapped_key = None
     db.session.flush()
-    keys.forget_keys()
-    with pytest.raises(crypto.IntegrityError, match="never shredded") as info:
-        keys.unseal(client, "process_notes", "content", row_id, blob)
-    assert not isinstance(info.value, crypto.ShreddedKeyError)
+    client_keys.forget_keys()
+    with pytest.raises(IntegrityError, match="never shredded") as info:
+        client_keys.unseal(client, "process_notes", "content", row_id, blob)
+    assert not isinstance(info.value, ShreddedKeyError)
     row.destroyed_at = row.created_at
     db.session.flush()
-    keys.forget_keys()
-    with pytest.raises(crypto.ShreddedKeyError):
-        keys.unseal(client, "process_notes", "content", row_id, blob)
+    client_keys.forget_keys()
+    with pytest.raises(ShreddedKeyError):
+        client_keys.unseal(client, "process_notes", "content", row_id, blob)

@@ -1,7 +1,5 @@
-"""Keys and envelope encryption: the only module that touches key material.
-
-The keyring holds master keys (key-encryption keys) outside the database, as JSON:
-`{"active": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}`.
+"""Envelope encryption: client data keys wrapped by a master key, and values encrypted
+with them.
 
 Each client has a random 256-bit data key, stored only wrapped (AES-256-GCM) by a
 master key; the wrap's associated data binds practice, client, data key id and master
@@ -18,149 +16,21 @@ The value names its key: there is no trial decryption.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import os
 import secrets
 import struct
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from practice.files import write_private
-
-MASTER_KEY_BYTES = 32
-
-
-class CryptoError(Exception):
-    """Any failure to encrypt or decrypt. Messages carry ids at most, never plaintext."""
-
-
-class KeyringError(CryptoError):
-    """The keyring is missing, unreadable or malformed. The message names which."""
-
-
-class IntegrityError(CryptoError):
-    """A value or wrapped key cannot be authenticated: altered, moved, or its key is gone.
-
-    `table`, `column`, `row_id` and `client_id` locate the failure (ids only) when known.
-    """
-
-    def __init__(self, message: str, **where):
-        super().__init__(message)
-        self.table: str | None = where.get("table")
-        self.column: str | None = where.get("column")
-        self.row_id = where.get("row_id")
-        self.client_id = where.get("client_id")
-
-
-class MalformedValueError(IntegrityError):
-    """The blob is not a value this code wrote: wrong format byte, or truncated."""
-
-
-class UnknownDataKeyError(IntegrityError):
-    """The value names a data key that is not the client's (moved, or the key is unknown)."""
-
-
-class ShreddedKeyError(IntegrityError):
-    """The client's data key was destroyed (crypto-shredding); the text is unrecoverable."""
-
-
-class UnknownKeyError(KeyringError, IntegrityError):
-    """A wrapped data key names a master key that the keyring does not hold."""
-
-
-@dataclass(frozen=True)
-class Keyring:
-    """Master keys by id, and which one wraps new data keys."""
-
-    active_id: str
-    keys: Mapping[str, bytes] = field(repr=False)
-    path: Path | None = field(default=None, compare=False)
-
-    def key(self, key_id: str) -> bytes:
-        """The master key named `key_id`; UnknownKeyError when the keyring lacks it."""
-        try:
-            return self.keys[key_id]
-        except KeyError:
-            raise UnknownKeyError(f"master key {key_id!r} is not in the keyring") from None
-
-    @property
-    def active_key(self) -> bytes:
-        return self.key(self.active_id)
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "active": self.active_id,
-                "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
-            },
-            indent=2,
-        )
-
-
-def new_key_id() -> str:
-    """A short random id for a new master key."""
-    return "k" + secrets.token_hex(4)
-
-
-def parse_keyring(text: str, path: Path | None = None) -> Keyring:
-    """Parse and validate keyring JSON; KeyringError says what is wrong (never a key)."""
-    where = f" in {path}" if path else ""
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError:
-        raise KeyringError(f"keyring{where} is not valid JSON") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("keys"), dict) or not raw["keys"]:
-        raise KeyringError(f'keyring{where} needs {{"active": id, "keys": {{id: key}}}}')
-    keys: dict[str, bytes] = {}
-    for key_id, encoded in raw["keys"].items():
-        try:
-            key = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, TypeError, ValueError):
-            raise KeyringError(f"keyring{where}: key {key_id!r} is not base64") from None
-        if len(key) != MASTER_KEY_BYTES:
-            raise KeyringError(f"keyring{where}: key {key_id!r} is not 32 bytes")
-        keys[str(key_id)] = key
-    active = raw.get("active")
-    if active not in keys:
-        raise KeyringError(f"keyring{where}: active key {active!r} is not among its keys")
-    return Keyring(active_id=active, keys=keys, path=path)
-
-
-def load_keyring(source: str | os.PathLike) -> Keyring:
-    """Load a keyring from a file path, or from inline JSON when `source` starts with '{'."""
-    text = str(source)
-    if text.lstrip().startswith("{"):
-        return parse_keyring(text)
-    path = Path(source)
-    try:
-        content = path.read_text()
-    except OSError as exc:
-        raise KeyringError(f"cannot read keyring {path}: {exc.strerror}") from None
-    return parse_keyring(content, path)
-
-
-def save_keyring(keyring: Keyring, path: Path) -> None:
-    """Write the keyring atomically and durably with mode 0600: the rename must survive a
-    crash before anything is wrapped under a new key."""
-    write_private(path, keyring.to_json())
-
-
-def generate_keyring(path: Path) -> Keyring:
-    """Create a keyring file with one fresh master key (development only)."""
-    key_id = new_key_id()
-    keyring = Keyring(active_id=key_id, keys={key_id: secrets.token_bytes(MASTER_KEY_BYTES)})
-    save_keyring(keyring, path)
-    return Keyring(keyring.active_id, keyring.keys, path)
-
-
-# --- envelope encryption -------------------------------------------------------------
+from practice.keys.errors import (
+    IntegrityError,
+    MalformedValueError,
+    ShreddedKeyError,
+    UnknownDataKeyError,
+    UnknownKeyError,
+)
+from practice.keys.keyring import Keyring
 
 DATA_KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -428,69 +298,3 @@ class ValueCipher:
 
     def _where(self, table: str, column: str, row_id) -> dict:
         return {"table": table, "column": column, "row_id": row_id, "client_id": self.client_id}
-
-
-# --- Small secrets bound to one row (TOTP seeds) -------------------------------------
-# A user's TOTP seed is sealed with AES-256-GCM under a key derived (HKDF) from a master
-# key for this purpose only; the associated data binds it to its purpose and row, so a
-# sealed seed copied onto another user fails to open. Stored as text:
-# "s1:<master key id>:<base64url(nonce | ciphertext + tag)>".
-
-SEALED_PREFIX = "s1"
-
-
-class SealedSecretError(Exception):
-    """A sealed secret cannot be opened: malformed, moved to another row, or key missing."""
-
-
-def _purpose_key(master_key: bytes, purpose: str) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    info = f"practice sealed secret:{purpose}".encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master_key)
-
-
-def seal_secret(keyring: Keyring, purpose: str, bound_to: str, plaintext: bytes) -> str:
-    """Encrypt a small secret for `purpose`, bound to the row named by `bound_to`."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _AESGCM
-
-    nonce = secrets.token_bytes(12)
-    aead = _AESGCM(_purpose_key(keyring.active_key, purpose))
-    sealed = aead.encrypt(nonce, plaintext, f"{purpose}|{bound_to}".encode())
-    body = base64.urlsafe_b64encode(nonce + sealed).decode()
-    return f"{SEALED_PREFIX}:{keyring.active_id}:{body}"
-
-
-def open_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> bytes:
-    """Decrypt what `seal_secret` wrote for the same purpose and row; else SealedSecretError."""
-    from cryptography.exceptions import InvalidTag as _InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM as _AESGCM
-
-    prefix, _, rest = text.partition(":")
-    key_id, _, body = rest.partition(":")
-    if prefix != SEALED_PREFIX or not key_id or not body:
-        raise SealedSecretError(f"sealed {purpose} secret is malformed")
-    if key_id not in keyring.keys:
-        raise SealedSecretError(f"sealed {purpose} secret names unknown master key {key_id!r}")
-    try:
-        blob = base64.urlsafe_b64decode(body.encode())
-    except (binascii.Error, ValueError):
-        raise SealedSecretError(f"sealed {purpose} secret is malformed") from None
-    aead = _AESGCM(_purpose_key(keyring.keys[key_id], purpose))
-    try:
-        return aead.decrypt(blob[:12], blob[12:], f"{purpose}|{bound_to}".encode())
-    except (_InvalidTag, ValueError):
-        raise SealedSecretError(f"sealed {purpose} secret failed its integrity check") from None
-
-
-def sealed_secret_key_id(text: str) -> str | None:
-    """The master key id a sealed secret names, or None when it is not a sealed secret."""
-    prefix, _, rest = text.partition(":")
-    key_id = rest.partition(":")[0]
-    return key_id if prefix == SEALED_PREFIX and key_id else None
-
-
-def reseal_secret(keyring: Keyring, purpose: str, bound_to: str, text: str) -> str:
-    """Open a sealed secret with whichever key it names and seal it under the active key."""
-    return seal_secret(keyring, purpose, bound_to, open_secret(keyring, purpose, bound_to, text))

@@ -21,11 +21,13 @@ import sqlalchemy as sa
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from practice import crypto
 from practice.clients.models import Client
 from practice.extensions import db as _db
-from practice.notes import keys
-from practice.notes.models import ClientDataKey, Figure
+from practice.keys import client_keys
+from practice.keys.envelope import unwrap_data_key
+from practice.keys.keyring import Keyring, generate_keyring, load_keyring
+from practice.keys.models import ClientDataKey
+from practice.notes.models import Figure
 from tests.conftest import TEST_SECRET_KEY, build_app
 from tests.databases import TestDatabase
 from tests.factories import make_practice, make_user
@@ -41,7 +43,7 @@ def scratch(tmp_path, monkeypatch):
     """A fresh migrated database with its own keyring and a session bound to it."""
     database = TestDatabase().create()
     ring = tmp_path / "keyring.json"
-    crypto.generate_keyring(ring)
+    generate_keyring(ring)
     app = build_app(database, ring)
     with app.app_context():
         session = scoped_session(sessionmaker(bind=_db.engine), scopefunc=_app_ctx_id)
@@ -71,7 +73,9 @@ def _seed(app) -> None:
     _db.session.flush()
     for client in clients:
         figure_id = uuid.uuid4()
-        payload = keys.seal(client, "figures", "payload", figure_id, {"label": str(client.id)})
+        payload = client_keys.seal(
+            client, "figures", "payload", figure_id, {"label": str(client.id)}
+        )
         _db.session.add(
             Figure(
                 id=figure_id,
@@ -136,23 +140,23 @@ def _kill_after_batches(process: subprocess.Popen, batches: int) -> str:
     return f"after {batches} batches"
 
 
-def _assert_no_loss(ring: Path) -> crypto.Keyring:
+def _assert_no_loss(ring: Path) -> Keyring:
     """Every data key unwraps with the keyring file as it is now; every value decrypts."""
-    keyring = crypto.load_keyring(ring)
+    keyring = load_keyring(ring)
     session = _db.session
     for row in session.scalars(sa.select(ClientDataKey)):
-        crypto.unwrap_data_key(
+        unwrap_data_key(
             keyring, row.practice_id, row.client_id, row.id, row.master_key_id, row.wrapped_key
         )
     from flask import current_app
 
     current_app.extensions["keyring"] = keyring
-    keys.forget_keys()
+    client_keys.forget_keys()
     figures = session.scalars(sa.select(Figure)).all()
     clients = {c.id: c for c in session.scalars(sa.select(Client))}
     assert len(figures) == CLIENTS
     for figure in figures:
-        value = keys.unseal(
+        value = client_keys.unseal(
             clients[figure.client_id], "figures", "payload", figure.id, figure.payload
         )
         assert value == {"label": str(figure.client_id)}
@@ -164,7 +168,7 @@ def _assert_no_loss(ring: Path) -> crypto.Keyring:
 def test_rotation_killed_at_random_points_loses_nothing(scratch):
     app, database, ring = scratch
     _seed(app)
-    original = crypto.load_keyring(ring).active_id
+    original = load_keyring(ring).active_id
     rng = random.Random(os.environ.get("PRACTICE_KILL_SEED") or time.time_ns())
     # The first kill lands mid-rewrap for certain: after three committed batches, with
     # the rest still on the old key (random kills may land before or after the work).

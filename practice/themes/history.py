@@ -1,6 +1,6 @@
 """Theme history: how each recurring script shows up across a client's sessions.
 
-A pure computation over already-decrypted inputs (see theme_loader.py for the database
+A pure computation over already-decrypted inputs (see loader.py for the database
 side), so it can be tested with hand-built histories. What it reports is CLINICAL.md
 "Theme history". Decisions the contract leaves open:
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from practice.notes.theme_inputs import (
+from practice.themes.inputs import (
     AppointmentInput,
     FigureInput,
     NoteInput,
@@ -38,7 +38,7 @@ from practice.notes.theme_inputs import (
     session_window,
     survivor_map,
 )
-from practice.notes.theme_scripts import WHEN_VALUES, Cell, ScriptTheme, share
+from practice.themes.scripts import WHEN_VALUES, Cell, ScriptTheme, share
 
 PERVASIVENESS_LABEL = "clinician-selected episodes, not research-norm CCRT"
 # Episode fields for each CCRT component: (text field, tag field).

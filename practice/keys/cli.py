@@ -10,9 +10,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from practice import crypto
 from practice.extensions import db
-from practice.notes import keys, rotation
+from practice.keys import client_keys, rotation
+from practice.keys.errors import KeyringError, UnknownKeyError
+from practice.keys.keyring import load_keyring
 
 keys_cli = AppGroup("keys", help="Master keys (the keyring) and client data keys.")
 clients_cli = AppGroup("clients", help="Clients.")
@@ -33,8 +34,8 @@ def _fail(message: str, code: int = 1):
 def _load(keyring_path: str | None):
     try:
         path = rotation.keyring_file(keyring_path or current_app.config.get("PRACTICE_KEYRING"))
-        return path, crypto.load_keyring(path)
-    except (rotation.RotationError, crypto.KeyringError) as exc:
+        return path, load_keyring(path)
+    except (rotation.RotationError, KeyringError) as exc:
         _fail(str(exc), 2)
 
 
@@ -117,9 +118,9 @@ def rotate_command(keyring_path, resume, batch_size):
 
     try:
         result = rotation.rewrap_pending(db.session, keyring, batch_size, progress)
-    except crypto.UnknownKeyError as exc:
+    except UnknownKeyError as exc:
         _fail(f"{exc}; put that key back into the keyring and rerun (nothing was lost)")
-    keys.forget_keys()
+    client_keys.forget_keys()
     resealed = rotation.reseal_user_secrets(db.session, keyring, batch_size)
     failed = bool(result.failed or resealed.failed)
     _audit("keys.rotate", keyring.active_id, "failure" if failed else "success")
@@ -194,7 +195,7 @@ def shred_command(client_id: uuid.UUID, force: bool, confirmed: bool):
         ends = _add_years(client.discharge_date, years)
         if date.today() < ends:
             _fail(f"the {years}-year retention period of client {client_id} ends on {ends}")
-    row = keys.destroy_client_key(client)
+    row = client_keys.destroy_client_key(client)
     audit.record(
         db.session,
         "client.shred",

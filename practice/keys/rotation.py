@@ -17,10 +17,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from practice import crypto
 from practice.auth.models import User
 from practice.database import utcnow
-from practice.notes.models import ClientDataKey
+from practice.keys.envelope import rewrap_data_key
+from practice.keys.errors import IntegrityError, UnknownKeyError
+from practice.keys.keyring import MASTER_KEY_BYTES, Keyring, load_keyring, new_key_id, save_keyring
+from practice.keys.models import ClientDataKey
+from practice.keys.sealed import SEALED_PREFIX, SealedSecretError, reseal_secret
 
 DEFAULT_BATCH = 500
 _keys = ClientDataKey.__table__
@@ -61,7 +64,7 @@ def shredded_count(session: Session) -> int:
 
 def _sealed_with(key_id: str):
     """Users whose sealed TOTP seed names master key `key_id`."""
-    return User.totp_secret.startswith(f"{crypto.SEALED_PREFIX}:{key_id}:", autoescape=True)
+    return User.totp_secret.startswith(f"{SEALED_PREFIX}:{key_id}:", autoescape=True)
 
 
 def secret_usage(session: Session, key_id: str) -> int:
@@ -96,7 +99,7 @@ class MissingKeys:
         return sum(self.data_keys.values()) + self.secrets
 
 
-def missing_keys(session: Session, keyring: crypto.Keyring) -> MissingKeys:
+def missing_keys(session: Session, keyring: Keyring) -> MissingKeys:
     """What stored data needs from the keyring that it does not hold."""
     data_keys = {k: n for k, n in key_usage(session).items() if k not in keyring.keys}
     on_known = [_sealed_with(key_id) for key_id in keyring.keys]
@@ -111,14 +114,12 @@ def missing_keys(session: Session, keyring: crypto.Keyring) -> MissingKeys:
 def _secret_not_on(active_id: str):
     return sa.and_(
         User.totp_secret.is_not(None),
-        sa.not_(
-            User.totp_secret.startswith(f"{crypto.SEALED_PREFIX}:{active_id}:", autoescape=True)
-        ),
+        sa.not_(User.totp_secret.startswith(f"{SEALED_PREFIX}:{active_id}:", autoescape=True)),
     )
 
 
 def reseal_user_secrets(
-    session: Session, keyring: crypto.Keyring, batch_size: int = DEFAULT_BATCH
+    session: Session, keyring: Keyring, batch_size: int = DEFAULT_BATCH
 ) -> RewrapResult:
     """Reseal every user's TOTP seed under the active master key, one transaction per batch.
 
@@ -144,8 +145,8 @@ def reseal_user_secrets(
         params = []
         for user_id, sealed in rows:
             try:
-                resealed = crypto.reseal_secret(keyring, PURPOSE, str(user_id), sealed)
-            except crypto.SealedSecretError:
+                resealed = reseal_secret(keyring, PURPOSE, str(user_id), sealed)
+            except SealedSecretError:
                 result.failed.append(str(user_id))
                 continue
             params.append({"b_id": user_id, "b_old": sealed, "b_new": resealed})
@@ -157,19 +158,19 @@ def reseal_user_secrets(
     return result
 
 
-def add_master_key(path: Path) -> crypto.Keyring:
+def add_master_key(path: Path) -> Keyring:
     """Add a fresh master key to the keyring file and make it active (atomic write)."""
-    keyring = crypto.load_keyring(path)
-    new_id = crypto.new_key_id()
+    keyring = load_keyring(path)
+    new_id = new_key_id()
     while new_id in keyring.keys:
-        new_id = crypto.new_key_id()
-    grown = crypto.Keyring(
+        new_id = new_key_id()
+    grown = Keyring(
         active_id=new_id,
-        keys={**keyring.keys, new_id: secrets.token_bytes(crypto.MASTER_KEY_BYTES)},
+        keys={**keyring.keys, new_id: secrets.token_bytes(MASTER_KEY_BYTES)},
         path=path,
     )
-    crypto.save_keyring(grown, path)
-    return crypto.load_keyring(path)
+    save_keyring(grown, path)
+    return load_keyring(path)
 
 
 @dataclass
@@ -180,7 +181,7 @@ class RewrapResult:
 
 def rewrap_pending(
     session: Session,
-    keyring: crypto.Keyring,
+    keyring: Keyring,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> RewrapResult:
@@ -223,14 +224,14 @@ def rewrap_pending(
             if row.wrapped_key is None or row.master_key_id == active:
                 continue
             try:
-                master_id, wrapped = crypto.rewrap_data_key(
+                master_id, wrapped = rewrap_data_key(
                     keyring, row.practice_id, row.client_id, row.id, row.master_key_id,
                     row.wrapped_key,
                 )  # fmt: skip
-            except crypto.UnknownKeyError:
+            except UnknownKeyError:
                 session.rollback()
                 raise
-            except crypto.IntegrityError:
+            except IntegrityError:
                 result.failed.append(str(row.id))
                 continue
             params.append(
@@ -247,9 +248,9 @@ def rewrap_pending(
     return result
 
 
-def retire_master_key(session: Session, path: Path, key_id: str) -> crypto.Keyring:
+def retire_master_key(session: Session, path: Path, key_id: str) -> Keyring:
     """Remove `key_id` from the keyring file; RotationError while it is active or in use."""
-    keyring = crypto.load_keyring(path)
+    keyring = load_keyring(path)
     if key_id not in keyring.keys:
         raise RotationError(f"master key {key_id!r} is not in the keyring {path}")
     if key_id == keyring.active_id:
@@ -270,6 +271,6 @@ def retire_master_key(session: Session, path: Path, key_id: str) -> crypto.Keyri
             "`flask keys rotate --resume`, and have users whose seed cannot be opened re-enrol"
         )
     remaining = {k: v for k, v in keyring.keys.items() if k != key_id}
-    smaller = crypto.Keyring(active_id=keyring.active_id, keys=remaining, path=path)
-    crypto.save_keyring(smaller, path)
-    return crypto.load_keyring(path)
+    smaller = Keyring(active_id=keyring.active_id, keys=remaining, path=path)
+    save_keyring(smaller, path)
+    return load_keyring(path)

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from practice.notes.theme_inputs import (
+from practice.themes.history import PERVASIVENESS_LABEL, ThemeHistory, theme_history
+from practice.themes.inputs import (
     AppointmentInput,
     FigureInput,
     NoteInput,
@@ -14,8 +15,7 @@ from practice.notes.theme_inputs import (
     session_numbers,
     survivor_map,
 )
-from practice.notes.theme_scripts import least_squares_slope
-from practice.notes.themes import PERVASIVENESS_LABEL, ThemeHistory, theme_history
+from practice.themes.scripts import least_squares_slope
 
 START = date(2026, 1, 5)
 FATHER, PARTNER, BOSS, THERAPIST = "f-father", "f-partner", "f-boss", "f-therapist"

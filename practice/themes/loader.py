@@ -1,5 +1,5 @@
 """Loading one client's theme-history inputs: one query per table, one data-key unwrap,
-one decryption loop. The computation itself is practice/notes/themes.py.
+one decryption loop. The computation itself is practice/themes/history.py.
 
 Only the columns the history needs are selected, and the columns that are merely
 compared or reformatted (appointment ids, dates, start times) skip SQLAlchemy's type
@@ -19,9 +19,11 @@ import sqlalchemy as sa
 
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.models import Figure, ProcessNote, Script
-from practice.notes.theme_inputs import (
+from practice.scheduling.models import Appointment
+from practice.themes.history import ThemeHistory
+from practice.themes.inputs import (
     AppointmentInput,
     FigureInput,
     NoteInput,
@@ -29,8 +31,6 @@ from practice.notes.theme_inputs import (
     session_numbers,
     session_window,
 )
-from practice.notes.themes import ThemeHistory
-from practice.scheduling.models import Appointment
 
 
 def _execute(statement):
@@ -147,12 +147,12 @@ def client_theme_history(
     date_to: date | None = None,
     include_drafts: bool = False,
 ) -> dict:
-    """The theme history of the client over the given authors' notes (see themes.py).
+    """The theme history of the client over the given authors' notes (see history.py).
 
     Every note counts for session numbering; only those in the window are decrypted, one
     at a time in session order, each one's plaintext let go once it has been read.
     """
-    cipher = keys.client_cipher(client)
+    cipher = client_keys.client_cipher(client)
     rows = note_rows(client, author_ids)
     notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
     sealed = {note_id: version_and_blob for note_id, _, _, _, version_and_blob in rows}

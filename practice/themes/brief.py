@@ -14,10 +14,10 @@ from datetime import date
 
 from practice.clients.models import Client
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.models import ProcessNote
 from practice.notes.service import note_view
-from practice.notes.theme_loader import client_theme_history
+from practice.themes.loader import client_theme_history
 
 RECENT_SESSIONS = 4
 DORMANT_AFTER = 4  # sessions without the script
@@ -34,7 +34,7 @@ def session_brief(client: Client, authors: set, timezone: str, before: date) -> 
     `read` lists the ids of the notes whose content it opened (for the audit)."""
     history = client_theme_history(client, authors, timezone, date_to=before)
     sessions = history["per_session"]
-    cipher = keys.client_cipher(client)
+    cipher = client_keys.client_cipher(client)
     recent_ids = {s["note_id"] for s in sessions[-RECENT_SESSIONS:]}
     brief: dict = {
         "sessions": len(sessions),

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 
 from practice.database import new_id
 from practice.extensions import db
-from practice.notes import keys
+from practice.keys import client_keys
 from practice.notes.models import Figure, ProcessNote, Script
 from practice.scheduling.models import Appointment
 from tests.factories import make_appointment
@@ -22,7 +22,7 @@ def make_figure(client, author, label: str, role: str, *, therapist: bool = Fals
         created_by=author.id,
     )
     payload = {"label": label, "role": role, "period": "current"}
-    figure.payload = keys.seal(client, "figures", "payload", figure.id, payload)
+    figure.payload = client_keys.seal(client, "figures", "payload", figure.id, payload)
     db.session.add(figure)
     db.session.flush()
     return figure
@@ -44,7 +44,7 @@ def make_script(client, author, name: str, *, status="working", merged_into=None
         "response_of_self": "withdraws",
         "origin": "invented for tests",
     }
-    script.payload = keys.seal(client, "scripts", "payload", script.id, payload)
+    script.payload = client_keys.seal(client, "scripts", "payload", script.id, payload)
     db.session.add(script)
     db.session.flush()
     return script
@@ -63,7 +63,7 @@ def make_note(
         status=status,
         signed_at=datetime.now(UTC) if status == "signed" else None,
     )
-    note.content = keys.seal(client, "process_notes", "content", note.id, content)
+    note.content = client_keys.seal(client, "process_notes", "content", note.id, content)
     db.session.add(note)
     db.session.flush()
     return note

@@ -1,5 +1,5 @@
 """What theme history is computed from: plain, already-decrypted inputs, and how the
-sessions are numbered (see practice/notes/themes.py)."""
+sessions are numbered (see practice/themes/history.py)."""
 
 from __future__ import annotations
 
