@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -27,6 +28,12 @@ class Practice(IdMixin, db.Model):
     # code; None: the deployment's PRACTICE_PHONE_REGION, if any.
     phone_region: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The IANA zone the practice keeps its calendar in (series expand in it, "today"
+        is its date)."""
+        return ZoneInfo(self.timezone)
 
 
 class User(IdMixin, db.Model):

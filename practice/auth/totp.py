@@ -29,10 +29,9 @@ from practice.auth.errors import PolicyError
 from practice.auth.models import User
 from practice.extensions import db
 from practice.keys.keyring import Keyring
-from practice.keys.sealed import SealedSecretError, open_secret, seal_secret
+from practice.keys.sealed import TOTP_PURPOSE, SealedSecretError, open_secret, seal_secret
 
 log = logging.getLogger("practice.auth.totp")
-PURPOSE = "totp"
 ISSUER = "practice"
 DRIFT_STEPS = 1
 _CODE = re.compile(r"^[0-9]{6}$")  # ASCII only: \d also matches other scripts
@@ -43,7 +42,7 @@ def _keyring() -> Keyring:
 
 
 def _seed(user: User) -> str:
-    return open_secret(_keyring(), PURPOSE, str(user.id), user.totp_secret).decode()
+    return open_secret(_keyring(), TOTP_PURPOSE, str(user.id), user.totp_secret).decode()
 
 
 def begin_enrolment(user: User) -> tuple[str, str]:
@@ -51,7 +50,7 @@ def begin_enrolment(user: User) -> tuple[str, str]:
     if user.totp_enabled:
         raise PolicyError({"totp": ["Two-factor authentication is already enabled."]})
     seed = pyotp.random_base32()
-    user.totp_secret = seal_secret(_keyring(), PURPOSE, str(user.id), seed.encode())
+    user.totp_secret = seal_secret(_keyring(), TOTP_PURPOSE, str(user.id), seed.encode())
     user.totp_last_step = None
     uri = pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return seed, uri

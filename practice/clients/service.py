@@ -19,7 +19,6 @@ from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import CareTeamMember, Client
 from practice.extensions import db
-from practice.scheduling.service import practice_zone
 
 MAX_CARE_TEAM = 20
 MAX_AGE_YEARS = 130
@@ -108,7 +107,7 @@ def audit_listed(clients) -> None:
 
 def practice_today(user: User) -> date:
     """Today's date in the practice's time zone."""
-    return datetime.now(practice_zone(user)).date()
+    return datetime.now(user.practice.zone).date()
 
 
 def phone_region(user: User) -> str | None:

@@ -17,16 +17,18 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from practice.auth.models import User
 from practice.database import utcnow
 from practice.keys.envelope import rewrap_data_key
 from practice.keys.errors import IntegrityError, UnknownKeyError
 from practice.keys.keyring import MASTER_KEY_BYTES, Keyring, load_keyring, new_key_id, save_keyring
 from practice.keys.models import ClientDataKey
-from practice.keys.sealed import SEALED_PREFIX, SealedSecretError, reseal_secret
+from practice.keys.sealed import SEALED_PREFIX, TOTP_PURPOSE, SealedSecretError, reseal_secret
 
 DEFAULT_BATCH = 500
 _keys = ClientDataKey.__table__
+# Where sealed secrets are kept: users' TOTP seeds (practice/auth/totp.py). A table of
+# the columns used, not the User model: auth imports keys, so keys must not import auth.
+USERS = sa.table("users", sa.column("id", sa.Uuid), sa.column("totp_secret", sa.String(255)))
 
 
 class RotationError(Exception):
@@ -64,12 +66,12 @@ def shredded_count(session: Session) -> int:
 
 def _sealed_with(key_id: str):
     """Users whose sealed TOTP seed names master key `key_id`."""
-    return User.totp_secret.startswith(f"{SEALED_PREFIX}:{key_id}:", autoescape=True)
+    return USERS.c.totp_secret.startswith(f"{SEALED_PREFIX}:{key_id}:", autoescape=True)
 
 
 def secret_usage(session: Session, key_id: str) -> int:
     """How many sealed user secrets (TOTP seeds) name master key `key_id`."""
-    return session.scalar(sa.select(sa.func.count()).select_from(User).where(_sealed_with(key_id)))
+    return session.scalar(sa.select(sa.func.count()).select_from(USERS).where(_sealed_with(key_id)))
 
 
 def pending_count(session: Session, active_id: str) -> int:
@@ -80,7 +82,7 @@ def pending_count(session: Session, active_id: str) -> int:
         .where(_keys.c.wrapped_key.is_not(None), _keys.c.master_key_id != active_id)
     )
     return data_keys + session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(_secret_not_on(active_id))
+        sa.select(sa.func.count()).select_from(USERS).where(_secret_not_on(active_id))
     )
 
 
@@ -105,16 +107,16 @@ def missing_keys(session: Session, keyring: Keyring) -> MissingKeys:
     on_known = [_sealed_with(key_id) for key_id in keyring.keys]
     secrets_count = session.scalar(
         sa.select(sa.func.count())
-        .select_from(User)
-        .where(User.totp_secret.is_not(None), sa.not_(sa.or_(*on_known)))
+        .select_from(USERS)
+        .where(USERS.c.totp_secret.is_not(None), sa.not_(sa.or_(*on_known)))
     )
     return MissingKeys(data_keys, secrets_count)
 
 
 def _secret_not_on(active_id: str):
     return sa.and_(
-        User.totp_secret.is_not(None),
-        sa.not_(User.totp_secret.startswith(f"{SEALED_PREFIX}:{active_id}:", autoescape=True)),
+        USERS.c.totp_secret.is_not(None),
+        sa.not_(USERS.c.totp_secret.startswith(f"{SEALED_PREFIX}:{active_id}:", autoescape=True)),
     )
 
 
@@ -126,26 +128,24 @@ def reseal_user_secrets(
     A seed that cannot be opened (damaged, or its key missing) is left as it is and
     reported by user id, so its master key cannot be retired until the user re-enrols.
     """
-    from practice.auth.totp import PURPOSE
-
     result, last_id = RewrapResult(), None
-    users = User.__table__
+    users = USERS
     statement = (
         sa.update(users)
         .where(users.c.id == sa.bindparam("b_id"), users.c.totp_secret == sa.bindparam("b_old"))
         .values(totp_secret=sa.bindparam("b_new"))
     )  # compare-and-set: a seed changed meanwhile (re-enrolment) is left to its new value
     while True:
-        query = sa.select(User.id, User.totp_secret).where(_secret_not_on(keyring.active_id))
+        query = sa.select(USERS.c.id, USERS.c.totp_secret).where(_secret_not_on(keyring.active_id))
         if last_id is not None:  # a walk in id order: skipped seeds are not met again
-            query = query.where(User.id > last_id)
-        rows = session.execute(query.order_by(User.id).limit(batch_size)).all()
+            query = query.where(USERS.c.id > last_id)
+        rows = session.execute(query.order_by(USERS.c.id).limit(batch_size)).all()
         if not rows:
             break
         params = []
         for user_id, sealed in rows:
             try:
-                resealed = reseal_secret(keyring, PURPOSE, str(user_id), sealed)
+                resealed = reseal_secret(keyring, TOTP_PURPOSE, str(user_id), sealed)
             except SealedSecretError:
                 result.failed.append(str(user_id))
                 continue

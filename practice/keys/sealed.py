@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from practice.keys.keyring import Keyring
 
 SEALED_PREFIX = "s1"
+TOTP_PURPOSE = "totp"  # users' TOTP seeds (practice/auth/totp.py)
 
 
 class SealedSecretError(Exception):

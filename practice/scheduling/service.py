@@ -47,7 +47,7 @@ def invalid(field: str, message: str):
 
 def practice_zone(user: User) -> ZoneInfo:
     """The IANA zone series of this user's practice are expanded in."""
-    return ZoneInfo(user.practice.timezone)
+    return user.practice.zone
 
 
 def check_duration(starts_at: datetime, ends_at: datetime, field: str = "ends_at") -> None:

@@ -13,7 +13,7 @@ from practice.keys import client_keys, rotation
 from practice.keys.errors import ShreddedKeyError
 from practice.keys.keyring import generate_keyring, load_keyring, save_keyring
 from practice.keys.models import ClientDataKey
-from practice.keys.sealed import open_secret, seal_secret, sealed_secret_key_id
+from practice.keys.sealed import TOTP_PURPOSE, open_secret, seal_secret, sealed_secret_key_id
 from practice.scheduling.models import Appointment
 from tests.factories import make_appointment, make_client, make_practice, make_user
 
@@ -132,12 +132,11 @@ def test_retire_refused_while_a_totp_secret_is_sealed_with_it(app, db, sealed, r
 
 
 def test_rotate_reseals_totp_secrets_so_the_old_key_can_be_retired(app, db, sealed, ring):
-    from practice.auth import totp
 
     old = load_keyring(ring).active_id
     user = make_user(make_practice("Seed Rooms"))
     user.totp_secret = seal_secret(
-        load_keyring(ring), totp.PURPOSE, str(user.id), b"JBSWY3DPEHPK3PXP"
+        load_keyring(ring), TOTP_PURPOSE, str(user.id), b"JBSWY3DPEHPK3PXP"
     )
     db.session.commit()
     result = run(app, "keys", "rotate")
@@ -146,7 +145,7 @@ def test_rotate_reseals_totp_secrets_so_the_old_key_can_be_retired(app, db, seal
     db.session.refresh(user)
     new_ring = load_keyring(ring)
     assert sealed_secret_key_id(user.totp_secret) == new_ring.active_id != old
-    assert open_secret(new_ring, totp.PURPOSE, str(user.id), user.totp_secret) == (
+    assert open_secret(new_ring, TOTP_PURPOSE, str(user.id), user.totp_secret) == (
         b"JBSWY3DPEHPK3PXP"
     )
     assert run(app, "keys", "retire", old).exit_code == 0
