@@ -15,7 +15,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
-from practice import input_guard
+from practice import errors, input_guard
 from practice.audit.service import CheckpointMissing
 from practice.extensions import db
 from practice.keys.errors import CryptoError, ShreddedKeyError, UnknownKeyError
@@ -69,6 +69,43 @@ def error_response(error: HTTPException) -> Response:
     if isinstance(error, HTTPException) and code == 405:
         response.headers["Allow"] = ", ".join(error.valid_methods or [])
     return response
+
+
+# The one table from domain refusals (practice/errors.py) to HTTP statuses, for the API's
+# error envelope and the web app's error pages alike. Most specific class first.
+DOMAIN_STATUSES: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.NotFound, 404),
+    (errors.Forbidden, 403),
+    (errors.Invalid, 422),
+    (errors.Conflict, 409),
+    (errors.Stale, 412),
+    (errors.PreconditionRequired, 428),
+    (errors.Gone, 410),
+)
+
+
+def domain_status(error: errors.DomainError) -> int:
+    """The HTTP status of a domain refusal (422 for one the table does not name)."""
+    return next((code for kind, code in DOMAIN_STATUSES if isinstance(error, kind)), 422)
+
+
+def as_http(error: errors.DomainError) -> HTTPException:
+    """The HTTP error that answers a domain refusal: its status, message, field errors
+    (under their location, as the API's schemas report theirs) and details."""
+    from werkzeug.exceptions import default_exceptions
+
+    http = default_exceptions[domain_status(error)](error.message)
+    data: dict = {"message": error.message}
+    if isinstance(error, errors.Invalid) and error.errors:
+        data["errors"] = {error.location: error.errors}
+    if isinstance(error, errors.Conflict):
+        data.update(error.details)
+    http.data = data
+    return http
+
+
+def handle_domain_error(error: errors.DomainError):
+    return error_response(as_http(error))
 
 
 def handle_http_exception(error: HTTPException):
@@ -243,6 +280,7 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(errors.DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.register_error_handler(CryptoError, handle_crypto_failure)
     app.register_error_handler(ShreddedKeyError, handle_shredded)
