@@ -10,9 +10,10 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from practice import export
 from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
 from practice.auth import policy
-from practice.clients import export, service
+from practice.clients import service
 from practice.clients.models import CLIENT_STATUSES
 
 blp = Blueprint(

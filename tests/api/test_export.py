@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from practice.clients import export
+from practice import export
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import Room
