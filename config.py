@@ -85,6 +85,8 @@ class Config:
     PRACTICE_AUDIT_KEY = None
     # A practice's standard CCRT tag lists (a JSON file; see README). Unset: tags are off.
     PRACTICE_CCRT_TAGS = None
+    # A folder of instrument definitions (JSON) a practice adds to PHQ-9 and GAD-7.
+    PRACTICE_MEASURES_DIR = None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted
     # (0: none; the client address is the socket's). Wrong values let clients forge it.
     PRACTICE_PROXY_HOPS = 0
@@ -138,6 +140,7 @@ class Config:
             "PRACTICE_PHONE_REGION": os.environ.get("PRACTICE_PHONE_REGION") or None,
             "PRACTICE_AUDIT_KEY": os.environ.get("PRACTICE_AUDIT_KEY") or None,
             "PRACTICE_CCRT_TAGS": os.environ.get("PRACTICE_CCRT_TAGS") or None,
+            "PRACTICE_MEASURES_DIR": os.environ.get("PRACTICE_MEASURES_DIR") or None,
         }
         settings.update({name: _whole_number(name)[0] for name in WHOLE_NUMBERS})
         settings.update({name: _failure_limit(name)[0] for name in FAILURE_LIMITS})

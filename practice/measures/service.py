@@ -1,0 +1,230 @@
+"""Recording measures for a client's sessions and reading them back as a report.
+
+Who: a clinician in the client's care records (policy.can_do_clinical_work); the care
+team and the supervisors of one (links in effect) read; nobody else, schedulers and
+owners who are not the client's clinicians included (404). Loaders are
+`notes.service.get_clinical_client_for`, the same rule as figures and scripts.
+
+Everything a form holds (answers, total, risk items) is sealed under the client's data
+key; the instrument's id and the session's local date are plain. Every read and write
+is audited with ids only. Services flush; the request commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from practice import errors
+from practice.audit import service as audit
+from practice.auth.models import Practice, User
+from practice.clients.models import Client
+from practice.database import new_id
+from practice.extensions import db
+from practice.keys import client_keys
+from practice.measures import scoring
+from practice.measures.definitions import Instrument, instruments
+from practice.measures.models import COLUMN, TABLE, MeasureScore
+from practice.notes.service import get_clinical_client_for
+from practice.scheduling.models import Appointment
+
+# A form belongs to a session that took place or is about to: not to one called off.
+CALLED_OFF = ("cancelled", "late_cancelled", "no_show")
+DUPLICATE = "This session already has a form of this instrument."
+
+
+def measures_client_for(user: User, client_id: uuid.UUID, *, write: bool = False) -> Client:
+    """The client whose measures the user may read (care team, supervisors of one) or,
+    with `write`, record (the client's clinicians; a supervisor gets 403); else 404."""
+    return get_clinical_client_for(user, client_id, write=write)
+
+
+def instrument_or_invalid(instrument_id) -> Instrument:
+    """The instrument named `instrument_id`, or Invalid on the field `instrument`."""
+    found = instruments().get(instrument_id) if isinstance(instrument_id, str) else None
+    if found is None:
+        known = ", ".join(sorted(instruments()))
+        raise errors.Invalid({"instrument": [f"Unknown instrument; known: {known}."]})
+    return found
+
+
+def session_appointment(client: Client, appointment_id) -> Appointment:
+    """An appointment of this client (Invalid otherwise, exactly as for an id that does not
+    exist) that was not called off."""
+    appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+    if (
+        appointment is None
+        or appointment.client_id != client.id
+        or appointment.practice_id != client.practice_id
+    ):
+        raise errors.Invalid({"appointment_id": ["No such appointment for this client."]})
+    if appointment.status in CALLED_OFF:
+        raise errors.Invalid(
+            {"appointment_id": ["A cancelled or missed session takes no measure."]}
+        )
+    return appointment
+
+
+def local_date(client: Client, appointment: Appointment) -> date:
+    """The session's date in the practice's time zone."""
+    zone = db.session.get(Practice, client.practice_id).timezone
+    return appointment.starts_at.astimezone(ZoneInfo(zone)).date()
+
+
+def record_measure(user: User, client: Client, data: dict) -> MeasureScore:
+    """Score and seal one form (`instrument`, `appointment_id`, `responses`) for a session
+    of the client. Invalid for an unknown instrument, another client's appointment or a
+    form the instrument's rules refuse; Conflict when the session has this form already."""
+    instrument = instrument_or_invalid(data.get("instrument"))
+    appointment = session_appointment(client, data.get("appointment_id"))
+    try:
+        scored = scoring.score(instrument, data.get("responses"))
+    except scoring.FormRefused as refused:
+        raise errors.Invalid({"responses": refused.errors}, "The form was refused.") from None
+    taken = sa.select(MeasureScore.id).where(
+        MeasureScore.appointment_id == appointment.id,
+        MeasureScore.instrument == instrument.id,
+    )
+    if db.session.scalar(taken) is not None:
+        raise errors.Conflict(DUPLICATE)
+    given = data["responses"]
+    answers = {i: given[i] for i in instrument.item_ids if given.get(i) is not None}
+    measure = MeasureScore(
+        id=new_id(),
+        practice_id=client.practice_id,
+        client_id=client.id,
+        appointment_id=appointment.id,
+        instrument=instrument.id,
+        instrument_version=instrument.version,
+        session_date=local_date(client, appointment),
+        recorded_by=user.id,
+    )
+    measure.responses = client_keys.seal(
+        client, TABLE, COLUMN, measure.id, {"responses": answers, **scored}
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(measure)
+    except IntegrityError:  # a concurrent request recorded the same form a moment ago
+        raise errors.Conflict(DUPLICATE) from None
+    audit.record(db.session, "measure.create", object_type="measure", object_id=measure.id)
+    return measure
+
+
+def scores_query(client: Client, *, date_from=None, date_to=None) -> sa.Select:
+    """The client's forms in session order (date, then when recorded)."""
+    query = sa.select(MeasureScore).where(
+        MeasureScore.client_id == client.id, MeasureScore.practice_id == client.practice_id
+    )
+    if date_from is not None:
+        query = query.where(MeasureScore.session_date >= date_from)
+    if date_to is not None:
+        query = query.where(MeasureScore.session_date <= date_to)
+    return query.order_by(MeasureScore.session_date, MeasureScore.created_at, MeasureScore.id)
+
+
+def opened(client: Client, measure: MeasureScore) -> dict:
+    """The sealed part of a form: {"responses", "score", "answered", "prorated", "risk"}."""
+    return client_keys.unseal(client, TABLE, COLUMN, measure.id, measure.responses)
+
+
+def measure_view(client: Client, measure: MeasureScore) -> dict:
+    """One form with its answers, score and band (as the API shows it)."""
+    instrument = instruments().get(measure.instrument)
+    sealed = opened(client, measure)
+    return {
+        "id": measure.id,
+        "client_id": measure.client_id,
+        "appointment_id": measure.appointment_id,
+        "instrument": measure.instrument,
+        "instrument_version": measure.instrument_version,
+        "session_date": measure.session_date,
+        "recorded_by": measure.recorded_by,
+        "created_at": measure.created_at,
+        "responses": sealed["responses"],
+        "score": sealed["score"],
+        "prorated": sealed["prorated"],
+        "band": instrument.band(sealed["score"]) if instrument else None,
+        "risk_items": sealed["risk"],
+    }
+
+
+def get_measure(client: Client, measure_id: uuid.UUID) -> MeasureScore:
+    """One form of this client; NotFound (audited) for anything else."""
+    measure = db.session.get(MeasureScore, measure_id)
+    if measure is None or measure.client_id != client.id:
+        audit.record(
+            db.session,
+            "access.denied",
+            object_type="measure",
+            object_id=measure_id,
+            outcome="denied",
+        )
+        raise errors.NotFound("measure")
+    audit.record(db.session, "measure.read", object_type="measure", object_id=measure.id)
+    return measure
+
+
+def client_report(client: Client, *, date_from=None, date_to=None, audited: bool = True) -> dict:
+    """Per instrument the client has scores for: each score with band, change from the
+    first, reliable change, caseness and recovery; and the risk flags (see risk_flags)."""
+    rows = db.session.scalars(scores_query(client, date_from=date_from, date_to=date_to)).all()
+    by_instrument: dict[str, list[dict]] = {}
+    for measure in rows:
+        sealed = opened(client, measure)
+        by_instrument.setdefault(measure.instrument, []).append(
+            {
+                "measure_id": str(measure.id),
+                "appointment_id": str(measure.appointment_id),
+                "date": measure.session_date.isoformat(),
+                "score": sealed["score"],
+                "prorated": sealed["prorated"],
+                "risk_items": sealed["risk"],
+            }
+        )
+    known = instruments()
+    report = []
+    for instrument_id in sorted(by_instrument, key=lambda i: (i not in known, i)):
+        instrument = known.get(instrument_id)
+        if instrument is None:  # a practice removed its definition: scores kept, not read
+            continue
+        scores = scoring.series_report(instrument, by_instrument[instrument_id])
+        report.append({**instrument.summary(), "scores": scores})
+    if audited:
+        audit.record(db.session, "measure.list", object_type="client", object_id=client.id)
+    return {"client_id": str(client.id), "instruments": report, "risk_flags": _flags(report)}
+
+
+def _flags(report: list[dict]) -> list[dict]:
+    known = instruments()
+    flags = []
+    for lane in report:
+        latest = lane["scores"][-1]
+        instrument = known[lane["instrument"]]
+        for risk in instrument.risk_items:
+            if risk.item in latest["risk_items"]:
+                flags.append(
+                    {
+                        "instrument": lane["instrument"],
+                        "name": lane["name"],
+                        "item": risk.item,
+                        "date": latest["date"],
+                        "measure_id": latest["measure_id"],
+                        "message": risk.message,
+                    }
+                )
+    return flags
+
+
+def risk_flags(client: Client) -> list[dict]:
+    """The risk items answered above their threshold on the latest form of each
+    instrument (PHQ-9 item 9 above "Not at all"), for the client's page and the session
+    brief. The caller has checked access (measures_client_for or the page's loader);
+    this read is audited."""
+    report = client_report(client, audited=False)
+    audit.record(db.session, "measure.risk_read", object_type="client", object_id=client.id)
+    return report["risk_flags"]

@@ -1,0 +1,122 @@
+"""Scores on the theme timeline: each form placed on the session axis of the theme history.
+
+A form belongs to an appointment; the theme history's sessions are notes. A score sits in
+the column of the note written for the same appointment, else of the first note of the
+window on the same date, else in no column (it is still listed, with its session number
+when the appointment was attended). Change from the first score, reliable change and
+recovery are counted from the client's first score ever, as in the client's report, so
+a window never makes a later score look like a first one.
+
+One query, one data-key unwrap (the history's), a few hundred small decryptions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from practice.extensions import db
+from practice.measures import scoring
+from practice.measures.definitions import instruments
+from practice.measures.models import COLUMN, TABLE, MeasureScore
+
+
+def _raw(column):
+    return sa.type_coerce(column, sa.types.NullType())
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value.__class__ is date else str(value)[:10]
+
+
+def load_scores(client, cipher) -> list[tuple]:
+    """(measure id, raw appointment id, ISO date, instrument, sealed part) of every form of
+    the client, in session order. Appointment ids come as the driver returns them, to be
+    compared with the theme loader's (also raw)."""
+    rows = (
+        db.session.connection()
+        .execute(
+            sa.select(
+                MeasureScore.id,
+                _raw(MeasureScore.appointment_id),
+                _raw(MeasureScore.session_date),
+                MeasureScore.instrument,
+                MeasureScore.responses,
+            )
+            .where(
+                MeasureScore.client_id == client.id,
+                MeasureScore.practice_id == client.practice_id,
+            )
+            .order_by(MeasureScore.session_date, MeasureScore.created_at, MeasureScore.id)
+        )
+        .all()
+    )
+    unseal = cipher.unseal
+    return [
+        (mid, aid, _iso(day), instrument, unseal(TABLE, COLUMN, mid, blob))
+        for mid, aid, day, instrument, blob in rows
+    ]
+
+
+def attach_scores(
+    history: dict,
+    scores: list[tuple],
+    note_appointments: dict,
+    attended_ranks: dict,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict:
+    """Add `measures` (one lane per instrument) to `history`, and `scores`
+    ({instrument: score}) to each of its sessions. `note_appointments`: note id (text) →
+    raw appointment id; `attended_ranks`: raw appointment id → session number."""
+    sessions = history["per_session"]
+    by_appointment, by_date = {}, {}
+    for i, session in enumerate(sessions):
+        session["scores"] = {}
+        aid = note_appointments.get(session["note_id"])
+        if aid is not None:
+            by_appointment[aid] = i
+        by_date.setdefault(session["date"], i)
+    low = date_from.isoformat() if date_from else None
+    high = date_to.isoformat() if date_to else None
+    known = instruments()
+    series: dict[str, list[dict]] = {}
+    for mid, aid, day, instrument_id, sealed in scores:
+        if instrument_id not in known:
+            continue
+        column = by_appointment.get(aid)
+        if column is None:
+            column = by_date.get(day)
+        series.setdefault(instrument_id, []).append(
+            {
+                "measure_id": str(mid),
+                "date": day,
+                "session_number": (
+                    sessions[column]["session_number"]
+                    if column is not None
+                    else attended_ranks.get(aid)
+                ),
+                "note_id": sessions[column]["note_id"] if column is not None else None,
+                "score": sealed["score"],
+                "risk_items": sealed["risk"],
+                "_column": column,
+            }
+        )
+    lanes = []
+    for instrument_id in sorted(series):
+        instrument = known[instrument_id]
+        shown = []
+        for row in scoring.series_report(instrument, series[instrument_id]):
+            if (low and row["date"] < low) or (high and row["date"] > high):
+                continue
+            column = row.pop("_column")
+            if column is not None:
+                sessions[column]["scores"][instrument_id] = row["score"]
+            shown.append(row)
+        if shown:
+            bands = [{"min": b.low, "max": b.high, "label": b.label} for b in instrument.bands]
+            lanes.append({**instrument.summary(), "bands": bands, "scores": shown})
+    history["measures"] = lanes
+    return history
