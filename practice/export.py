@@ -1,4 +1,5 @@
-"""A client's record as one JSON document: demographics, care team and appointments.
+"""A client's record as one JSON document: demographics, care team, appointments, and the
+signed progress notes and treatment plans (practice/record/export.py).
 
 Built from explicit allowlists, so a column added to a model later never leaks into the
 export by accident. Process notes, figures, scripts and every clinical field stay out
@@ -19,10 +20,18 @@ from practice.clients.models import Client
 from practice.clients.service import DEMOGRAPHIC_FIELDS, get_client_for
 from practice.database import utcnow
 from practice.extensions import db
+from practice.record.export import record_part
 from practice.scheduling.models import Appointment, Room
 
 FORMAT = "practice.client-export/1"
-EXPORT_FIELDS = ("format", "exported_at", "client", "appointments")
+EXPORT_FIELDS = (
+    "format",
+    "exported_at",
+    "client",
+    "appointments",
+    "progress_notes",
+    "treatment_plans",
+)
 # An explicit allowlist: the demographics the record keeps, and its plain bookkeeping.
 CLIENT_FIELDS = (
     "id",
@@ -94,6 +103,7 @@ def export_client(user: User, client_id: uuid.UUID) -> dict:
         "exported_at": utcnow().isoformat(),
         "client": _client_part(client),
         "appointments": _appointments_part(client),
+        **record_part(client),  # signed progress notes and plans: the client's record
     }
     audit.record(db.session, "client.export", object_type="client", object_id=client.id)
     return document

@@ -5,6 +5,7 @@ from practice.auth.models import ApiToken, Practice, Supervision, User, UserSess
 from practice.clients.models import CareTeamMember, Client
 from practice.keys.models import ClientDataKey
 from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
+from practice.record.models import ProgressNote, ProgressNoteAddendum, RecordCodes, TreatmentPlan
 from practice.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Room
 
 __all__ = [
@@ -21,9 +22,13 @@ __all__ = [
     "NoteAddendum",
     "Practice",
     "ProcessNote",
+    "ProgressNote",
+    "ProgressNoteAddendum",
+    "RecordCodes",
     "Room",
     "Script",
     "Supervision",
+    "TreatmentPlan",
     "User",
     "UserSession",
 ]

@@ -232,3 +232,40 @@ EXPECTED.update({
         row(200, 200, 200, 200, 200, 200, 200),
 })
 # fmt: on
+
+# The clinical record (issue 13): progress notes and treatment plans are read by the
+# client's care team and their supervisors (read-only), never by owners or schedulers;
+# the author's own copy of their process notes goes to nobody but the author; record
+# codes are read by everyone in the practice and changed by owners.
+# fmt: off
+EXPECTED.update({
+    ("GET", "/api/v1/clients/<uuid:client_id>/progress-notes"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/progress-notes"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("GET", "/api/v1/progress-notes/<uuid:progress_note_id>"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("PUT", "/api/v1/progress-notes/<uuid:progress_note_id>"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/progress-notes/<uuid:progress_note_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/progress-notes/<uuid:progress_note_id>/addenda"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/treatment-plans"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/treatment-plans"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("GET", "/api/v1/treatment-plans/<uuid:treatment_plan_id>"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("PUT", "/api/v1/treatment-plans/<uuid:treatment_plan_id>"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/treatment-plans/<uuid:treatment_plan_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("GET", "/api/v1/record-codes"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("PUT", "/api/v1/record-codes"):
+        row(200, 403, 403, 403, 403, 200, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/own-notes"):
+        row(404, 200, 404, 404, 404, 404, 401),
+})
+# fmt: on

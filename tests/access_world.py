@@ -142,7 +142,34 @@ def build_world(http) -> World:
         draft_note=uuid.UUID(draft["id"]),
         signed_note=uuid.UUID(signed["id"]),
     )
+    world.ids.update(_clinical_record(practice, author, client))
     return world
+
+
+def _clinical_record(practice, author: User, client) -> dict[str, uuid.UUID]:
+    """A draft and a signed progress note of the client (the world's `appointment` stays
+    free for a new one), and a draft plan of a second client of the author, ready to sign."""
+    from practice.actor import Actor
+    from practice.record import plans, progress
+
+    actor = Actor(user=author, via="token")
+    past = (utcnow() - timedelta(days=3)).replace(microsecond=0)
+    drafted, signing = (
+        make_appointment(client, author, starts_at=past - timedelta(days=days), status="attended")
+        for days in (0, 7)
+    )
+    content = {"service_code": "90834"}
+    draft, _content = progress.create_note(actor, client, drafted.id, content)
+    signed, _content = progress.create_note(actor, client, signing.id, content)
+    progress.sign_note(signed, client, signed.version)
+    second = make_client(practice, author, first_name="Ash", last_name="Planson")
+    goal = {"text": "Notice the script as it happens"}
+    plan, _content = plans.create_plan(actor, second, {"goals": [goal]}, date(2027, 6, 1))
+    return {
+        "draft_progress_note": draft.id,
+        "signed_progress_note": signed.id,
+        "draft_plan": plan.id,
+    }
 
 
 def _ok(response) -> dict:

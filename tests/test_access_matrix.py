@@ -52,6 +52,10 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         "figure_id": ids["figure"],
         "script_id": ids["script"],
         "note_id": ids["signed_note"] if rule.endswith("/addenda") else ids["draft_note"],
+        "progress_note_id": (
+            ids["signed_progress_note"] if rule.endswith("/addenda") else ids["draft_progress_note"]
+        ),
+        "treatment_plan_id": ids["draft_plan"],
         "appointment_id": ids["appointment"],
         "room_id": ids["room"],
         "user_id": supervisor.id if "supervisees" in rule else author.id,
@@ -127,6 +131,22 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         },
         ("PUT", "/api/v1/notes/<uuid:note_id>"): {"content": {}},
         ("POST", "/api/v1/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
+        ("POST", "/api/v1/clients/<uuid:client_id>/progress-notes"): {
+            "appointment_id": str(ids["appointment"])
+        },
+        ("PUT", "/api/v1/progress-notes/<uuid:progress_note_id>"): {
+            "content": {"service_code": "90837"}
+        },
+        ("POST", "/api/v1/progress-notes/<uuid:progress_note_id>/addenda"): {"text": "Later."},
+        ("POST", "/api/v1/clients/<uuid:client_id>/treatment-plans"): {},
+        ("PUT", "/api/v1/treatment-plans/<uuid:treatment_plan_id>"): {
+            "content": {"goals": [{"text": "Tolerate a break"}]},
+            "review_date": "2027-09-01",
+        },
+        ("PUT", "/api/v1/record-codes"): {
+            "service_codes": ["90834", "90837"],
+            "diagnosis_codes": ["F41.1"],
+        },
     }
     kwargs: dict = {}
     if (method, rule) in bodies:
@@ -136,7 +156,8 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
     if (method, rule) == ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
-    if versioned_write and ("/scripts/" in rule or "/notes/" in rule):
+    versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
+    if versioned_write and any(part in rule for part in versioned):
         kwargs["headers"] = {"If-Match": '"1"'}
     if rule.endswith("calendar.ics"):
         url += "?token=not-the-token"

@@ -26,6 +26,9 @@ RESOURCES = (
     "clients",
     "calendar",
     "vocabularies",
+    "progress_notes",
+    "treatment_plans",
+    "record_codes",
 )
 
 

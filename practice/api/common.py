@@ -139,7 +139,14 @@ def etag(version: int) -> dict[str, str]:
 
 
 VERBS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
-ID_ARGS = ("note_id", "script_id", "figure_id", "client_id")
+ID_ARGS = (
+    "note_id",
+    "progress_note_id",
+    "treatment_plan_id",
+    "script_id",
+    "figure_id",
+    "client_id",
+)
 # Sub-resources that name an action, as the views name it when they succeed.
 SUB_ACTIONS = {"sign": "sign", "merge": "merge", "addenda": "addendum"}
 

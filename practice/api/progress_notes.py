@@ -1,0 +1,175 @@
+"""Progress notes (the client's record): one per session, drafts, signing, addenda.
+
+Written by a clinician in the client's care; read by the care team and their
+supervisors; never by schedulers. Every write to a draft sends If-Match (428 without,
+412 stale). Reads, writes and refusals are audited; no text reaches the log.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import login_required
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from practice.api.common import (
+    PageArgs,
+    audit_refusals,
+    etag,
+    page_of,
+    paginate,
+    require_if_match,
+)
+from practice.api.openapi import if_match
+from practice.audit import service as audit
+from practice.extensions import db
+from practice.login import current_actor
+from practice.record import access, progress
+from practice.record.content import ProgressContentSchema
+from practice.record.models import RECORD_STATUSES, ProgressNote
+
+blp = Blueprint(
+    "progress_notes",
+    __name__,
+    url_prefix="/api/v1",
+    description="Progress notes: the session record (care team; supervisors read)",
+)
+blp.after_request(audit_refusals)
+
+
+class ProgressNoteCreateSchema(Schema):
+    appointment_id = fields.UUID(required=True)
+    content = fields.Nested(ProgressContentSchema, load_default=dict)
+
+
+class ProgressNoteReplaceSchema(Schema):
+    content = fields.Nested(ProgressContentSchema, required=True)
+
+
+class ProgressAddendumCreateSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=progress.MAX_ADDENDUM))
+
+
+class ProgressNoteListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(RECORD_STATUSES))
+
+
+class SessionSchema(Schema):
+    """The session, from the appointment (never copied into the note)."""
+
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    kind = fields.String()
+    modality = fields.String()
+    status = fields.String()
+    clinician_id = fields.UUID()
+
+
+class ProgressAddendumSchema(Schema):
+    id = fields.UUID()
+    author_id = fields.UUID()
+    created_at = fields.DateTime()
+    text = fields.String()
+
+
+class ProgressNoteSchema(Schema):
+    id = fields.UUID()
+    client_id = fields.UUID()
+    author_id = fields.UUID()
+    appointment_id = fields.UUID()
+    plan_id = fields.UUID(
+        allow_none=True, metadata={"description": "The plan whose goals it rates"}
+    )
+    session_date = fields.Date()
+    session = fields.Nested(SessionSchema)
+    status = fields.String()
+    version = fields.Integer()
+    content = fields.Nested(ProgressContentSchema)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    signed_at = fields.DateTime(allow_none=True)
+    addenda = fields.List(fields.Nested(ProgressAddendumSchema))
+
+
+def _load(progress_note_id, *, write: bool = False, author: bool = True):
+    return access.record_item_for(
+        current_actor(), ProgressNote, "progress_note", progress_note_id, write=write, author=author
+    )
+
+
+@blp.route("/clients/<uuid:client_id>/progress-notes")
+class ClientProgressNotes(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(ProgressNoteListArgs, location="query")
+    @blp.response(200, page_of(ProgressNoteSchema))
+    def get(self, args, client_id):
+        """The client's progress notes, newest session first."""
+        client = access.record_client_for(current_actor(), client_id)
+        page = paginate(progress.notes_query(client, status=args.get("status")), args)
+        audit.record(db.session, "progress_note.list", object_type="client", object_id=client.id)
+        return {**page, "items": progress.list_notes(client, page["items"])}
+
+    @blp.arguments(ProgressNoteCreateSchema)
+    @blp.response(201, ProgressNoteSchema)
+    @blp.alt_response(409, description="The appointment has a progress note already")
+    def post(self, args, client_id):
+        """Start a draft (version 1) for an appointment of this client."""
+        actor = current_actor()
+        client = access.record_client_for(actor, client_id, write=True)
+        note, content = progress.create_note(actor, client, args["appointment_id"], args["content"])
+        return progress.note_view(note, client, [], content), 201, etag(note.version)
+
+
+@blp.route("/progress-notes/<uuid:progress_note_id>")
+class ProgressNoteItem(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ProgressNoteSchema)
+    def get(self, progress_note_id):
+        """One progress note with its session and addenda (ETag = version)."""
+        note, client = _load(progress_note_id)
+        return progress.read_note(note, client), 200, etag(note.version)
+
+    @blp.arguments(ProgressNoteReplaceSchema)
+    @blp.response(200, ProgressNoteSchema)
+    @blp.alt_response(409, description="The note is signed")
+    @if_match
+    def put(self, args, progress_note_id):
+        """Replace a draft's content; send If-Match with the version you read."""
+        note, client = _load(progress_note_id, write=True)
+        if note.status == "draft":
+            require_if_match(note.version)
+        content = progress.replace_note(note, client, args["content"], note.version)
+        return progress.note_view(note, client, [], content), 200, etag(note.version)
+
+
+@blp.route("/progress-notes/<uuid:progress_note_id>/sign")
+class ProgressNoteSign(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ProgressNoteSchema)
+    @blp.alt_response(409, description="The note is signed already")
+    @if_match
+    def post(self, progress_note_id):
+        """Sign a draft at the version you read (If-Match): locked for good."""
+        note, client = _load(progress_note_id, write=True)
+        if note.status == "draft":
+            require_if_match(note.version)
+        content = progress.sign_note(note, client, note.version)
+        return progress.note_view(note, client, [], content), 200, etag(note.version)
+
+
+@blp.route("/progress-notes/<uuid:progress_note_id>/addenda")
+class ProgressNoteAddenda(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(ProgressAddendumCreateSchema)
+    @blp.response(201, ProgressNoteSchema)
+    @blp.alt_response(409, description="The note is a draft: edit it instead")
+    def post(self, args, progress_note_id):
+        """Append a correction to a signed note (any clinician in the client's care)."""
+        actor = current_actor()
+        note, client = _load(progress_note_id, write=True, author=False)
+        progress.add_addendum(actor, note, client, args["text"])
+        return progress.note_view(note, client), 201, etag(note.version)

@@ -1,0 +1,1 @@
+"""The clinical record beside process notes: progress notes, treatment plans, record codes."""

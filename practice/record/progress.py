@@ -1,0 +1,251 @@
+"""Progress notes: one per session (an appointment of the client), drafts under If-Match,
+signed for good, corrected by addenda.
+
+The session's facts (date, start and end, modality, kind, clinician) come from the
+appointment and are shown from it, never copied. The note rates the goals of the plan
+in force when it was started (`plan_id`); the service code must be on the practice's list.
+Content is sealed under the client's data key, bound to the row's version; every read
+and write is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from practice.actor import Actor
+from practice.audit import service as audit
+from practice.auth.models import Practice
+from practice.clients.models import Client
+from practice.database import new_id, utcnow
+from practice.errors import Conflict, Invalid, Stale
+from practice.extensions import db
+from practice.keys import client_keys as keys
+from practice.record import codes, plans
+from practice.record.content import ProgressContentSchema, plain
+from practice.record.models import ProgressNote, ProgressNoteAddendum, TreatmentPlan
+from practice.record.versions import compare_and_set
+from practice.scheduling.models import Appointment
+
+TABLE = "progress_notes"
+ADDENDA = "progress_note_addenda"
+MAX_ADDENDUM = 20_000
+NO_SESSION = ("cancelled", "late_cancelled")
+APPOINTMENT_TAKEN = "This appointment has a progress note already."
+VIEW_COLUMNS = (
+    "id",
+    "client_id",
+    "author_id",
+    "appointment_id",
+    "plan_id",
+    "session_date",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+    "signed_at",
+)
+
+
+def notes_query(client: Client, *, status: str | None = None, desc: bool = True):
+    """The client's progress notes by session date (newest first unless `desc` is False)."""
+    query = sa.select(ProgressNote).where(
+        ProgressNote.client_id == client.id, ProgressNote.practice_id == client.practice_id
+    )
+    if status:
+        query = query.where(ProgressNote.status == status)
+    order = [ProgressNote.session_date, ProgressNote.created_at, ProgressNote.id]
+    return query.order_by(*[o.desc() for o in order] if desc else order)
+
+
+def session_of(appointment: Appointment) -> dict:
+    """What a progress note shows of its session, from the appointment."""
+    return {
+        column: getattr(appointment, column)
+        for column in ("starts_at", "ends_at", "kind", "modality", "status", "clinician_id")
+    }
+
+
+def _appointment_for(client: Client, appointment_id: uuid.UUID) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if (
+        appointment is None
+        or appointment.client_id != client.id
+        or appointment.practice_id != client.practice_id
+    ):
+        raise Invalid({"appointment_id": ["No such appointment for this client."]})
+    if appointment.status in NO_SESSION:
+        raise Invalid(
+            {"appointment_id": ["This session was cancelled; there is nothing to record."]}
+        )
+    return appointment
+
+
+def _checked(client: Client, raw: dict, plan_id: uuid.UUID | None) -> dict:
+    """Validated content: the service code on the practice's list, each rated goal a goal
+    of the note's plan. Raises Invalid (field-level)."""
+    content = ProgressContentSchema().load(raw)
+    errors: dict = {}
+    code = content.get("service_code")
+    if code is not None and code not in codes.codes_of(client.practice_id)["service_codes"]:
+        errors["service_code"] = ["Not one of the practice's service codes."]
+    rated = [item["goal_id"] for item in content["goal_progress"]]
+    if rated:
+        plan = db.session.get(TreatmentPlan, plan_id) if plan_id else None
+        goals = plans.goals_of(plans.open_content(plan, client)) if plan is not None else {}
+        bad = {str(i): {"goal_id": ["Not a goal of this client's current plan."]}
+               for i, goal_id in enumerate(rated) if goal_id not in goals}  # fmt: skip
+        if bad:
+            errors["goal_progress"] = bad
+    if errors:
+        raise Invalid({"content": errors})
+    return plain(content)
+
+
+def create_note(actor: Actor, client: Client, appointment_id: uuid.UUID, raw: dict) -> tuple:
+    """A new draft (version 1) for an appointment of the client; returns (note, content)."""
+    appointment = _appointment_for(client, appointment_id)
+    if db.session.scalar(
+        sa.select(ProgressNote.id).where(ProgressNote.appointment_id == appointment.id)
+    ):
+        raise Conflict(APPOINTMENT_TAKEN)
+    current = plans.current_plan(client)
+    plan_id = current.id if current is not None else None
+    content = _checked(client, raw, plan_id)
+    zone = ZoneInfo(db.session.get(Practice, client.practice_id).timezone)
+    now = utcnow()
+    note = ProgressNote(
+        id=new_id(),
+        practice_id=client.practice_id,
+        client_id=client.id,
+        author_id=actor.user_id,
+        appointment_id=appointment.id,
+        plan_id=plan_id,
+        session_date=appointment.starts_at.astimezone(zone).date(),
+        status="draft",
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    note.content = keys.seal(client, TABLE, "content", note.id, content, 1)
+    try:
+        with db.session.begin_nested():
+            db.session.add(note)
+    except IntegrityError:
+        raise Conflict(APPOINTMENT_TAKEN) from None  # a concurrent request took it
+    audit.record(db.session, "progress_note.create", object_type="progress_note", object_id=note.id)
+    return note, content
+
+
+def replace_note(note: ProgressNote, client: Client, raw: dict, version: int) -> dict:
+    """Replace a draft's content, only at `version` (Stale otherwise)."""
+    if note.status != "draft":
+        raise Conflict("A signed progress note cannot change; add an addendum instead.")
+    if version != note.version:
+        raise Stale()
+    content = _checked(client, raw, note.plan_id)
+    sealed = keys.seal(client, TABLE, "content", note.id, content, version + 1)
+    compare_and_set(
+        ProgressNote, note, version, {"content": sealed}, ProgressNote.status == "draft"
+    )
+    audit.record(db.session, "progress_note.update", object_type="progress_note", object_id=note.id)
+    return content
+
+
+def sign_note(note: ProgressNote, client: Client, version: int) -> dict:
+    """Lock a draft for good at `version`; a note to sign names its service code."""
+    if note.status != "draft":
+        raise Conflict("This progress note is already signed.")
+    if version != note.version:
+        raise Stale()
+    content = open_content(note, client)
+    if not content.get("service_code"):
+        raise Invalid({"content": {"service_code": ["A note to sign names its service code."]}})
+    sealed = keys.seal(client, TABLE, "content", note.id, content, version + 1)
+    values = {"status": "signed", "signed_at": utcnow(), "content": sealed}
+    compare_and_set(ProgressNote, note, version, values, ProgressNote.status == "draft")
+    audit.record(db.session, "progress_note.sign", object_type="progress_note", object_id=note.id)
+    return content
+
+
+def add_addendum(
+    actor: Actor, note: ProgressNote, client: Client, text: str
+) -> ProgressNoteAddendum:
+    """Append a sealed, attributed correction to a signed note."""
+    if note.status != "signed":
+        raise Conflict("Addenda are for signed progress notes; edit the draft instead.")
+    addendum = ProgressNoteAddendum(
+        id=new_id(),
+        practice_id=note.practice_id,
+        client_id=note.client_id,
+        note_id=note.id,
+        author_id=actor.user_id,
+        created_at=utcnow(),
+    )
+    addendum.text = keys.seal(client, ADDENDA, "text", addendum.id, text)
+    db.session.add(addendum)
+    db.session.flush()
+    audit.record(
+        db.session, "progress_note.addendum", object_type="progress_note", object_id=note.id
+    )
+    return addendum
+
+
+def open_content(note: ProgressNote, client: Client) -> dict:
+    return keys.unseal(client, TABLE, "content", note.id, note.content, note.version)
+
+
+def addenda_by_note(notes) -> dict[uuid.UUID, list[ProgressNoteAddendum]]:
+    """Each note's addenda, oldest first, in one query."""
+    grouped: dict[uuid.UUID, list] = {note.id: [] for note in notes}
+    if grouped:
+        for item in db.session.scalars(
+            sa.select(ProgressNoteAddendum)
+            .where(ProgressNoteAddendum.note_id.in_(grouped))
+            .order_by(ProgressNoteAddendum.created_at, ProgressNoteAddendum.id)
+        ):
+            grouped[item.note_id].append(item)
+    return grouped
+
+
+def note_view(
+    note: ProgressNote, client: Client, addenda=None, content: dict | None = None
+) -> dict:
+    """The note's plain columns, its session (from the appointment), content and addenda."""
+    view = {column: getattr(note, column) for column in VIEW_COLUMNS}
+    view["session"] = session_of(db.session.get(Appointment, note.appointment_id))
+    view["content"] = open_content(note, client) if content is None else content
+    if addenda is None:
+        addenda = [] if note.status == "draft" else addenda_by_note([note])[note.id]
+    view["addenda"] = [
+        {
+            "id": item.id,
+            "author_id": item.author_id,
+            "created_at": item.created_at,
+            "text": keys.unseal(client, ADDENDA, "text", item.id, item.text),
+        }
+        for item in addenda
+    ]
+    return view
+
+
+def read_note(note: ProgressNote, client: Client) -> dict:
+    """The note's view, the read audited."""
+    view = note_view(note, client)
+    audit.record(db.session, "progress_note.read", object_type="progress_note", object_id=note.id)
+    return view
+
+
+def list_notes(client: Client, items) -> list[dict]:
+    """Views of a page of the client's notes (addenda in one query), each read audited."""
+    addenda = addenda_by_note(items)
+    views = []
+    for note in items:
+        views.append(note_view(note, client, addenda[note.id]))
+        audit.record(
+            db.session, "progress_note.read", object_type="progress_note", object_id=note.id
+        )
+    return views
