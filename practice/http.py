@@ -24,7 +24,7 @@ log = logging.getLogger("practice.http")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Keys of `abort(..., key=value)` that go into the error body next to code/status/message.
-EXTRA_ERROR_KEYS = ("conflicts",)
+EXTRA_ERROR_KEYS = ("conflicts", "duplicates")
 
 CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Pages of the web app (practice.web): own files only, no inline script or style.

@@ -155,6 +155,8 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         kwargs["data"] = PAGE_FORMS[(method, rule)]
     if (method, rule) == ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
+    if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
+        kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
     versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
     if versioned_write and any(part in rule for part in versioned):
@@ -184,6 +186,49 @@ PAGE_FORMS = {
     },
     ("POST", "/clients/<uuid:client_id>/figures/new"): {"label": "Boss", "role": "authority"},
     ("POST", "/clients/<uuid:client_id>/figures/<uuid:figure_id>/edit"): {"label": "Sam B"},
+}
+
+
+# Forms of the owner's and front desk's pages that name users of the world's practice.
+ID_PAGE_FORMS = {
+    ("POST", "/desk/clients/new"): lambda world: {
+        "first_name": "Ivo",
+        "last_name": "Newclient",
+        "status": "active",
+        "primary_clinician_id": str(world.users["author"].id),
+    },
+    ("POST", "/desk/clients/<uuid:client_id>"): lambda world: {
+        "first_name": "Ivo",
+        "last_name": "Renamed",
+        "status": "active",
+        "primary_clinician_id": str(world.users["author"].id),
+    },
+    ("POST", "/admin/users/new"): lambda world: {
+        "name": "New Person",
+        "email": f"new.person.{uuid.uuid4().hex[:8]}@matrix.practice.test",
+        "roles": "clinician",
+    },
+    ("POST", "/admin/users/<uuid:user_id>"): lambda world: {
+        "name": "Renamed Person",
+        "roles": "clinician",
+    },
+    ("POST", "/admin/users/<uuid:user_id>/active"): lambda world: {"active": "no"},
+    ("POST", "/admin/supervision"): lambda world: {
+        "supervisor_id": str(world.users["supervisor"].id),
+        "clinician_id": str(world.users["other_clinician"].id),
+    },
+    ("POST", "/admin/rooms"): lambda world: {"name": f"Room {uuid.uuid4().hex[:6]}"},
+    ("POST", "/admin/rooms/<uuid:room_id>"): lambda world: {"name": "Renamed Room"},
+    ("POST", "/admin/practice"): lambda world: {
+        "name": "Renamed Practice",
+        "timezone": "Europe/Berlin",
+    },
+    ("POST", "/account/tokens"): lambda world: {"name": "matrix", "password": PASSWORD},
+    ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
+        "instrument": "phq9",
+        "appointment_id": str(world.ids["appointment"]),
+        **{f"item-{item}": "0" for item in range(1, 10)},
+    },
 }
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from practice.api.common import PageArgs, page_of, paginate
+from practice.audit import listing
 from practice.audit import service as audit
 from practice.audit.models import AuditEntry
 from practice.auth import policy
@@ -51,14 +51,7 @@ class AuditLog(MethodView):
     @blp.alt_response(403, description="Only owners read the audit log")
     def get(self, args):
         """Audit entries of this practice, newest first."""
-        query = sa.select(AuditEntry).where(AuditEntry.practice_id == current_user.practice_id)
-        for name in ("actor_id", "action", "object_type", "object_id", "outcome"):
-            if name in args:
-                query = query.where(getattr(AuditEntry, name) == args[name])
-        if "since" in args:
-            query = query.where(AuditEntry.occurred_at >= args["since"])
-        if "until" in args:
-            query = query.where(AuditEntry.occurred_at < args["until"])
+        query = listing.practice_entries(current_user.practice_id, args)
         page = paginate(query.order_by(AuditEntry.seq.desc()), args)
         audit.record(
             db.session, "audit.read", object_type="practice", object_id=current_user.practice_id

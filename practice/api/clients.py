@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from practice import export
 from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
+from practice.api.users import StrictBoolean
 from practice.auth import policy
 from practice.clients import service
 from practice.clients.models import CLIENT_STATUSES
@@ -68,6 +69,13 @@ class ClientWriteSchema(Schema):
 class ClientCreateSchema(ClientWriteSchema):
     first_name = Text(max_length=100, required=True)
     last_name = Text(max_length=100, required=True)
+    allow_duplicate = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "true: register even though a client with the same name and "
+            "date of birth, email or phone exists (the 409 named them); audited."
+        },
+    )
 
 
 class ClientUpdateSchema(ClientWriteSchema):
@@ -124,10 +132,15 @@ class Clients(MethodView):
     @policy.roles_required(*READERS)
     @blp.arguments(ClientCreateSchema)
     @blp.response(201, ClientSchema)
+    @blp.alt_response(409, description="Possibly a client already registered: `duplicates`")
     def post(self, args):
-        """Register a client; clinicians register clients only for themselves."""
+        """Register a client; clinicians register clients only for themselves. A record
+        with the same name and date of birth, email or phone as a client you can see is
+        refused with 409 naming those clients' ids (`duplicates`); send it again with
+        `"allow_duplicate": true` to register it anyway (audited)."""
+        allow = args.pop("allow_duplicate")
         try:
-            return service.create_client(current_user, args)
+            return service.create_client(current_user, args, allow_duplicate=allow)
         except service.ClientError as exc:
             _refuse(exc)
 

@@ -68,6 +68,15 @@ class ConflictSchema(Schema):
     )
 
 
+class DuplicateSchema(Schema):
+    """A client a new record looks like: its id and what matched, nothing else."""
+
+    client_id = fields.UUID()
+    matched = fields.List(
+        fields.String(), metadata={"description": "name_and_date_of_birth, email or phone"}
+    )
+
+
 class ErrorSchema(Schema):
     """The error envelope of every 4xx and 5xx answer (practice.http.error_response)."""
 
@@ -77,6 +86,10 @@ class ErrorSchema(Schema):
     errors = fields.Dict(metadata={"description": "Field errors by location: json, query"})
     conflicts = fields.List(
         fields.Nested(ConflictSchema), metadata={"description": "A booking's conflicts (409)"}
+    )
+    duplicates = fields.List(
+        fields.Nested(DuplicateSchema),
+        metadata={"description": "A new client's possible duplicates (409)"},
     )
 
 

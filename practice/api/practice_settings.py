@@ -3,6 +3,8 @@ the region for phone numbers written without a country code."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 import phonenumbers
 from flask.views import MethodView
 from flask_login import current_user, login_required
@@ -23,6 +25,16 @@ blp = Blueprint(
 
 class PracticeUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(
+        validate=validate.OneOf(
+            sorted(zoneinfo.available_timezones()),
+            error="Not a time zone name (IANA, e.g. Europe/Berlin).",
+        ),
+        metadata={
+            "description": "Where days and booking times are read; a series keeps the zone "
+            "it was booked in, and appointments keep their instants."
+        },
+    )
     require_totp = StrictBoolean()
     phone_region = fields.String(
         allow_none=True,
@@ -53,8 +65,9 @@ class PracticeSettings(MethodView):
     @blp.arguments(PracticeUpdateSchema)
     @blp.response(200, PracticeSchema)
     def patch(self, args):
-        """Rename the practice, require TOTP of every user (owners who have TOTP on), or
-        set `phone_region` (e.g. "DE"; null falls back to the deployment's setting)."""
+        """Rename the practice, change its `timezone`, require TOTP of every user (owners
+        who have TOTP on), or set `phone_region` (e.g. "DE"; null falls back to the
+        deployment's setting)."""
         practice = current_user.practice
         try:
             service.update_practice(practice, current_user, args)

@@ -18,8 +18,7 @@ from marshmallow import Schema, fields, validate
 from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
 from practice.api.schemas import UserSchema
 from practice.api.supervision import SupervisionSchema
-from practice.audit import service as audit
-from practice.auth import policy, service, sessions, supervision, totp
+from practice.auth import admin, policy, service, supervision
 from practice.auth.models import ROLES, User
 from practice.extensions import db
 
@@ -91,12 +90,9 @@ class Users(MethodView):
         """Create a user with roles and a temporary password: at their first sign-in they
         can only choose their own (`password_reset_required`)."""
         try:
-            user = service.create_user(current_user.practice, **args)
+            user, _password = admin.create_user(current_user, **args)
         except service.PolicyError as exc:
             refuse_fields(exc.errors)
-        user.password_reset_required = True
-        audit.record(db.session, "user.create", object_type="user", object_id=user.id)
-        audit.record(db.session, "user.temporary_password", object_type="user", object_id=user.id)
         return user
 
 
@@ -114,27 +110,10 @@ class UserItem(MethodView):
     def patch(self, args, user_id):
         """Change name or roles; `{"active": false}` deactivates and ends their sessions."""
         user = get_user_for(current_user, user_id)
-        if user.id == current_user.id and (
-            args.get("active") is False or ("roles" in args and "owner" not in args["roles"])
-        ):
-            abort(409, message="Owners cannot deactivate themselves or drop their own owner role.")
-        if "name" in args:
-            user.name = args["name"]
-        if "roles" in args and set(args["roles"]) != set(user.roles):
-            dropped = set(user.roles) - set(args["roles"])
-            user.roles = args["roles"]
-            audit.record(db.session, "user.roles_change", object_type="user", object_id=user.id)
-            supervision.end_for_roles(current_user, user, dropped)
-        if "active" in args and args["active"] != user.active:
-            user.active = args["active"]
-            if not user.active:
-                sessions.end_sessions(user, "deactivated")
-                service.revoke_all_api_tokens(user)
-                audit.record(db.session, "user.deactivate", object_type="user", object_id=user.id)
-            else:
-                audit.record(db.session, "user.reactivate", object_type="user", object_id=user.id)
-        audit.record(db.session, "user.update", object_type="user", object_id=user.id)
-        return user
+        try:
+            return admin.update_user(current_user, user, args)
+        except admin.OwnSeat as exc:
+            abort(409, message=exc.errors["active"][0])
 
 
 @blp.route("/<uuid:user_id>/totp")
@@ -147,14 +126,14 @@ class UserTotp(MethodView):
         and their API tokens are revoked (one may have gone with the phone); they enrol
         again at their next login when the practice requires it."""
         user = get_user_for(current_user, user_id)
-        if user.id == current_user.id:
+        try:
+            admin.reset_second_factor(current_user, user)
+        except admin.OwnSeat:
             abort(
                 409,
                 message="Turn off your own second factor at /api/v1/auth/totp/disable "
                 "(it needs your password and a current code).",
             )
-        totp.reset(user)
-        audit.record(db.session, "user.totp_reset", object_type="user", object_id=user.id)
 
 
 @blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")

@@ -280,7 +280,7 @@ def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
         raise PolicyError(
             {"require_totp": ["Enable two-factor authentication on your own account first."]}
         )
-    for field in ("name", "require_totp", "phone_region"):
+    for field in ("name", "timezone", "require_totp", "phone_region"):
         if field in changes:
             setattr(practice, field, changes[field])
     return practice

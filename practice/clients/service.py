@@ -17,6 +17,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
+from practice.clients import duplicates
 from practice.clients.models import CareTeamMember, Client
 from practice.extensions import db
 
@@ -221,8 +222,10 @@ def _clean_contact(user: User, record: dict, errors: dict) -> None:
             errors.update(exc.errors)
 
 
-def create_client(user: User, data: dict) -> Client:
-    """A new client of the caller's practice; ClientError (422) or 403 when refused."""
+def create_client(user: User, data: dict, *, allow_duplicate: bool = False) -> Client:
+    """A new client of the caller's practice; ClientError (422) or 403 when refused;
+    duplicates.PossibleDuplicate when it looks like a client the caller can see, unless
+    `allow_duplicate` (then registered, and the override audited)."""
     if not user.has_role("owner", "scheduler", "clinician"):
         policy.deny("client", code=403, message="Your role does not allow this.")
     record = {name: data.get(name) for name in DEMOGRAPHIC_FIELDS}
@@ -247,11 +250,19 @@ def create_client(user: User, data: dict) -> Client:
     )
     if errors:
         raise ClientError(errors)
+    candidates = duplicates.find(visible_clients(user), record)
+    if candidates and not allow_duplicate:
+        raise duplicates.PossibleDuplicate(candidates)
     client = Client(practice_id=user.practice_id, primary_clinician_id=primary_id, **record)
     _set_care_team(client, team_ids)
     db.session.add(client)
     db.session.flush()
     audit.record(db.session, "client.create", object_type="client", object_id=client.id)
+    if candidates:
+        # Registered although it looked like a client already known: say so in the log.
+        audit.record(
+            db.session, "client.duplicate_override", object_type="client", object_id=client.id
+        )
     return client
 
 

@@ -12,7 +12,17 @@ from importlib import import_module
 from flask import Flask
 
 # Page modules, each exposing `bp` (a flask.Blueprint).
-AREAS = ("account", "schedule", "clients", "notes", "themes", "records")
+AREAS = (
+    "account",
+    "schedule",
+    "clients",
+    "notes",
+    "themes",
+    "records",
+    "desk",
+    "admin",
+    "personal",
+)
 
 
 def register(app: Flask) -> None:

@@ -89,17 +89,25 @@ def signed_in(view: Callable) -> Callable:
     return wrapper
 
 
-def clinician_pages(view: Callable) -> Callable:
-    """Clinical pages: clinicians and supervisors; everyone else gets the 404 page."""
+def role_pages(*roles: str) -> Callable[[Callable], Callable]:
+    """Pages for users holding one of `roles`; everyone else gets the 404 page, as for a
+    page that does not exist (no link to it is drawn for them either)."""
 
-    @wraps(view)
-    @signed_in
-    def wrapper(*args, **kwargs):
-        if not current_user.has_role("clinician", "supervisor"):
-            abort(404)
-        return view(*args, **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @signed_in
+        def wrapper(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(404)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Clinical pages: clinicians and supervisors.
+clinician_pages = role_pages("clinician", "supervisor")
 
 
 def kept_form() -> list[tuple[str, str]]:
