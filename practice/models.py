@@ -4,6 +4,7 @@ from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.auth.models import ApiToken, Practice, Supervision, User, UserSession
 from practice.clients.models import CareTeamMember, Client
 from practice.keys.models import ClientDataKey
+from practice.measures.models import MeasureScore
 from practice.notes.models import Figure, NoteAddendum, ProcessNote, Script
 from practice.record.models import ProgressNote, ProgressNoteAddendum, RecordCodes, TreatmentPlan
 from practice.scheduling.models import Appointment, AppointmentSeries, CalendarFeed, Room
@@ -19,6 +20,7 @@ __all__ = [
     "Client",
     "ClientDataKey",
     "Figure",
+    "MeasureScore",
     "NoteAddendum",
     "Practice",
     "ProcessNote",

@@ -32,7 +32,7 @@ from practice.api.common import ErrorSchema
 UNSAFE = frozenset({"post", "put", "patch", "delete"})
 # Tags (blueprints) whose answers decrypt a client's clinical record: a shredded client
 # answers 410 there.
-CLINICAL_TAGS = frozenset({"notes", "figures", "scripts", "themes"})
+CLINICAL_TAGS = frozenset({"notes", "figures", "scripts", "themes", "measures"})
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 IF_MATCH_MARK = "x-practice-if-match"
 IF_NONE_MATCH_MARK = "x-practice-if-none-match"

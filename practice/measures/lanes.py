@@ -128,3 +128,22 @@ def score_lanes_svg(
             out.append("</g>")
         y += LANE_HEIGHT + LANE_GAP
     return out
+
+
+def score_lanes(history: dict, columns: dict) -> list[tuple[dict, list]]:
+    """For the theme history page: each lane with one cell per session column, None or
+    (score, band, reliable change, risk items answered)."""
+    lanes = []
+    for lane in history.get("measures") or []:
+        cells: list = [None] * len(columns)
+        for score in lane["scores"]:
+            column = columns.get(score["note_id"])
+            if column is not None:
+                cells[column] = (
+                    score["score"],
+                    score["band"],
+                    score["reliable_change"],
+                    bool(score["risk_items"]),
+                )
+        lanes.append((lane, cells))
+    return lanes

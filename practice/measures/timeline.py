@@ -120,3 +120,25 @@ def attach_scores(
             lanes.append({**instrument.summary(), "bands": bands, "scores": shown})
     history["measures"] = lanes
     return history
+
+
+def latest_risk_flags(history: dict) -> list[dict]:
+    """The risk flags of the latest score of each lane of `history` (with attach_scores):
+    what the session brief shows, as measures.service.risk_flags does for a client."""
+    known = instruments()
+    flags = []
+    for lane in history.get("measures") or []:
+        latest = lane["scores"][-1]
+        for risk in known[lane["instrument"]].risk_items:
+            if risk.item in latest["risk_items"]:
+                flags.append(
+                    {
+                        "instrument": lane["instrument"],
+                        "name": lane["name"],
+                        "item": risk.item,
+                        "date": latest["date"],
+                        "measure_id": latest["measure_id"],
+                        "message": risk.message,
+                    }
+                )
+    return flags

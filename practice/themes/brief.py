@@ -4,7 +4,9 @@ history and the notes it names (nothing stored).
 - the last note's summary and plan;
 - the scripts seen in the last four sessions, and those not seen for four sessions or more;
 - ruptures not (yet) resolved, the most recent first;
-- the last enactment.
+- the last enactment;
+- the risk items answered above their threshold on the latest form of each measure
+  (PHQ-9 item 9 above "Not at all"), and the theme history's rupture flag.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import date
 from practice.clients.models import Client
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.measures.timeline import latest_risk_flags
 from practice.notes.models import ProcessNote
 from practice.notes.service import note_view
 from practice.themes.loader import client_theme_history
@@ -44,6 +47,8 @@ def session_brief(client: Client, authors: set, timezone: str, before: date) -> 
         "ruptures": [],
         "last_enactment": None,
         "read": [],
+        "risk_flags": latest_risk_flags(history),
+        "rupture_flag": history["ruptures"]["flag"],
     }
     for script in history["scripts"]:
         seen = [t for t in script["timeline"] if t["note_id"] in recent_ids]

@@ -12,6 +12,14 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape
 
+from practice.measures.lanes import (
+    lanes_height,
+    score_cells,
+    score_header,
+    score_lanes_svg,
+    score_only_rows,
+)
+
 CSV_COLUMNS = (
     "script_id",  # the surviving script (merged scripts are folded in)
     "script_name",
@@ -68,16 +76,22 @@ def history_csv(history: dict) -> str:
     # Written by hand rather than with csv.writer, which spent more time scanning a
     # thousand sessions' ids character by character than the history took to compute;
     # csv.reader reads back exactly the cells written (tests check it).
-    out = [BOM + ",".join(CSV_COLUMNS)]
+    extra = score_header(history)  # one column per instrument with scores (measures)
+    out = [BOM + ",".join((*CSV_COLUMNS, *extra))]
     yes = {True: "yes", False: "no"}
+    scores, blank = score_cells(history), "," * len(extra)
     for script in history["scripts"]:
         head = f"{_cell(script['script_id'])},{_cell(script['name'])},{_cell(script['status'])}"
         out.extend(
             f"{head},{_cell(t['date'])},{t['session_number']},{_cell(t['note_id'])},"
             f"{t['episodes']},{_cell(';'.join(t['figure_roles']))},{yes[t['in_transference']]},"
             f"{yes[t['enacted']]},{t['ruptures']},{yes[t['active_only']]}"
+            f"{scores.get(t['note_id'], blank)}"
             for t in script["timeline"]
         )
+    if extra:  # scores of sessions no script row carries
+        written = {t["note_id"] for script in history["scripts"] for t in script["timeline"]}
+        out.extend(score_only_rows(history, written, len(CSV_COLUMNS)))
     out.append("")
     return "\r\n".join(out)
 
@@ -160,7 +174,7 @@ def history_svg(history: dict, title: str = "Theme history") -> str:
     plot_w = col * n
     width = LABEL_WIDTH + plot_w + 150
     rows_h = ROW_HEIGHT * max(len(scripts), 1)
-    axis_y = TOP + rows_h
+    axis_y = TOP + rows_h + lanes_height(history)
     height = axis_y + 110
     radius = max(1.5, min(7.0, col * 0.3))
     column_of = {s["note_id"]: i for i, s in enumerate(sessions)}
@@ -229,6 +243,7 @@ def history_svg(history: dict, title: str = "Theme history") -> str:
                 out.append(title)
                 out.extend(_mark(x_of(i), cy, radius, entry))
                 out.append("</g>")
+    out.extend(score_lanes_svg(history, TOP + rows_h, width, LABEL_WIDTH, col, column_of, x_of))
     out.append(
         f"<line x1='{LABEL_WIDTH}' y1='{axis_y + 2}' x2='{LABEL_WIDTH + plot_w:.1f}' "
         f"y2='{axis_y + 2}' stroke='#333'/>"

@@ -38,6 +38,7 @@ from practice.themes.inputs import (
     session_window,
     survivor_map,
 )
+from practice.themes.ruptures import RuptureTally
 from practice.themes.scripts import WHEN_VALUES, Cell, ScriptTheme, share
 
 PERVASIVENESS_LABEL = "clinician-selected episodes, not research-norm CCRT"
@@ -96,6 +97,7 @@ class ThemeHistory:
         self.tallies = [(text, tag, {}, {}) for text, tag in COMPONENTS.values()]
         self.per_session: list[dict] = []
         self.episodes = 0
+        self.ruptures = RuptureTally()
 
     def add(self, note_id: str, day: str, number: int, content: dict) -> None:
         """Take in the next session of the window: its note id, ISO date, number, content."""
@@ -183,6 +185,8 @@ class ThemeHistory:
         for script_id in content.get("scripts_active") or ():
             cell(script_id)
         index = len(self.per_session)
+        if ruptures:
+            self.ruptures.take(index, number, day, note_id, ruptures)
         for target, c in cells.items():
             scripts[target].take(c, day, number, note_id, index)
         self.per_session.append(
@@ -214,6 +218,7 @@ class ThemeHistory:
             "scripts": summaries,
             "pervasiveness": _pervasiveness(self.episodes, self.tallies, by_id),
             "per_session": self.per_session,
+            "ruptures": self.ruptures.result(total),
         }
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from practice.clients.models import Client
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.measures.timeline import attach_scores, load_scores
 from practice.notes.models import Figure, ProcessNote, Script
 from practice.scheduling.models import Appointment
 from practice.themes.history import ThemeHistory
@@ -146,11 +147,13 @@ def client_theme_history(
     date_from: date | None = None,
     date_to: date | None = None,
     include_drafts: bool = False,
+    with_measures: bool = True,
 ) -> dict:
     """The theme history of the client over the given authors' notes (see history.py).
 
     Every note counts for session numbering; only those in the window are decrypted, one
     at a time in session order, each one's plaintext let go once it has been read.
+    `with_measures`: the client's scores on the same session axis (measures/timeline.py).
     """
     cipher = client_keys.client_cipher(client)
     rows = note_rows(client, author_ids)
@@ -175,4 +178,14 @@ def client_theme_history(
             number,
             unseal("process_notes", "content", note_id, blob, version),
         )
-    return history.result(client_id=client.id, date_from=date_from, date_to=date_to)
+    result = history.result(client_id=client.id, date_from=date_from, date_to=date_to)
+    if with_measures:
+        attach_scores(
+            result,
+            load_scores(client, cipher),
+            {str(note.note_id): note.appointment_id for note in notes},
+            {a.appointment_id: rank for rank, a in enumerate(attended, 1)},
+            date_from=date_from,
+            date_to=date_to,
+        )
+    return result
