@@ -9,10 +9,20 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import config_for, instance_path
+from practice import cli, http, web
+from practice.api import register as mount_api
+from practice.api.openapi import init_api
+from practice.audit import service as audit_service
+from practice.auth import sessions
+from practice.database import configure_sqlite
+from practice.extensions import api, db, limiter, login_manager, migrate
 from practice.keys.errors import KeyringError
 from practice.keys.keyring import generate_keyring, load_keyring
+from practice.notes.template import load_ccrt_tags
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -76,8 +86,6 @@ def prepare_instance(app: Flask) -> None:
 
     tags = app.config.get("PRACTICE_CCRT_TAGS")
     if tags:
-        from practice.notes.template import load_ccrt_tags
-
         try:
             app.extensions["ccrt_tags"] = load_ccrt_tags(tags)
         except ValueError as exc:
@@ -102,19 +110,11 @@ def trust_proxies(app: Flask) -> None:
     their X-Forwarded-For/-Proto headers (throttling and the audit log depend on it)."""
     hops = int(app.config.get("PRACTICE_PROXY_HOPS") or 0)
     if hops > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login manager, OpenAPI and the rate limiter to this app."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    from practice.api.openapi import init_api
-    from practice.database import configure_sqlite
-    from practice.extensions import api, db, limiter, login_manager, migrate
-
     try:
         db.init_app(app)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -133,9 +133,6 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     init_api(app, api)
 
-    from practice.audit import service as audit_service
-    from practice.auth import sessions
-
     sessions.init_login_manager(login_manager)
     app.before_request(sessions.forget_caller)
     audit_service.init_session_events()
@@ -143,22 +140,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the HTTP API, the offline docs assets and the web app's pages."""
-    from practice import web
-    from practice.api import register
-
-    register(app)
+    mount_api(app)
     web.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
     """One error envelope for everything, plus the request-boundary hooks."""
-    from practice import http
-
     http.init_app(app)
 
 
 def register_cli(app: Flask) -> None:
     """`flask practice|keys|audit|backup|restore …`."""
-    from practice.cli import register
-
-    register(app)
+    cli.register(app)

@@ -7,11 +7,20 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from practice import backup as backups
+from practice.audit import service as audit
+from practice.audit.verify import verify_chain
 from practice.extensions import db
+from practice.keys import rotation
+from practice.keys.client_keys import current_keyring
+from practice.keys.envelope import unwrap_data_key
+from practice.keys.errors import IntegrityError
+from practice.keys.models import ClientDataKey
 
 PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -22,8 +31,6 @@ def _fail(error: backups.BackupError) -> None:
 
 
 def _record(action: str) -> None:
-    from practice.audit import service as audit
-
     audit.record(db.session, action, object_type="database")
     db.session.commit()
 
@@ -106,8 +113,6 @@ def restored_problems() -> list[str]:
             "`flask audit verify` (the audit log was not checked)"
         )
         return problems
-    from practice.audit.verify import verify_chain
-
     result = verify_chain(db.session)
     if result.wrong_key:
         problems.append(
@@ -120,12 +125,6 @@ def restored_problems() -> list[str]:
 
 
 def _key_problems() -> list[str]:
-    from practice.keys import rotation
-    from practice.keys.client_keys import current_keyring
-    from practice.keys.envelope import unwrap_data_key
-    from practice.keys.errors import IntegrityError
-    from practice.keys.models import ClientDataKey
-
     keyring = current_keyring()
     problems = []
     missing = rotation.missing_keys(db.session, keyring)
@@ -163,9 +162,6 @@ def _key_problems() -> list[str]:
 
 
 def _at_head() -> bool:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     config = current_app.extensions["migrate"].migrate.get_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     current = MigrationContext.configure(db.session.connection()).get_current_revision()

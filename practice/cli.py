@@ -8,23 +8,26 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from importlib import import_module
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
+from practice import backup_cli, demo_cli
+from practice.audit import cli as audit_cli
+from practice.audit import service as audit
+from practice.audit.service import CheckpointMissing
+from practice.auth import service, totp
 from practice.extensions import db
+from practice.keys import cli as keys_cli
+from practice.keys.errors import KeyringError
 
 practice_cli = AppGroup("practice", help="Practices and the demo practice.")
 
-# Modules that attach commands: each exposes `register(app)`.
-COMMAND_MODULES = (
-    "practice.audit.cli",
-    "practice.keys.cli",
-    "practice.demo_cli",
-    "practice.backup_cli",
-)
+# Modules that attach commands of their own: each exposes `register(app)`.
+COMMAND_MODULES = (audit_cli, keys_cli, backup_cli)
 
 
 @practice_cli.command("create")
@@ -41,11 +44,6 @@ COMMAND_MODULES = (
 )
 def create_practice_command(name, timezone_name, owner_email, owner_name, clinician):
     """Create a practice and its owner (password from PRACTICE_OWNER_PASSWORD or a prompt)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from practice.audit import service as audit
-    from practice.auth import service
-
     try:
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -71,8 +69,6 @@ def create_practice_command(name, timezone_name, owner_email, owner_name, clinic
 
 
 def _user_by_email(email: str):
-    from practice.auth import service
-
     user = service.find_user_by_email(email)
     if user is None:
         raise click.UsageError(f"no user with the email {email!r}")
@@ -81,8 +77,6 @@ def _user_by_email(email: str):
 
 def _commit_with_audit(user, action: str) -> None:
     """Record the operator's action on `user` (no actor: it came from the server's shell)."""
-    from practice.audit import service as audit
-
     audit.record(
         db.session, action, object_type="user", object_id=user.id, practice_id=user.practice_id
     )
@@ -96,8 +90,6 @@ def reset_totp_command(email):
     a solo therapist is their practice's only owner. Their sessions end and their API
     tokens are revoked; where the practice requires a factor they enrol again at their
     next login."""
-    from practice.auth import totp
-
     user = _user_by_email(email)
     if totp.reset(user):
         message = (
@@ -119,8 +111,6 @@ def reset_password_command(email):
 
     Only the operator can do this, never an owner over the API: whoever sets a
     clinician's password could log in as them and read their process notes."""
-    from practice.auth import service
-
     user = _user_by_email(email)
     password = os.environ.get("PRACTICE_NEW_PASSWORD") or click.prompt(
         "Temporary password", hide_input=True, confirmation_prompt=True
@@ -147,11 +137,6 @@ def problem_with(error: Exception) -> str | None:
     """One line for what stops a command that is not the command's fault (a missing
     schema, an unreachable database, an unusable keyring, a lost audit checkpoint);
     None for anything else, which keeps its traceback."""
-    import sqlalchemy as sa
-
-    from practice.audit.service import CheckpointMissing
-    from practice.keys.errors import KeyringError
-
     if isinstance(error, sa.exc.DBAPIError):
         detail = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
         if getattr(error.orig, "sqlstate", None) in NO_SCHEMA_STATES or detail.startswith(
@@ -194,8 +179,9 @@ def one_line_errors(command: click.Command) -> None:
 
 
 def register(app: Flask) -> None:
+    practice_cli.add_command(demo_cli.demo_command)
     app.cli.add_command(practice_cli)
-    for name in COMMAND_MODULES:
-        import_module(name).register(app)
+    for module in COMMAND_MODULES:
+        module.register(app)
     for command in app.cli.commands.values():
         one_line_errors(command)

@@ -1,4 +1,6 @@
-"""`flask practice demo [--if-empty]`: create the demo practice and say how to log in."""
+"""`flask practice demo [--if-empty]`: create the demo practice and say how to log in.
+
+practice/cli.py puts the command on the `practice` group."""
 
 from __future__ import annotations
 
@@ -7,13 +9,13 @@ import time
 
 import click
 import sqlalchemy as sa
-from flask import Flask
 
-from practice.cli import practice_cli
+from practice import demo
+from practice.auth.models import User
 from practice.extensions import db
 
 
-@practice_cli.command("demo")
+@click.command("demo")
 @click.option(
     "--if-empty", is_flag=True, help="Do nothing when the database already holds a practice."
 )
@@ -22,8 +24,6 @@ def demo_command(if_empty: bool) -> None:
 
     Only into an empty database: when a practice exists it says so in one line and exits
     1 (0 with --if-empty, printing the demo logins when that practice is the demo)."""
-    from practice import demo
-
     if demo.any_practice():
         # A demo (whose password is published) never joins a practice's real data.
         existing = _demo_logins()
@@ -54,9 +54,6 @@ def demo_command(if_empty: bool) -> None:
 
 def _demo_logins() -> list[tuple[str, str]]:
     """(email, roles) of the demo's staff present in the database."""
-    from practice import demo
-    from practice.auth.models import User
-
     emails = [email for _key, _name, email, _roles in demo.STAFF]
     users = db.session.scalars(sa.select(User).where(User.email.in_(emails))).all()
     by_email = {user.email: ", ".join(user.roles) for user in users}
@@ -64,8 +61,6 @@ def _demo_logins() -> list[tuple[str, str]]:
 
 
 def _print_logins(logins: list[tuple[str, str]], caveat: str = "") -> None:
-    from practice import demo
-
     click.echo("Log in (POST /api/v1/auth/login) as any of these, all invented:")
     for email, roles in logins:
         click.echo(f"  {email:<40} {roles}")
@@ -76,7 +71,3 @@ def _print_logins(logins: list[tuple[str, str]], caveat: str = "") -> None:
         "Then, as a clinician: GET /api/v1/clients, pick a client, and open "
         "/api/v1/clients/<id>/themes.svg (or themes, themes.csv)."
     )
-
-
-def register(app: Flask) -> None:
-    """The command lives on the `practice` group, which practice.cli mounts."""

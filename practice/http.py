@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import (
@@ -13,10 +13,12 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     ServiceUnavailable,
+    default_exceptions,
 )
 
 from practice import errors, input_guard
-from practice.audit.service import CheckpointMissing
+from practice.audit import service as audit
+from practice.audit.service import CheckpointMissing, keep_refusals_only
 from practice.extensions import db
 from practice.keys.errors import CryptoError, ShreddedKeyError, UnknownKeyError
 
@@ -40,8 +42,6 @@ DOCS_CSP = (
 
 def is_page_request() -> bool:
     """A request for a page of the web app (anything outside /api/), when it is mounted."""
-    from flask import current_app
-
     return not request.path.startswith("/api/") and "page_errors" in current_app.extensions
 
 
@@ -49,8 +49,6 @@ def error_response(error: HTTPException) -> Response:
     """The API.md error body for any HTTP error; an HTML page in the app's layout for
     page URLs (practice.web renders it)."""
     if is_page_request():
-        from flask import current_app
-
         return current_app.extensions["page_errors"](error)
     code = error.code or 500
     payload: dict = {"code": code, "status": error.name}
@@ -92,8 +90,6 @@ def domain_status(error: errors.DomainError) -> int:
 def as_http(error: errors.DomainError) -> HTTPException:
     """The HTTP error that answers a domain refusal: its status, message, field errors
     (under their location, as the API's schemas report theirs) and details."""
-    from werkzeug.exceptions import default_exceptions
-
     http = default_exceptions[domain_status(error)](error.message)
     data: dict = {"message": error.message}
     if isinstance(error, errors.Invalid) and error.errors:
@@ -194,8 +190,6 @@ def handle_misconfigured(error: Exception):
 
 
 def _record_crypto_refusal(error: Exception, action: str, outcome: str, level: int) -> None:
-    from practice.audit import service as audit
-
     db.session.rollback()
     table = getattr(error, "table", None)
     row_id = getattr(error, "row_id", None)
@@ -229,8 +223,6 @@ def check_json_body():
 
 
 def _http(code: int, message: str) -> HTTPException:
-    from werkzeug.exceptions import default_exceptions
-
     error = default_exceptions[code]()
     error.data = {"message": message}
     return error
@@ -238,8 +230,6 @@ def _http(code: int, message: str) -> HTTPException:
 
 def finish_request(response: Response) -> Response:
     """Commit a successful request; roll back a failed one, keeping its refusal audit events."""
-    from practice.audit.service import keep_refusals_only
-
     try:
         if response.status_code < 400:
             db.session.commit()
@@ -259,8 +249,6 @@ def finish_request(response: Response) -> Response:
 
 
 def security_headers(response: Response) -> Response:
-    from flask import current_app
-
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")

@@ -120,6 +120,7 @@ def _pair_errors(pairs) -> dict:
 
 
 def _refuse(code: int, kind: str, message: str, errors: dict | None = None) -> Response:
+    # Imported here, not at the top: practice.http imports this module (a real cycle).
     from practice.http import _http, error_response
 
     rule = request.url_rule.rule if request.url_rule else "<no route>"

@@ -2,39 +2,58 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from flask import Flask
 
+from practice.api import (
+    appointments,
+    audit,
+    auth,
+    calendar,
+    clients,
+    docs,
+    figures,
+    health,
+    notes,
+    practice_settings,
+    progress_notes,
+    record_codes,
+    rooms,
+    scripts,
+    supervision,
+    themes,
+    tokens,
+    treatment_plans,
+    users,
+    vocabularies,
+)
 from practice.extensions import api
 
-# Resource modules, each exposing `blp` (a flask_smorest.Blueprint).
+# Resource modules, each exposing `blp` (a flask_smorest.Blueprint), in the order they
+# are mounted (and their tags appear in the OpenAPI document).
 RESOURCES = (
-    "health",
-    "auth",
-    "users",
-    "tokens",
-    "supervision",
-    "practice_settings",
-    "audit",
-    "figures",
-    "scripts",
-    "notes",
-    "themes",
-    "appointments",
-    "rooms",
-    "clients",
-    "calendar",
-    "vocabularies",
-    "progress_notes",
-    "treatment_plans",
-    "record_codes",
+    health,
+    auth,
+    users,
+    tokens,
+    supervision,
+    practice_settings,
+    audit,
+    figures,
+    scripts,
+    notes,
+    themes,
+    appointments,
+    rooms,
+    clients,
+    calendar,
+    vocabularies,
+    progress_notes,
+    treatment_plans,
+    record_codes,
 )
 
 
 def register(app: Flask) -> None:
-    from practice.api import docs
-
-    for name in RESOURCES:
-        api.register_blueprint(import_module(f"practice.api.{name}").blp)
+    for resource in RESOURCES:
+        api.register_blueprint(resource.blp)
     app.register_blueprint(docs.bp)

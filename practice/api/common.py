@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+import sqlalchemy as sa
 from flask import request
 from flask_login import current_user
 from flask_smorest import abort
@@ -114,8 +115,6 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 
 def paginate(query, args: dict) -> dict:
     """Run a select() one page at a time; `total` counts the whole filtered set."""
-    import sqlalchemy as sa
-
     page, size = args["page"], args["page_size"]
     total = db.session.scalar(
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery())

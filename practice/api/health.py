@@ -11,6 +11,8 @@ from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
 from practice.extensions import db
+from practice.keys.client_keys import current_keyring
+from practice.keys.rotation import missing_keys
 
 log = logging.getLogger("practice.health")
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")
@@ -28,9 +30,6 @@ class HealthSchema(Schema):
 
 def _keys_part() -> dict:
     """Whether the keyring holds every master key that stored data names."""
-    from practice.keys.client_keys import current_keyring
-    from practice.keys.rotation import missing_keys
-
     missing = missing_keys(db.session, current_keyring())
     if not missing:
         return {"keys": "ok"}

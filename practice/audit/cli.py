@@ -15,6 +15,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from practice.audit import service as audit
 from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoint, verify_chain
 from practice.extensions import db
 from practice.files import write_private
@@ -109,8 +110,6 @@ def repair_checkpoint_command(anchor_path: Path | None):
     chain's hashes still vouch for every entry, but not for a cut tail: pass the anchor
     of your regular `verify --anchor` runs so a log cut back behind it is refused.
     """
-    from practice.audit import service as audit
-
     anchor = read_anchor(anchor_path) if anchor_path is not None else None
     try:
         head = rebuild_checkpoint(db.session, anchor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -51,8 +52,6 @@ def needs_rehash(password_hash: str) -> bool:
 # check, so an unknown email takes as long as a wrong password.
 @cache
 def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
-    import secrets
-
     return _hasher(time_cost, memory_cost, parallelism).hash(secrets.token_hex(16))
 
 

@@ -18,6 +18,7 @@ from flask import current_app, g, request, session
 from flask_login import LoginManager
 from flask_smorest import abort
 
+from practice.audit import service as audit
 from practice.auth.models import ApiToken, User, UserSession
 from practice.database import utcnow
 from practice.extensions import db
@@ -165,8 +166,6 @@ def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
     so someone replaying a dead token cannot flood the chain. Unknown secrets are not
     audited: they name nobody, and anyone could fill the log with them (failed logins
     are audited, and throttled, at the login endpoint)."""
-    from practice.audit import service as audit
-
     now = time.monotonic()
     last = _REJECTIONS_AUDITED.get(credential.id)
     if last is not None and now - last < REJECTION_AUDIT_EVERY:

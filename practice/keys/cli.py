@@ -10,6 +10,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from practice.audit import service as audit
+from practice.clients.models import Client
 from practice.extensions import db
 from practice.keys import client_keys, rotation
 from practice.keys.errors import KeyringError, UnknownKeyError
@@ -160,8 +162,6 @@ def retire_command(keyring_path, key_id):
 
 
 def _audit(action: str, key_id: str, outcome: str = "success") -> None:
-    from practice.audit import service as audit
-
     audit.record(db.session, action, object_type="master_key", object_id=key_id, outcome=outcome)
     db.session.commit()
 
@@ -180,9 +180,6 @@ def shred_command(client_id: uuid.UUID, force: bool, confirmed: bool):
     least PRACTICE_RETENTION_YEARS (default 7) ago. Database backups still hold the
     wrapped key until they expire.
     """
-    from practice.audit import service as audit
-    from practice.clients.models import Client
-
     if force and not confirmed:
         _fail(f"--force also needs {CONFIRM_FLAG}", 2)
     client = db.session.get(Client, client_id)

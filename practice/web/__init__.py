@@ -7,30 +7,29 @@ Errors on page URLs answer HTML pages in the layout (practice.http asks `page_er
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from flask import Flask
 
-# Page modules, each exposing `bp` (a flask.Blueprint).
-AREAS = (
-    "account",
-    "schedule",
-    "clients",
-    "notes",
-    "themes",
-    "records",
-    "desk",
-    "admin",
-    "personal",
+from practice.web import (
+    account,
+    admin,
+    clients,
+    desk,
+    notes,
+    pages,
+    personal,
+    records,
+    schedule,
+    themes,
 )
+
+# Page modules, each exposing `bp` (a flask.Blueprint).
+AREAS = (account, schedule, clients, notes, themes, records, desk, admin, personal)
 
 
 def register(app: Flask) -> None:
-    from practice.web import pages
-
     app.register_blueprint(pages.bp)
-    for name in AREAS:
-        app.register_blueprint(import_module(f"practice.web.{name}").bp)
+    for area in AREAS:
+        app.register_blueprint(area.bp)
     app.extensions["page_errors"] = pages.error_page
     app.before_request(pages.guard)
     app.context_processor(pages.layout_context)

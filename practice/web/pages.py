@@ -3,6 +3,7 @@ the HTML error pages."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 
@@ -20,7 +21,9 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from practice.audit import service as audit
 from practice.auth import sessions
+from practice.extensions import db
 
 bp = Blueprint(
     "web",
@@ -140,8 +143,6 @@ def signed_out_page():
 
 def fresh_login_token() -> str:
     """The anonymous CSRF token of the sign-in forms (kept in the signed cookie)."""
-    import secrets
-
     token = session.get(LOGIN_CSRF)
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
@@ -160,9 +161,6 @@ def safe_path(path: str | None) -> str:
 
 def refused(action: str, object_type: str, object_id) -> None:
     """Audit a refused write as the API does: its action, the object's id, no text."""
-    from practice.audit import service as audit
-    from practice.extensions import db
-
     audit.record(
         db.session, action, object_type=object_type, object_id=object_id, outcome="failure"
     )
