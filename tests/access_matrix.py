@@ -267,6 +267,39 @@ EXPECTED.update({
         row(200, 403, 403, 403, 403, 200, 401),
     ("GET", "/api/v1/clients/<uuid:client_id>/own-notes"):
         row(404, 200, 404, 404, 404, 404, 401),
+    # Their pages (clinical pages: owners and schedulers get the 404 page).
+    ("GET", "/appointments/<uuid:appointment_id>/progress-note"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/progress-notes"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/progress-notes/<uuid:progress_note_id>"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/progress-notes/<uuid:progress_note_id>/edit"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/progress-notes/<uuid:progress_note_id>/edit"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/progress-notes/<uuid:progress_note_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/progress-notes/<uuid:progress_note_id>/sign"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("POST", "/progress-notes/<uuid:progress_note_id>/addenda"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/treatment-plans"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/treatment-plans"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/treatment-plans/<uuid:treatment_plan_id>"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/treatment-plans/<uuid:treatment_plan_id>/edit"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/edit"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/treatment-plans/<uuid:treatment_plan_id>/sign"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/sign"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/own-notes"):
+        row(404, 200, 404, 404, 404, 404, 302),
 })
 # fmt: on
 

@@ -186,11 +186,23 @@ PAGE_FORMS = {
     },
     ("POST", "/clients/<uuid:client_id>/figures/new"): {"label": "Boss", "role": "authority"},
     ("POST", "/clients/<uuid:client_id>/figures/<uuid:figure_id>/edit"): {"label": "Sam B"},
+    ("POST", "/progress-notes/<uuid:progress_note_id>/edit"): {"version": "1", "plan": "More."},
+    ("POST", "/progress-notes/<uuid:progress_note_id>/sign"): {"version": "1"},
+    ("POST", "/progress-notes/<uuid:progress_note_id>/addenda"): {"text": "Later."},
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/edit"): {
+        "version": "1",
+        "goal.0.text": "Tolerate a break",
+        "review_date": "2027-09-01",
+    },
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/sign"): {"version": "1"},
 }
 
 
 # Forms of the owner's and front desk's pages that name users of the world's practice.
 ID_PAGE_FORMS = {
+    ("POST", "/clients/<uuid:client_id>/progress-notes"): lambda world: {
+        "appointment_id": str(world.ids["appointment"])
+    },
     ("POST", "/desk/clients/new"): lambda world: {
         "first_name": "Ivo",
         "last_name": "Newclient",

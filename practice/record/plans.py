@@ -201,7 +201,7 @@ def sign_plan(plan: TreatmentPlan, client: Client, version: int) -> dict:
     if plan.review_date is None:
         errors["review_date"] = ["A plan to sign has a review date."]
     if errors:
-        raise Invalid(errors)
+        raise Invalid(errors, "A plan to sign names at least one goal and a review date.")
     sealed = keys.seal(client, TABLE, "content", plan.id, content, version + 1)
     values = {"status": "signed", "signed_at": utcnow(), "content": sealed}
     compare_and_set(TreatmentPlan, plan, version, values, TreatmentPlan.status == "draft")

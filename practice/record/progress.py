@@ -163,7 +163,8 @@ def sign_note(note: ProgressNote, client: Client, version: int) -> dict:
         raise Stale()
     content = open_content(note, client)
     if not content.get("service_code"):
-        raise Invalid({"content": {"service_code": ["A note to sign names its service code."]}})
+        message = "A note to sign names its service code."
+        raise Invalid({"content": {"service_code": [message]}}, message)
     sealed = keys.seal(client, TABLE, "content", note.id, content, version + 1)
     values = {"status": "signed", "signed_at": utcnow(), "content": sealed}
     compare_and_set(ProgressNote, note, version, values, ProgressNote.status == "draft")

@@ -17,13 +17,27 @@ from practice.web import (
     notes,
     pages,
     personal,
+    progress_notes,
     records,
     schedule,
     themes,
+    treatment_plans,
 )
 
 # Page modules, each exposing `bp` (a flask.Blueprint).
-AREAS = (account, schedule, clients, notes, themes, records, desk, admin, personal)
+AREAS = (
+    account,
+    schedule,
+    clients,
+    notes,
+    themes,
+    records,
+    progress_notes,
+    treatment_plans,
+    desk,
+    admin,
+    personal,
+)
 
 
 def register(app: Flask) -> None:

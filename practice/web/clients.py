@@ -22,6 +22,7 @@ from practice.keys import client_keys
 from practice.notes import service as notes
 from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
 from practice.notes.scripts import script_view, scripts_query
+from practice.record.summary import client_record
 from practice.scheduling import service as scheduling
 from practice.themes.inputs import AppointmentInput, NoteInput, session_numbers
 from practice.themes.loader import load_attended
@@ -99,6 +100,7 @@ def client(client_id):
         "clients/client.html",
         client=record,
         writes=writes,
+        record=client_record(current_user, record, writes=writes),
         upcoming=[a for a in appointments if a.starts_at >= now],
         past=[a for a in reversed(appointments) if a.starts_at < now],
         zone=zone,
