@@ -108,7 +108,9 @@ def cli(app, *args):
 
 def audit_actions(app) -> list[str]:
     with app.app_context():
-        actions = _db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        # In time order: each practice has a chain of its own (and the deployment one).
+        order = (AuditEntry.occurred_at, AuditEntry.chain_id, AuditEntry.seq)
+        actions = _db.session.scalars(sa.select(AuditEntry.action).order_by(*order)).all()
         _db.session.rollback()
         return actions
 

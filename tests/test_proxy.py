@@ -18,7 +18,7 @@ def failed_login_address(client) -> str:
     return db.session.scalar(
         sa.select(AuditEntry.address)
         .where(AuditEntry.action == "auth.login_failed")
-        .order_by(AuditEntry.seq.desc())
+        .order_by(AuditEntry.occurred_at.desc(), AuditEntry.seq.desc())
     )
 
 

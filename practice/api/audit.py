@@ -52,7 +52,10 @@ class AuditLog(MethodView):
     def get(self, args):
         """Audit entries of this practice, newest first."""
         query = listing.practice_entries(current_user.practice_id, args)
-        page = paginate(query.order_by(AuditEntry.seq.desc()), args)
+        # The practice's own chain, newest first, then what it had on the single chain of
+        # before revision 0013 (the deployment chain's older entries).
+        legacy = AuditEntry.chain_id == audit.DEPLOYMENT_CHAIN
+        page = paginate(query.order_by(legacy, AuditEntry.seq.desc()), args)
         audit.record(
             db.session, "audit.read", object_type="practice", object_id=current_user.practice_id
         )

@@ -1,4 +1,4 @@
-"""`flask audit verify [--anchor FILE]`."""
+"""`flask audit verify [--practice ID] [--anchor FILE]`, `flask audit repair-checkpoint`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,26 +17,54 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from practice.audit import service as audit
-from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoint, verify_chain
+from practice.audit.service import DEPLOYMENT_CHAIN, chain_name
+from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoints, verify_chain
 from practice.extensions import db
 from practice.files import write_private
 
 audit_cli = AppGroup("audit", help="The audit log.")
 
 
-def read_anchor(path: Path) -> Anchor | None:
-    """The anchor in `path`; None when the file does not exist yet."""
+def _head(data) -> Anchor | None:
+    seq = data.get("seq") if isinstance(data, dict) else None
+    entry_hash = data.get("entry_hash") if isinstance(data, dict) else None
+    if type(seq) is not int or seq < 0 or not isinstance(entry_hash, str):
+        return None
+    return Anchor(seq, entry_hash)
+
+
+def read_anchor(path: Path) -> dict[uuid.UUID, Anchor] | None:
+    """The heads in `path`, per chain; None when the file does not exist yet. A file
+    written before revision 0013 holds one head: the single chain's, now the deployment
+    chain's."""
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot read the anchor {path}: {exc}") from None
-    seq = data.get("seq") if isinstance(data, dict) else None
-    entry_hash = data.get("entry_hash") if isinstance(data, dict) else None
-    if type(seq) is not int or seq < 0 or not isinstance(entry_hash, str):
-        raise click.ClickException(f"the anchor {path} is not one this command wrote")
-    return Anchor(seq, entry_hash)
+    bad = click.ClickException(f"the anchor {path} is not one this command wrote")
+    if not isinstance(data, dict):
+        raise bad
+    if "chains" not in data:
+        head = _head(data)
+        if head is None:
+            raise bad
+        return {DEPLOYMENT_CHAIN: head}
+    chains = data["chains"]
+    if not isinstance(chains, dict):
+        raise bad
+    anchors = {}
+    for name, value in chains.items():
+        try:
+            chain = uuid.UUID(name)
+        except (TypeError, ValueError):
+            raise bad from None
+        head = _head(value)
+        if head is None:
+            raise bad
+        anchors[chain] = head
+    return anchors
 
 
 @contextmanager
@@ -50,11 +79,13 @@ def locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def write_anchor(path: Path, head: tuple[int, str]) -> None:
+def write_anchor(path: Path, heads: dict[uuid.UUID, tuple[int, str]]) -> None:
     """Replace the anchor atomically and durably, readable by its owner only."""
     record = {
-        "seq": head[0],
-        "entry_hash": head[1],
+        "chains": {
+            str(chain): {"seq": seq, "entry_hash": entry_hash}
+            for chain, (seq, entry_hash) in sorted(heads.items())
+        },
         "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_private(path, json.dumps(record) + "\n")
@@ -65,35 +96,54 @@ def write_anchor(path: Path, head: tuple[int, str]) -> None:
     "--anchor",
     "anchor_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A file outside the database's reach: the head seen last time is checked, "
-    "and after success the new head is written there.",
+    help="A file outside the database's reach: the heads seen last time are checked, "
+    "and after success the new heads are written there.",
 )
-def verify_command(anchor_path: Path | None):
-    """Check the hash chain and its signed head; exit 1 naming the first bad entry."""
+@click.option(
+    "--practice",
+    "practice_id",
+    type=click.UUID,
+    help="Check this practice's chain only (the whole log when left out).",
+)
+def verify_command(anchor_path: Path | None, practice_id: uuid.UUID | None):
+    """Check every hash chain and its signed head; exit 1 naming, per chain, the first
+    bad entry."""
     if anchor_path is None:
-        _verify(None)
+        _verify(None, practice_id)
         return
     with locked(anchor_path):
-        head = _verify(read_anchor(anchor_path))
-        write_anchor(anchor_path, head)  # never backwards: the walk reached the anchor
-        click.echo(f"anchored entry {head[0]} in {anchor_path}")
+        anchors = read_anchor(anchor_path) or {}
+        heads = _verify(anchors, practice_id)
+        # Never backwards: each walk reached its anchor. A one-practice run keeps the rest.
+        write_anchor(
+            anchor_path, {**{c: (a.seq, a.entry_hash) for c, a in anchors.items()}, **heads}
+        )
+        deployment = heads.get(DEPLOYMENT_CHAIN)
+        if deployment is not None:
+            click.echo(
+                f"anchored entry {deployment[0]} of the deployment chain and the heads of "
+                f"{len(heads) - 1} practice chain(s) in {anchor_path}"
+            )
+        else:
+            click.echo(f"anchored entry {heads[practice_id][0]} of practice {practice_id}")
 
 
 WRONG_KEY_EXIT = 3  # not tampering: the configured chain key is not the one that wrote it
 
 
-def _verify(anchor: Anchor | None) -> tuple[int, str]:
-    result = verify_chain(db.session, anchor=anchor)
-    if result.wrong_key:
-        click.echo(f"audit log UNVERIFIABLE: {result.problem}", err=True)
-        sys.exit(WRONG_KEY_EXIT)
+def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> dict:
+    result = verify_chain(db.session, anchor=anchors, practice=practice_id)
     if not result.ok:
-        click.echo(f"audit log BROKEN: {result.problem}", err=True)
-        sys.exit(1)
-    click.echo(f"audit log intact: {result.checked} entries")
+        word = "UNVERIFIABLE" if result.wrong_key else "BROKEN"
+        for problem in result.problems:
+            click.echo(
+                f"audit log {word}: {chain_name(problem.chain)}: {problem.problem}", err=True
+            )
+        sys.exit(WRONG_KEY_EXIT if result.wrong_key else 1)
+    click.echo(f"audit log intact: {result.checked} entries in {len(result.heads)} chain(s)")
     for note in result.notes:
         click.echo(f"  note: {note}")
-    return result.head
+    return result.heads
 
 
 @audit_cli.command("repair-checkpoint")
@@ -104,25 +154,36 @@ def _verify(anchor: Anchor | None) -> tuple[int, str]:
     help="The anchor file `verify --anchor` keeps: the log must still reach it.",
 )
 def repair_checkpoint_command(anchor_path: Path | None):
-    """Rebuild a lost checkpoint row at the last entry, after checking the chain; audited.
+    """Rebuild lost checkpoint rows at their chains' last entries, after checking those
+    chains; audited.
 
-    Without the checkpoint nothing can be appended (every audited write fails). The
-    chain's hashes still vouch for every entry, but not for a cut tail: pass the anchor
-    of your regular `verify --anchor` runs so a log cut back behind it is refused.
+    Without its checkpoint nothing can be appended to a chain (every audited write of
+    that practice, or of the deployment, fails). The chain's hashes still vouch for every
+    entry, but not for a cut tail: pass the anchor of your regular `verify --anchor` runs
+    so a chain cut back behind it is refused.
     """
-    anchor = read_anchor(anchor_path) if anchor_path is not None else None
+    anchors = read_anchor(anchor_path) if anchor_path is not None else None
     try:
-        head = rebuild_checkpoint(db.session, anchor)
+        rebuilt = rebuild_checkpoints(db.session, anchors)
     except ChainBroken as broken:
         db.session.rollback()
         click.echo(f"audit: checkpoint not rebuilt: {broken.problem}", err=True)
         sys.exit(1)
-    audit.record(db.session, audit.REPAIR_ACTION, object_type="audit_log", object_id=str(head))
+    for chain, head in rebuilt:
+        audit.record(
+            db.session,
+            audit.REPAIR_ACTION,
+            object_type="audit_log",
+            object_id=str(head),
+            practice_id=None if chain == DEPLOYMENT_CHAIN else chain,
+        )
     db.session.commit()
-    click.echo(
-        f"rebuilt the audit checkpoint at entry {head} and recorded it as entry {head + 1}; "
-        "audited writes work again. Find out how the row was lost."
-    )
+    for chain, head in rebuilt:
+        click.echo(
+            f"rebuilt the audit checkpoint of the {chain_name(chain)} at entry {head} and "
+            f"recorded it as entry {head + 1}"
+        )
+    click.echo("audited writes work again. Find out how the rows were lost.")
 
 
 def register(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log: one chain per practice, and one for the
+deployment (entries about no practice, and every entry written before revision 0013)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ class AuditEntry(db.Model):
     """One event: who did what to which object, when, from where, with what outcome.
 
     `entry_hash` covers every other column and the previous entry's hash, so an edit,
-    deletion or reordering breaks the chain. Never holds clinical text.
+    deletion or reordering breaks the chain. Never holds clinical text. `chain_id` is the
+    practice's id, or the nil UUID for the deployment chain; `seq` counts within it.
     """
 
     __tablename__ = "audit_entries"
 
+    chain_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
     )
@@ -36,11 +39,12 @@ class AuditEntry(db.Model):
 
 
 class AuditCheckpoint(db.Model):
-    """The signed head of the chain (one row), so a truncated tail is detected."""
+    """The signed head of one chain (one row per chain), so a truncated tail is detected;
+    its row is also the chain's lock."""
 
     __tablename__ = "audit_checkpoint"
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chain_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     head_seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
     head_hash: Mapped[str] = mapped_column(sa.String(64))
     signature: Mapped[str] = mapped_column(sa.String(64))

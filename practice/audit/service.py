@@ -14,6 +14,12 @@ from PRACTICE_AUDIT_KEY (or, when unset, SECRET_KEY): someone who can write to t
 database but does not hold the key cannot recompute the chain after an edit, so
 verification names the first entry touched. The head is additionally signed in
 `audit_checkpoint`, which catches a truncated tail.
+
+There is one chain per practice and one for the deployment (events about no practice,
+and everything written before revision 0013); each has its own checkpoint row, which is
+its lock. Practices therefore never wait for each other: only a practice's own audited
+commits queue behind one another, for the last two round trips of each (ARCHITECTURE.md,
+"The audit log").
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import hmac
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -42,6 +48,9 @@ GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "denied", "error")
 REPAIR_ACTION = "audit.checkpoint_repair"  # `flask audit repair-checkpoint` rebuilt the head
 KEY_CHANGE_ACTION = "audit.chain_key_change"  # later entries are chained with another key
+CHAIN_OPEN_ACTION = "audit.chain_open"  # on the deployment chain: a practice's chain begins
+SPLIT_ACTION = "audit.chain_split"  # migration 0013: later entries go to per-practice chains
+DEPLOYMENT_CHAIN = uuid.UUID(int=0)  # the chain of events about no practice
 
 # Audit columns hold identifiers only. These shapes keep free text (and so clinical
 # text) out: dotted lowercase verbs, lowercase nouns, and UUIDs or short key-like ids.
@@ -186,9 +195,22 @@ class CheckpointMissing(RuntimeError):
     operator rebuilds it (`flask audit repair-checkpoint`)."""
 
 
-def checkpoint_signature(seq: int, head_hash: str) -> str:
-    """The HMAC that vouches for the chain's head (so truncation is detected)."""
-    message = f"audit-head:{seq}:{head_hash}".encode()
+def chain_of(practice_id: uuid.UUID | None) -> uuid.UUID:
+    """The chain an entry about `practice_id` goes on."""
+    return practice_id if practice_id is not None else DEPLOYMENT_CHAIN
+
+
+def chain_name(chain: uuid.UUID) -> str:
+    """How verification names a chain."""
+    return "deployment chain" if chain == DEPLOYMENT_CHAIN else f"practice {chain}"
+
+
+def checkpoint_signature(seq: int, head_hash: str, chain: uuid.UUID = DEPLOYMENT_CHAIN) -> str:
+    """The HMAC that vouches for a chain's head (so truncation is detected). It names the
+    chain, so one chain's checkpoint cannot stand in for another's; the deployment chain
+    keeps the message the single chain of before revision 0013 was signed with."""
+    prefix = "audit-head" if chain == DEPLOYMENT_CHAIN else f"audit-head:{chain}"
+    message = f"{prefix}:{seq}:{head_hash}".encode()
     return hmac.new(_key("checkpoint"), message, hashlib.sha256).hexdigest()
 
 
@@ -200,13 +222,13 @@ _HEAD = (
         AuditCheckpoint.key_fingerprint,
         AuditCheckpoint.signature,
     )
-    .where(AuditCheckpoint.id == sa.literal_column("1"))
+    .where(AuditCheckpoint.chain_id == sa.bindparam("chain"))
     .with_for_update()
 )
 _APPEND = sa.insert(AuditEntry.__table__)
 _MOVE_HEAD = (
     sa.update(AuditCheckpoint.__table__)
-    .where(AuditCheckpoint.__table__.c.id == sa.literal_column("1"))
+    .where(AuditCheckpoint.__table__.c.chain_id == sa.bindparam("chain"))
     .values(
         head_seq=sa.bindparam("seq"),
         head_hash=sa.bindparam("hash"),
@@ -214,49 +236,53 @@ _MOVE_HEAD = (
         key_fingerprint=sa.bindparam("fingerprint"),
     )
 )
-_ANY_ENTRY = sa.select(AuditEntry.seq).limit(1)
+_ANY_ENTRY = sa.select(AuditEntry.seq).where(AuditEntry.chain_id == sa.bindparam("chain")).limit(1)
 
 
-def _lock_head(connection: sa.Connection) -> tuple[int, str, bool]:
-    """Lock the chain and read its head, in one round trip: the checkpoint row is the lock.
+def _lock_head(connection: sa.Connection, chain: uuid.UUID) -> tuple[int, str, str | None]:
+    """Lock one chain and read its head, in one round trip: the checkpoint row is the lock.
 
     On PostgreSQL `FOR UPDATE` holds the row until commit; on SQLite every transaction
     already holds the write lock (BEGIN IMMEDIATE) and the clause is left out.
     """
-    head = _read_head(connection)
-    if head is None:  # the first entry ever: create the row, then lock it like any other
-        if connection.execute(_ANY_ENTRY).first() is not None:
+    head = _read_head(connection, chain)
+    if head is None:  # the chain's first entry: create the row, then lock it like any other
+        if connection.execute(_ANY_ENTRY, {"chain": chain}).first() is not None:
             raise CheckpointMissing(
-                "the audit checkpoint is missing while entries exist; "
-                "run `flask audit verify`, then `flask audit repair-checkpoint`"
+                f"the audit checkpoint of the {chain_name(chain)} is missing while entries "
+                "exist; run `flask audit verify`, then `flask audit repair-checkpoint`"
             )
-        insert_checkpoint(connection, 0, GENESIS)
-        head = _read_head(connection)
+        insert_checkpoint(connection, 0, GENESIS, chain)
+        head = _read_head(connection, chain)
     seq, head_hash, fingerprint, signature = head
-    return seq, head_hash, _other_key(seq, head_hash, fingerprint, signature)
+    return seq, head_hash, _other_key(seq, head_hash, fingerprint, signature, chain)
 
 
-def _other_key(seq: int, head_hash: str, fingerprint: str | None, signature: str) -> str | None:
+def _other_key(
+    seq: int, head_hash: str, fingerprint: str | None, signature: str, chain: uuid.UUID
+) -> str | None:
     """The fingerprint of the other chain key the log so far was written with, if it was:
     the checkpoint names another key and its signature does not verify with ours (so a
     fingerprint edited alone changes nothing)."""
     if fingerprint is None or fingerprint == key_fingerprint():
         return None
-    if hmac.compare_digest(signature, checkpoint_signature(seq, head_hash)):
+    if hmac.compare_digest(signature, checkpoint_signature(seq, head_hash, chain)):
         return None
     return fingerprint
 
 
-def insert_checkpoint(connection: sa.Connection, seq: int, head_hash: str) -> None:
-    """Create the checkpoint row for the head (seq, head_hash), unless one exists."""
+def insert_checkpoint(
+    connection: sa.Connection, seq: int, head_hash: str, chain: uuid.UUID = DEPLOYMENT_CHAIN
+) -> None:
+    """Create the checkpoint row of `chain` for the head (seq, head_hash), unless one exists."""
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     connection.execute(
         insert(AuditCheckpoint)
         .values(
-            id=1,
+            chain_id=chain,
             head_seq=seq,
             head_hash=head_hash,
-            signature=checkpoint_signature(seq, head_hash),
+            signature=checkpoint_signature(seq, head_hash, chain),
             key_fingerprint=key_fingerprint(),
         )
         .on_conflict_do_nothing()
@@ -270,11 +296,11 @@ def insert_checkpoint(connection: sa.Connection, seq: int, head_hash: str) -> No
 # UTC datetimes, ints and strings, which psycopg adapts as SQLAlchemy would.
 
 
-def _read_head(connection: sa.Connection):
+def _read_head(connection: sa.Connection, chain: uuid.UUID):
     if not pipelined(connection):
-        return connection.execute(_HEAD).first()
+        return connection.execute(_HEAD, {"chain": chain}).first()
     with driver_connection(connection) as driver, driver.cursor() as cursor:
-        cursor.execute(driver_sql(connection, _HEAD))
+        cursor.execute(driver_sql(connection, _HEAD), {"chain": chain})
         return cursor.fetchone()
 
 
@@ -295,7 +321,7 @@ def _key_change(previous: str, first: Event) -> Event:
     return Event(
         action=KEY_CHANGE_ACTION,
         outcome="success",
-        practice_id=None,
+        practice_id=first.practice_id,
         actor_id=None,
         object_type="audit_key",
         object_id=previous,
@@ -313,11 +339,26 @@ def write_pending(session: Session) -> None:
     pending: list[Event] = session.info.pop(PENDING, [])
     if not pending:
         return
-    # Take every domain row lock first; the chain lock must be the last one taken.
+    # Take every domain row lock first; the chain locks must be the last ones taken.
     session.flush()
     connection = session.connection()
-    seq, prev, other_key = _lock_head(connection)
     key = _key("chain")
+    chains: dict[uuid.UUID, list[Event]] = {}
+    for item in pending:
+        chains.setdefault(chain_of(item.practice_id), []).append(item)
+        if item.action == "practice.create" and item.practice_id is not None:
+            # The deployment chain records every practice's birth, so a cut-back
+            # deployment chain shows as a practice the log says nothing about.
+            opened = replace(item, action=CHAIN_OPEN_ACTION, practice_id=None)
+            chains.setdefault(DEPLOYMENT_CHAIN, []).append(opened)
+    # Several chains (rare: an operator command touching two practices) are locked in
+    # one fixed order, so two such commits cannot deadlock.
+    for chain in sorted(chains):
+        _append_to(connection, chain, chains[chain], key)
+
+
+def _append_to(connection: sa.Connection, chain: uuid.UUID, pending: list[Event], key) -> None:
+    seq, prev, other_key = _lock_head(connection, chain)
     if other_key is not None:
         # The log so far was written with another chain key (a restore onto a server
         # with its own keys): say so in the chain, so `verify` can tell the entries it
@@ -327,6 +368,7 @@ def write_pending(session: Session) -> None:
     for item in pending:
         seq += 1
         row = {
+            "chain_id": chain,
             "seq": seq,
             "occurred_at": item.occurred_at,
             "practice_id": item.practice_id,
@@ -341,9 +383,10 @@ def write_pending(session: Session) -> None:
         prev = row["entry_hash"] = entry_hash(prev, hashed_fields(SimpleNamespace(**row)), key)
         rows.append(row)
     head = {
+        "chain": chain,
         "seq": seq,
         "hash": prev,
-        "signature": checkpoint_signature(seq, prev),
+        "signature": checkpoint_signature(seq, prev, chain),
     }
     head["fingerprint"] = key_fingerprint()
     _append(connection, rows, head)

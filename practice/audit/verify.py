@@ -1,5 +1,9 @@
-"""Verifying the audit chain: name the first entry that was edited, deleted, reordered,
-inserted, or the tail that was truncated.
+"""Verifying the audit chains: name, per chain, the first entry that was edited, deleted,
+reordered, inserted, or the tail that was truncated.
+
+There is one chain per practice and one for the deployment (practice-less events, and
+the single chain every entry was written to before revision 0013). Each is walked on its
+own, in order, against its own signed checkpoint.
 
 The walk reads plain column rows in keyset batches (no ORM identity map), so it runs in
 constant memory and leaves the caller's session untouched. It is safe while the
@@ -7,22 +11,26 @@ application keeps writing: entries and the checkpoint are committed together, so
 follows the checkpoint until it stops moving, and only then treats entries beyond the
 signed head as inserted.
 
-An anchor (the head seq and hash seen by the last verification, kept outside the
-database) closes what the signed checkpoint alone cannot: someone with write access who
-kept an old signed checkpoint could cut the log back to it and put that checkpoint back.
-With an anchor, a log shorter than the anchored entry, or with a different entry there,
-is reported.
+An anchor (the heads seen by the last verification, kept outside the database) closes
+what the signed checkpoints alone cannot: someone with write access who kept an old
+signed checkpoint could cut a chain back to it and put that checkpoint back. With an
+anchor, a chain shorter than the anchored entry, or with a different entry there, is
+reported.
 
-A log that cannot be complete fails too: every practice's creation is audited (an entry
-about the practice), so a practice with no entry in the log means the log was emptied or
-cut back, and entries without their checkpoint mean the checkpoint was removed. A
-checkpoint signed by another chain key is reported as that, not as an edited entry. A
-checkpoint rebuilt by `flask audit repair-checkpoint` is reported on every run.
+A log that cannot be complete fails too: every practice's creation is recorded on the
+deployment chain (before revision 0013 as `practice.create`, since then as
+`audit.chain_open` beside the `practice.create` that starts the practice's own chain), so
+a practice the deployment chain says nothing about means it was emptied or cut back; a
+practice without its chain's checkpoint, or entries without their checkpoint, mean a
+checkpoint was removed. A checkpoint signed by another chain key is reported as that, not
+as an edited entry. A checkpoint rebuilt by `flask audit repair-checkpoint` is reported on
+every run.
 """
 
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -30,10 +38,13 @@ from sqlalchemy.orm import Session
 
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.audit.service import (
+    DEPLOYMENT_CHAIN,
     GENESIS,
     KEY_CHANGE_ACTION,
     REPAIR_ACTION,
+    SPLIT_ACTION,
     _key,
+    chain_name,
     checkpoint_signature,
     entry_hash,
     hashed_fields,
@@ -57,19 +68,30 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
+class Problem:
+    chain: uuid.UUID
+    problem: str
+    bad_seq: int | None
+    wrong_key: bool = False
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
-    problem: str | None = None
-    bad_seq: int | None = None
-    head: tuple[int, str] = (0, GENESIS)  # the last entry checked: (seq, entry hash)
-    wrong_key: bool = False  # the log was written with another chain key
+    problem: str | None = None  # the first problem found (chains in order, deployment first)
+    bad_seq: int | None = None  # the entry it names, on `chain`
+    head: tuple[int, str] = (0, GENESIS)  # the deployment chain's last entry: (seq, hash)
+    wrong_key: bool = False  # every problem is "written with another chain key"
     notes: tuple[str, ...] = ()  # what an intact log records about itself (repairs)
+    chain: uuid.UUID | None = None  # the chain `problem` is about
+    problems: tuple[Problem, ...] = ()  # one per broken chain
+    heads: dict = field(default_factory=dict)  # chain -> (seq, hash) of every intact chain
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """The head a previous verification saw (seq 0: the empty log)."""
+    """The head of one chain a previous verification saw (seq 0: the empty chain)."""
 
     seq: int
     entry_hash: str
@@ -85,11 +107,12 @@ class ChainBroken(Exception):
 
 @dataclass
 class _Walk:
+    chain: uuid.UUID = DEPLOYMENT_CHAIN
     last_seq: int = 0
     prev_hash: str = GENESIS
     checked: int = 0
     anchor: Anchor | None = None
-    practices: set[str] = field(default_factory=set)  # practices the log has entries about
+    practices: set[str] = field(default_factory=set)  # practices the chain has entries about
     notes: list[str] = field(default_factory=list)
     # (first unverifiable seq, seq where this key took over, the other key's fingerprint)
     other_keys: list[tuple[int, int, str]] = field(default_factory=list)
@@ -98,14 +121,18 @@ class _Walk:
 _PRACTICES = sa.table("practices", sa.column("id", sa.Uuid()))
 
 
-def _checkpoint(session: Session) -> tuple[int, str, str, str | None] | None:
+def _in_chain(walk: _Walk):
+    return AuditEntry.chain_id == walk.chain
+
+
+def _checkpoint(session: Session, chain: uuid.UUID) -> tuple[int, str, str, str | None] | None:
     row = session.execute(
         sa.select(
             AuditCheckpoint.head_seq,
             AuditCheckpoint.head_hash,
             AuditCheckpoint.signature,
             AuditCheckpoint.key_fingerprint,
-        ).where(AuditCheckpoint.id == 1)
+        ).where(AuditCheckpoint.chain_id == chain)
     ).first()
     return tuple(row) if row else None
 
@@ -116,16 +143,40 @@ def _note(walk: _Walk, row) -> None:
         walk.practices.add(row.object_id)
     if row.action == REPAIR_ACTION:
         walk.notes.append(
-            f"entry {row.seq}: the checkpoint was lost and rebuilt by `flask audit "
-            f"repair-checkpoint` on {row.occurred_at:%Y-%m-%d %H:%M} UTC at entry "
-            f"{row.object_id}; entries up to it were vouched for by the chain alone"
+            f"{chain_name(walk.chain)}, entry {row.seq}: the checkpoint was lost and rebuilt "
+            f"by `flask audit repair-checkpoint` on {row.occurred_at:%Y-%m-%d %H:%M} UTC at "
+            f"entry {row.object_id}; entries up to it were vouched for by the chain alone"
+        )
+    if row.action == SPLIT_ACTION:
+        walk.notes.append(
+            f"deployment chain, entry {row.seq}: the single chain of every practice ended "
+            f"at entry {row.object_id} (migration 0013); each practice's later entries are "
+            "on its own chain"
+        )
+
+
+def _check_row(walk: _Walk, row) -> None:
+    if walk.chain != DEPLOYMENT_CHAIN and row.practice_id != walk.chain:
+        raise ChainBroken(
+            f"entry {row.seq} is about another practice than its chain's (moved)", row.seq
+        )
+    anchor = walk.anchor
+    if anchor is not None and row.seq == anchor.seq and row.entry_hash != anchor.entry_hash:
+        raise ChainBroken(
+            f"entry {row.seq} is not the one the last verification anchored "
+            "(the log was rewritten)",
+            row.seq,
         )
 
 
 def _walk_to(session: Session, walk: _Walk, head_seq: int, batch: int, key: bytes) -> None:
     """Check entries after `walk.last_seq` up to `head_seq`, in order."""
     while walk.last_seq < head_seq:
-        query = sa.select(*COLUMNS).where(AuditEntry.seq <= head_seq).order_by(AuditEntry.seq)
+        query = (
+            sa.select(*COLUMNS)
+            .where(_in_chain(walk), AuditEntry.seq <= head_seq)
+            .order_by(AuditEntry.seq)
+        )
         if walk.checked or walk.other_keys:
             query = query.where(AuditEntry.seq > walk.last_seq)
         rows = session.execute(query.limit(batch)).all()
@@ -153,13 +204,7 @@ def _walk_to(session: Session, walk: _Walk, head_seq: int, batch: int, key: byte
                 if _skip_to_key_change(session, walk, row.seq):
                     break  # continue where this key took over
                 raise ChainBroken(f"entry {row.seq} was edited (its hash does not match)", row.seq)
-            anchor = walk.anchor
-            if anchor is not None and row.seq == anchor.seq and row.entry_hash != anchor.entry_hash:
-                raise ChainBroken(
-                    f"entry {row.seq} is not the one the last verification anchored "
-                    "(the log was rewritten)",
-                    row.seq,
-                )
+            _check_row(walk, row)
             walk.last_seq, walk.prev_hash = row.seq, row.entry_hash
             walk.checked += 1
             _note(walk, row)
@@ -171,7 +216,7 @@ def _skip_to_key_change(session: Session, walk: _Walk, bad_seq: int) -> bool:
     note them and continue from there. False when no such entry follows."""
     change = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.prev_hash, AuditEntry.object_id)
-        .where(AuditEntry.action == KEY_CHANGE_ACTION, AuditEntry.seq > bad_seq)
+        .where(_in_chain(walk), AuditEntry.action == KEY_CHANGE_ACTION, AuditEntry.seq > bad_seq)
         .order_by(AuditEntry.seq)
         .limit(1)
     ).first()
@@ -181,6 +226,7 @@ def _skip_to_key_change(session: Session, walk: _Walk, bad_seq: int) -> bool:
     walk.practices.update(  # there, though unverifiable: not a cut log
         session.scalars(
             sa.select(AuditEntry.object_id).where(
+                _in_chain(walk),
                 AuditEntry.object_type == "practice",
                 AuditEntry.seq >= bad_seq,
                 AuditEntry.seq < change.seq,
@@ -205,25 +251,31 @@ def _check_other_keys(walk: _Walk) -> None:
     )
 
 
-def _first_after(session: Session, seq: int) -> int | None:
-    return session.scalar(sa.select(sa.func.min(AuditEntry.seq)).where(AuditEntry.seq > seq))
+def _first_after(session: Session, chain: uuid.UUID, seq: int) -> int | None:
+    return session.scalar(
+        sa.select(sa.func.min(AuditEntry.seq)).where(
+            AuditEntry.chain_id == chain, AuditEntry.seq > seq
+        )
+    )
 
 
-def _last(session: Session) -> int | None:
-    return session.scalar(sa.select(sa.func.max(AuditEntry.seq)))
+def _last(session: Session, chain: uuid.UUID) -> int | None:
+    return session.scalar(
+        sa.select(sa.func.max(AuditEntry.seq)).where(AuditEntry.chain_id == chain)
+    )
 
 
-def _check_signature(checkpoint: tuple) -> None:
+def _check_signature(checkpoint: tuple, chain: uuid.UUID) -> None:
     head_seq, head_hash, signature, fingerprint = checkpoint
-    if hmac.compare_digest(signature, checkpoint_signature(head_seq, head_hash)):
+    if hmac.compare_digest(signature, checkpoint_signature(head_seq, head_hash, chain)):
         return
     ours = key_fingerprint()
     if fingerprint is not None and fingerprint != ours:
         raise ChainBroken(
             f"this log was written with another chain key (its checkpoint names key "
             f"{fingerprint[:12]}, this server's is {ours[:12]}): configure the "
-            "PRACTICE_AUDIT_KEY (or SECRET_KEY) it was written with; this alone does "
-            "not mean an entry was edited",
+            "PRACTICE_AUDIT_KEY (or SECRET_KEY) it was written with; this alone is no "
+            "sign of tampering",
             None,
             wrong_key=True,
         )
@@ -240,20 +292,20 @@ def _check_signature(checkpoint: tuple) -> None:
 
 def _verify(session: Session, batch: int, walk: _Walk) -> None:
     key = _key("chain")
-    checkpoint = _checkpoint(session)
+    checkpoint = _checkpoint(session, walk.chain)
     if checkpoint is None:
-        first = _first_after(session, -(2**62))
+        first = _first_after(session, walk.chain, -(2**62))
         if first is not None:
             raise ChainBroken(
                 f"the signed checkpoint is missing while the log holds entries up to "
-                f"{_last(session)}: it was deleted (if it was lost, `flask audit "
+                f"{_last(session, walk.chain)}: it was deleted (if it was lost, `flask audit "
                 "repair-checkpoint` rebuilds it after checking the chain)",
                 first,
             )
         return
     while True:
         head_seq, head_hash, _signature, _fingerprint = checkpoint
-        _check_signature(checkpoint)
+        _check_signature(checkpoint, walk.chain)
         if head_seq < walk.last_seq:
             raise ChainBroken(
                 f"the signed checkpoint moved back to entry {head_seq} (it was replaced)", None
@@ -261,10 +313,10 @@ def _verify(session: Session, batch: int, walk: _Walk) -> None:
         _walk_to(session, walk, head_seq, batch, key)
         if walk.prev_hash != head_hash:
             raise ChainBroken(f"entry {head_seq} does not match the signed checkpoint", head_seq)
-        extra = _first_after(session, head_seq)
+        extra = _first_after(session, walk.chain, head_seq)
         if extra is None:
             return
-        latest = _checkpoint(session)
+        latest = _checkpoint(session, walk.chain)
         if latest is None:
             raise ChainBroken("the signed checkpoint is missing", None)
         if latest == checkpoint:
@@ -272,27 +324,6 @@ def _verify(session: Session, batch: int, walk: _Walk) -> None:
                 f"entry {extra} comes after the signed head (entry {head_seq}): inserted", extra
             )
         checkpoint = latest
-
-
-def _check_practices(session: Session, walk: _Walk) -> None:
-    """Every practice's creation is audited: a practice the log says nothing about means
-    the log was emptied or cut back (an old checkpoint put back)."""
-    ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
-    missing = sorted(str(i) for i in ids if str(i) not in walk.practices)
-    if not missing:
-        return
-    if walk.checked == 0:
-        raise ChainBroken(
-            f"the log is empty but {len(ids)} practice(s) exist, whose creation is always "
-            "audited: the log was emptied",
-            1,
-        )
-    raise ChainBroken(
-        f"practice {missing[0]} exists but its creation is not in the log"
-        + (f" (nor that of {len(missing) - 1} more)" if len(missing) > 1 else "")
-        + f": the log was cut back or emptied (it ends at entry {walk.last_seq})",
-        walk.last_seq + 1,
-    )
 
 
 def _check_reaches(walk: _Walk) -> None:
@@ -305,38 +336,164 @@ def _check_reaches(walk: _Walk) -> None:
         )
 
 
-def verify_chain(session: Session, batch: int = 5000, anchor: Anchor | None = None) -> VerifyResult:
-    """Walk the whole chain; the result names the first bad entry, if any. With `anchor`
-    (see the module docstring) the log must still reach it, unchanged."""
-    walk = _Walk(anchor=anchor)
+def _check_practices(session: Session, deployment: _Walk, ids: list, chains: set) -> None:
+    """Every practice's creation is on the deployment chain: a practice it says nothing
+    about means the log was emptied or cut back (an old checkpoint put back). Every
+    practice has its chain's checkpoint (migration 0013 gave the older ones theirs)."""
+    missing = sorted(str(i) for i in ids if str(i) not in deployment.practices)
+    if missing:
+        if deployment.checked == 0:
+            raise ChainBroken(
+                f"the log is empty but {len(ids)} practice(s) exist, whose creation is always "
+                "audited: the log was emptied",
+                1,
+            )
+        raise ChainBroken(
+            f"practice {missing[0]} exists but its creation is not in the log"
+            + (f" (nor that of {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + f": the log was cut back or emptied (it ends at entry {deployment.last_seq})",
+            deployment.last_seq + 1,
+        )
+    without = sorted(str(i) for i in ids if i not in chains)
+    if without:
+        raise ChainBroken(
+            f"practice {without[0]} has no chain checkpoint"
+            + (f" (nor have {len(without) - 1} more)" if len(without) > 1 else "")
+            + ": its chain was deleted",
+            None,
+        )
+
+
+def _anchors(anchor) -> dict:
+    if anchor is None:
+        return {}
+    if isinstance(anchor, Anchor):
+        return {DEPLOYMENT_CHAIN: anchor}
+    return dict(anchor)
+
+
+def chains_of(session: Session) -> list[uuid.UUID]:
+    """Every chain the log has a checkpoint or entries for: the deployment chain first,
+    then the practices' chains in a fixed order."""
+    found = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
+    found.update(session.scalars(sa.select(AuditEntry.chain_id).distinct()))
+    found.discard(DEPLOYMENT_CHAIN)
+    return [DEPLOYMENT_CHAIN, *sorted(found)]
+
+
+def _walk_chain(session: Session, walk: _Walk, batch: int) -> Problem | None:
     try:
         _verify(session, batch, walk)
         _check_reaches(walk)
-        _check_practices(session, walk)
         _check_other_keys(walk)
     except ChainBroken as broken:
+        return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key)
+    return None
+
+
+def verify_chain(
+    session: Session,
+    batch: int = 5000,
+    anchor: Anchor | dict | None = None,
+    practice: uuid.UUID | None = None,
+) -> VerifyResult:
+    """Walk every chain (or, with `practice`, that practice's chain only); the result
+    names the first bad entry of each broken chain. With `anchor` (one Anchor: the
+    deployment chain's; or a mapping chain -> Anchor, see the module docstring) every
+    anchored chain must still reach its anchor, unchanged."""
+    anchors = _anchors(anchor)
+    chains = [practice] if practice is not None else chains_of(session)
+    for chain in anchors:  # an anchored chain that vanished entirely is walked too (empty)
+        if chain not in chains and practice is None:
+            chains.append(chain)
+    problems: list[Problem] = []
+    walks: dict[uuid.UUID, _Walk] = {}
+    for chain in chains:
+        walk = walks[chain] = _Walk(chain=chain, anchor=anchors.get(chain))
+        problem = _walk_chain(session, walk, batch)
+        if problem is not None:
+            problems.append(problem)
+    deployment = walks.get(DEPLOYMENT_CHAIN)
+    if deployment is not None and not any(p.chain == DEPLOYMENT_CHAIN for p in problems):
+        ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
+        with_checkpoint = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
+        try:
+            _check_practices(session, deployment, ids, with_checkpoint)
+        except ChainBroken as broken:
+            problems.insert(0, Problem(DEPLOYMENT_CHAIN, broken.problem, broken.bad_seq))
+    elif practice is not None and not problems and _checkpoint(session, practice) is None:
+        exists = sa.select(_PRACTICES.c.id).where(_PRACTICES.c.id == practice)
+        if session.execute(exists).first() is not None:
+            problems.append(Problem(practice, "its chain checkpoint is missing: deleted", None))
+    checked = sum(walk.checked for walk in walks.values())
+    notes = tuple(note for walk in walks.values() for note in walk.notes)
+    if problems:
+        first = problems[0]
         return VerifyResult(
-            False, walk.checked, broken.problem, broken.bad_seq, wrong_key=broken.wrong_key
+            False,
+            checked,
+            f"{chain_name(first.chain)}: {first.problem}",
+            first.bad_seq,
+            wrong_key=all(p.wrong_key for p in problems),
+            notes=notes,
+            chain=first.chain,
+            problems=tuple(problems),
         )
-    return VerifyResult(
-        True, walk.checked, head=(walk.last_seq, walk.prev_hash), notes=tuple(walk.notes)
-    )
+    heads = {chain: (walk.last_seq, walk.prev_hash) for chain, walk in walks.items()}
+    head = heads.get(DEPLOYMENT_CHAIN, (0, GENESIS))
+    return VerifyResult(True, checked, head=head, notes=notes, heads=heads)
 
 
-def rebuild_checkpoint(session: Session, anchor: Anchor | None = None, batch: int = 5000) -> int:
-    """Rebuild a lost checkpoint at the last entry, after checking the whole chain (and
-    the anchor, when given) and that no practice is missing from the log; returns the
-    head's seq. ChainBroken when the checkpoint is there or the log fails a check. The
-    caller records the repair and commits."""
-    if _checkpoint(session) is not None:
+def rebuild_checkpoints(
+    session: Session, anchor: Anchor | dict | None = None, batch: int = 5000
+) -> list[tuple[uuid.UUID, int]]:
+    """Rebuild every lost checkpoint at its chain's last entry, after checking that chain
+    (and its anchor, when given) and that no practice is missing from the log; returns
+    the (chain, head seq) rebuilt. ChainBroken when no checkpoint is missing or a check
+    fails. The caller records the repairs and commits."""
+    anchors = _anchors(anchor)
+    present = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
+    practice_ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
+    begun = _last(session, DEPLOYMENT_CHAIN) is not None or DEPLOYMENT_CHAIN in anchors
+    lost = [c for c in chains_of(session) if c not in present]
+    if not begun and DEPLOYMENT_CHAIN in lost:
+        lost.remove(DEPLOYMENT_CHAIN)  # never began: its first entry creates the checkpoint
+    lost += [p for p in practice_ids if p not in present and p not in lost]
+    lost += [c for c in anchors if c not in present and c not in lost]
+    if not lost:
+        if not begun and not practice_ids:
+            raise ChainBroken("the log is empty: its first entry creates the checkpoint", None)
         raise ChainBroken("the checkpoint is present: there is nothing to rebuild", None)
-    walk = _Walk(anchor=anchor)
-    last = _last(session)
-    if last is not None:
-        _walk_to(session, walk, last, batch, _key("chain"))
-    _check_reaches(walk)
-    _check_practices(session, walk)
-    if last is None:
-        raise ChainBroken("the log is empty: its first entry creates the checkpoint", None)
-    insert_checkpoint(session.connection(), walk.last_seq, walk.prev_hash)
-    return walk.last_seq
+    key = _key("chain")
+    walks = {}
+    for chain in chains_of(session):
+        walk = walks[chain] = _Walk(chain=chain, anchor=anchors.get(chain))
+        if chain in present:
+            continue  # intact or not, `verify` reports it; only lost ones are rebuilt here
+        last = _last(session, chain)
+        if last is not None:
+            try:
+                _walk_to(session, walk, last, batch, key)
+            except ChainBroken as broken:
+                raise ChainBroken(
+                    f"{chain_name(chain)}: {broken.problem}", broken.bad_seq
+                ) from None
+        _check_reaches(walk)
+    deployment = walks[DEPLOYMENT_CHAIN]
+    if DEPLOYMENT_CHAIN in present:
+        # Its entries are vouched for by its checkpoint: read which practices it names.
+        deployment.practices.update(
+            session.scalars(
+                sa.select(AuditEntry.object_id).where(
+                    AuditEntry.chain_id == DEPLOYMENT_CHAIN, AuditEntry.object_type == "practice"
+                )
+            )
+        )
+        deployment.checked = 1
+    _check_practices(session, deployment, practice_ids, set(practice_ids))
+    rebuilt = []
+    for chain in lost:
+        walk = walks.get(chain) or _Walk(chain=chain)
+        insert_checkpoint(session.connection(), walk.last_seq, walk.prev_hash, chain)
+        rebuilt.append((chain, walk.last_seq))
+    return rebuilt

@@ -27,7 +27,7 @@ def audit_rows(action: str | None = None, **filters) -> list[AuditEntry]:
     """Audit entries with `action` and the other column values in `filters`, oldest first."""
     if action is not None:
         filters["action"] = action
-    query = sa.select(AuditEntry).order_by(AuditEntry.seq)
+    query = sa.select(AuditEntry).order_by(AuditEntry.occurred_at, AuditEntry.seq)
     for key, value in filters.items():
         value = str(value) if key == "object_id" else value
         query = query.where(getattr(AuditEntry, key) == value)

@@ -15,9 +15,16 @@ import sqlalchemy as sa
 from practice.audit import service as audit
 
 COLUMNS = (
-    "occurred_at, practice_id, actor_id, action, object_type, object_id, address, "
+    "chain_id, occurred_at, practice_id, actor_id, action, object_type, object_id, address, "
     "outcome, prev_hash, entry_hash"
 )
+
+
+def _in(session, chain: uuid.UUID | None = None) -> str:
+    """SQL naming one chain (the deployment chain unless told), as the database stores it."""
+    chain = chain or audit.DEPLOYMENT_CHAIN
+    value = chain.hex if session.get_bind().dialect.name == "sqlite" else str(chain)
+    return f"chain_id = '{value}'"
 
 
 def bypass_append_only(session) -> None:
@@ -36,10 +43,11 @@ def bypass_append_only(session) -> None:
         session.execute(sa.text("DROP TRIGGER audit_checkpoint_no_delete"))
 
 
-def delete_checkpoint(session) -> None:
-    """Remove the checkpoint row (the triggers bypassed first)."""
+def delete_checkpoint(session, chain: uuid.UUID | None = None) -> None:
+    """Remove every checkpoint row, or `chain`'s (the triggers bypassed first)."""
     bypass_append_only(session)
-    session.execute(sa.text("DELETE FROM audit_checkpoint"))
+    where = f" WHERE {_in(session, chain)}" if chain else ""
+    session.execute(sa.text("DELETE FROM audit_checkpoint" + where))
 
 
 def write_events(session, count: int, practice_id: uuid.UUID | None = None) -> None:
@@ -61,16 +69,18 @@ def squat(session, seq: int) -> None:
     session.execute(
         sa.text(
             f"INSERT INTO audit_entries (seq, {COLUMNS}) SELECT :seq, {COLUMNS} "
-            "FROM audit_entries WHERE seq = :seq - 1"
+            f"FROM audit_entries WHERE seq = :seq - 1 AND {_in(session)}"
         ),
         {"seq": seq},
     )
 
 
-def row(session, seq: int) -> dict:
+def row(session, seq: int, chain: uuid.UUID | None = None) -> dict:
     return dict(
         session.execute(
-            sa.text(f"SELECT seq, {COLUMNS} FROM audit_entries WHERE seq = :s"),
+            sa.text(
+                f"SELECT seq, {COLUMNS} FROM audit_entries WHERE seq = :s AND {_in(session, chain)}"
+            ),
             {"s": seq},
         )
         .mappings()
@@ -84,10 +94,11 @@ def sha256_chain_hash(prev_hash: str, entry: dict) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def edit(session, seq: int) -> None:
+def edit(session, seq: int, chain: uuid.UUID | None = None) -> None:
     session.execute(
         sa.text(
-            "UPDATE audit_entries SET outcome = 'success', action = 'auth.login' WHERE seq = :s"
+            "UPDATE audit_entries SET outcome = 'success', action = 'auth.login' "
+            f"WHERE seq = :s AND {_in(session, chain)}"
         ),
         {"s": seq},
     )
@@ -99,14 +110,20 @@ def edit_and_rehash(session, seq: int) -> None:
     current["action"] = "auth.logout"
     fields = {k: current[k] for k in ("seq", "action", "object_type", "object_id", "outcome")}
     session.execute(
-        sa.text("UPDATE audit_entries SET action = :a, entry_hash = :h WHERE seq = :s"),
+        sa.text(
+            "UPDATE audit_entries SET action = :a, entry_hash = :h "
+            f"WHERE seq = :s AND {_in(session)}"
+        ),
         {"a": "auth.logout", "h": sha256_chain_hash(current["prev_hash"], fields), "s": seq},
     )
 
 
-def delete(session, *seqs: int) -> None:
+def delete(session, *seqs: int, chain: uuid.UUID | None = None) -> None:
     for seq in seqs:
-        session.execute(sa.text("DELETE FROM audit_entries WHERE seq = :s"), {"s": seq})
+        session.execute(
+            sa.text(f"DELETE FROM audit_entries WHERE seq = :s AND {_in(session, chain)}"),
+            {"s": seq},
+        )
 
 
 def swap(session, a: int, b: int) -> None:
@@ -116,7 +133,7 @@ def swap(session, a: int, b: int) -> None:
     for seq, values in ((a, second), (b, first)):
         params = {k: v for k, v in values.items() if k != "seq"}
         session.execute(
-            sa.text(f"UPDATE audit_entries SET {assignments} WHERE seq = :seq"),
+            sa.text(f"UPDATE audit_entries SET {assignments} WHERE seq = :seq AND {_in(session)}"),
             {**params, "seq": seq},
         )
 
@@ -124,10 +141,13 @@ def swap(session, a: int, b: int) -> None:
 def insert_after(session, seq: int) -> None:
     """Shift later entries up by one and insert a forged entry at seq + 1."""
     session.execute(
-        sa.text("UPDATE audit_entries SET seq = seq + 1000000 WHERE seq > :s"), {"s": seq}
+        sa.text(f"UPDATE audit_entries SET seq = seq + 1000000 WHERE seq > :s AND {_in(session)}"),
+        {"s": seq},
     )
     session.execute(
-        sa.text("UPDATE audit_entries SET seq = seq - 999999 WHERE seq > 1000000"),
+        sa.text(
+            f"UPDATE audit_entries SET seq = seq - 999999 WHERE seq > 1000000 AND {_in(session)}"
+        ),
     )
     _insert(session, seq + 1, row(session, seq)["entry_hash"])
 
@@ -141,6 +161,21 @@ def _insert(session, seq: int, prev_hash: str) -> None:
     template = row(session, 1)
     values = {**template, "seq": seq, "prev_hash": prev_hash, "action": "auth.login"}
     values["entry_hash"] = sha256_chain_hash(prev_hash, {"seq": seq})
+    names = ", ".join(values)
+    session.execute(
+        sa.text(
+            f"INSERT INTO audit_entries ({names}) VALUES ({', '.join(':' + n for n in values)})"
+        ),
+        values,
+    )
+
+
+def insert_after_in(session, chain: uuid.UUID, seq: int, copy_of: tuple[uuid.UUID, int]) -> None:
+    """Copy another chain's entry `copy_of` (chain, seq) onto `chain` after entry `seq`,
+    linked to it: an entry moved between practices' chains."""
+    values = row(session, copy_of[1], copy_of[0])
+    values.update(seq=seq + 1, prev_hash=row(session, seq, chain)["entry_hash"])
+    values["chain_id"] = chain.hex if session.get_bind().dialect.name == "sqlite" else chain
     names = ", ".join(values)
     session.execute(
         sa.text(

@@ -50,7 +50,7 @@ def test_entries_link_and_checkpoint_names_head(chain):
     assert entries[0].prev_hash == audit.GENESIS
     for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash
-    checkpoint = chain.get(AuditCheckpoint, 1)
+    checkpoint = chain.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN)
     assert (checkpoint.head_seq, checkpoint.head_hash) == (COUNT, entries[-1].entry_hash)
 
 
@@ -119,7 +119,7 @@ def test_verify_works_in_small_batches(chain):
 
 
 def test_verify_leaves_the_callers_session_alone(db, chain):
-    pending = AuditCheckpoint(id=99, head_seq=0, head_hash="x", signature="y")
+    pending = AuditCheckpoint(chain_id=uuid.uuid4(), head_seq=0, head_hash="x", signature="y")
     chain.add(pending)
     verify_chain(chain)
     assert pending in chain
@@ -185,7 +185,7 @@ def test_a_failed_chain_write_is_sqlalchemys_error_and_leaves_nothing(db, chain)
         chain.commit()
     chain.rollback()
     assert chain.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == COUNT + 1
-    assert chain.get(AuditCheckpoint, 1).head_seq == COUNT
+    assert chain.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN).head_seq == COUNT
 
 
 @pytest.mark.live
@@ -210,8 +210,8 @@ def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_erro
         else:
             read_head = audit._read_head
 
-            def read_then_lose(connection):
-                head = read_head(connection)
+            def read_then_lose(connection, chain):
+                head = read_head(connection, chain)
                 terminate()
                 return head
 

@@ -131,41 +131,61 @@ def test_the_database_refuses_to_empty_the_log_and_signed_notes(db):
         assert "refused" in message or "cannot be deleted" in message, statement
     assert entries(db.session) == before
     assert db.session.get(ProcessNote, note.id) is not None
-    assert db.session.get(AuditCheckpoint, 1) is not None
+    assert db.session.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN) is not None
     assert verify_chain(db.session).ok
 
 
 def test_a_lost_checkpoint_stops_audited_writes_until_repaired(app, db, practice_log):
+    """The practice's chain holds its creation and COUNT events; the deployment chain
+    the practice's opening (entry 1)."""
     tamper.delete_checkpoint(db.session)
     db.session.commit()
     # Every audited write fails with a clear error instead of forking the chain.
-    audit.record(db.session, "test.event", object_type="thing", object_id=uuid.uuid4())
-    with pytest.raises(audit.CheckpointMissing):
-        db.session.commit()
-    db.session.rollback()
-    assert entries(db.session) == COUNT + 1
+    for practice_id in (None, practice_log.id):
+        audit.record(
+            db.session,
+            "test.event",
+            object_type="thing",
+            object_id=uuid.uuid4(),
+            practice_id=practice_id,
+        )
+        with pytest.raises(audit.CheckpointMissing):
+            db.session.commit()
+        db.session.rollback()
+    assert entries(db.session) == COUNT + 2
 
     code, output = run(app, "verify")
     assert code == 1 and "checkpoint is missing" in output and "repair-checkpoint" in output
+    assert "deployment chain" in output and f"practice {practice_log.id}" in output
 
     code, output = run(app, "repair-checkpoint")
     assert code == 0, output
-    assert f"at entry {COUNT + 1}" in output and f"as entry {COUNT + 2}" in output
-    repair = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
-    assert (repair.action, repair.object_type, repair.object_id) == (
+    assert "of the deployment chain at entry 1 and recorded it as entry 2" in output
+    assert f"practice {practice_log.id} at entry {COUNT + 1} and recorded it as entry" in output
+    repair = db.session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.chain_id == practice_log.id)
+        .order_by(AuditEntry.seq.desc())
+    ).first()
+    assert (repair.action, repair.object_type, repair.object_id, repair.seq) == (
         audit.REPAIR_ACTION,
         "audit_log",
         str(COUNT + 1),
+        COUNT + 2,
     )
 
     tamper.write_events(db.session, 2)  # service restored
+    tamper.write_events(db.session, 1, practice_log.id)
     result = verify_chain(db.session)
-    assert result.ok and result.checked == COUNT + 4
-    assert (
-        len(result.notes) == 1 and "rebuilt by `flask audit repair-checkpoint`" in result.notes[0]
-    )
+    assert result.ok and result.checked == COUNT + 7
+    assert len(result.notes) == 2
+    assert all("rebuilt by `flask audit repair-checkpoint`" in note for note in result.notes)
     code, output = run(app, "verify")
-    assert code == 0 and "note: entry" in output and "checkpoint was lost" in output
+    assert (
+        code == 0
+        and "note: deployment chain, entry 2" in output
+        and "checkpoint was lost" in output
+    )
 
     code, output = run(app, "repair-checkpoint")
     assert code == 1 and "present" in output
@@ -190,7 +210,7 @@ def test_repair_refuses_a_cut_behind_the_anchor(app, db, tmp_path):
     db.session.commit()
     code, output = run(app, "repair-checkpoint", "--anchor", str(anchor))
     assert code == 1 and "not rebuilt" in output and "truncated" in output
-    assert db.session.get(AuditCheckpoint, 1) is None
+    assert db.session.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN) is None
 
 
 def test_repair_refuses_an_edited_chain(app, db):
@@ -200,7 +220,7 @@ def test_repair_refuses_an_edited_chain(app, db):
     db.session.commit()
     code, output = run(app, "repair-checkpoint")
     assert code == 1 and "entry 2 was edited" in output
-    assert db.session.get(AuditCheckpoint, 1) is None
+    assert db.session.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN) is None
 
 
 def test_repair_of_an_emptied_log_is_refused(app, db, practice_log):
@@ -209,7 +229,7 @@ def test_repair_of_an_emptied_log_is_refused(app, db, practice_log):
     db.session.commit()
     code, output = run(app, "repair-checkpoint")
     assert code == 1 and "emptied" in output
-    assert db.session.get(AuditCheckpoint, 1) is None
+    assert db.session.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN) is None
 
 
 def test_another_chain_key_is_told_apart_from_an_edit(app, db):
@@ -234,7 +254,7 @@ def test_another_chain_key_is_told_apart_from_an_edit(app, db):
 
 def test_the_fingerprint_names_the_key_and_holds_no_key(app, db):
     tamper.write_events(db.session, 1)
-    stored = db.session.get(AuditCheckpoint, 1).key_fingerprint
+    stored = db.session.get(AuditCheckpoint, audit.DEPLOYMENT_CHAIN).key_fingerprint
     assert stored == audit.key_fingerprint() and len(stored) == 32
     assert app.config["SECRET_KEY"] not in stored
     app.config["PRACTICE_AUDIT_KEY"] = "x" * 40

@@ -29,7 +29,7 @@ def login_csrf(client, user, password=PASSWORD, totp=None) -> dict[str, str]:
 def audit_actions(**where) -> list[tuple[str, str]]:
     """(action, outcome) of audit entries matching `where`, oldest first."""
     db.session.expire_all()
-    query = sa.select(AuditEntry).order_by(AuditEntry.seq)
+    query = sa.select(AuditEntry).order_by(AuditEntry.occurred_at, AuditEntry.seq)
     for name, value in where.items():
         query = query.where(getattr(AuditEntry, name) == value)
     return [(e.action, e.outcome) for e in db.session.scalars(query)]
