@@ -208,12 +208,35 @@ class ProductionConfig(Config):
             )
         if not os.environ.get("DATABASE_URL"):
             missing.append("DATABASE_URL")
+        missing += cls.weakened()
         keyring = os.environ.get("PRACTICE_KEYRING")
         if not keyring:
             missing.append("PRACTICE_KEYRING")
         elif not keyring.lstrip().startswith("{") and not os.access(keyring, os.R_OK):
             missing.append(f"PRACTICE_KEYRING (cannot read {keyring})")
         return missing
+
+    @classmethod
+    def weakened(cls) -> list[str]:
+        """Settings that would silently weaken production. Rate limits kept in process
+        memory (`memory://`, also the default) are counted per worker process: with two
+        workers the sign-in throttle allows twice the attempts, with two instances more.
+        Refused unless the operator states that one process serves the deployment."""
+        storage = os.environ.get("RATELIMIT_STORAGE_URI") or cls.RATELIMIT_STORAGE_URI
+        if not storage.startswith("memory://"):
+            return []
+        single = os.environ.get("PRACTICE_SINGLE_PROCESS", "")
+        if single == "1":
+            return []
+        problem = (
+            "RATELIMIT_STORAGE_URI (memory:// counts sign-in attempts per process, so "
+            "several workers or instances each allow the full limit: use redis://..., or "
+            "set PRACTICE_SINGLE_PROCESS=1 if exactly one single-process worker serves "
+            "the deployment)"
+        )
+        if single:
+            problem += f"; PRACTICE_SINGLE_PROCESS must be 1 or unset, not {single!r}"
+        return [problem]
 
 
 CONFIGS = {

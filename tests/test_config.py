@@ -55,6 +55,7 @@ def production(tmp_path, database) -> dict:
         "DATABASE_URL": database.url,
         "PRACTICE_KEYRING": str(keyring),
         "PRACTICE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
     }
 
 
@@ -72,6 +73,26 @@ def test_production_refuses_to_start_without(production, name):
     assert "booted" not in result.stdout
     assert name in result.stderr and "missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("storage", [None, "memory://"])
+def test_production_refuses_rate_limits_counted_per_process(production, storage):
+    """memory:// (the default) keeps counts in each worker process: the sign-in throttle
+    would allow the full limit per worker and per instance, silently."""
+    if storage is None:
+        del production["RATELIMIT_STORAGE_URI"]
+    else:
+        production["RATELIMIT_STORAGE_URI"] = storage
+    result = boot(production)
+    assert result.returncode != 0 and "booted" not in result.stdout
+    assert "RATELIMIT_STORAGE_URI" in result.stderr and "per process" in result.stderr
+    assert "PRACTICE_SINGLE_PROCESS=1" in result.stderr and "Traceback" not in result.stderr
+    for value in ("yes", "0", "true"):  # only the explicit statement counts
+        result = boot({**production, "PRACTICE_SINGLE_PROCESS": value})
+        assert result.returncode != 0 and f"not {value!r}" in result.stderr
+    result = boot({**production, "PRACTICE_SINGLE_PROCESS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "booted" in result.stdout
 
 
 def test_production_names_everything_missing_at_once(production):

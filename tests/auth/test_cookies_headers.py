@@ -23,6 +23,7 @@ def production_app(database, keyring_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("DATABASE_URL", database.url)
     monkeypatch.setenv("PRACTICE_KEYRING", str(keyring_path))
+    monkeypatch.setenv("PRACTICE_SINGLE_PROCESS", "1")  # memory:// rate limits below
     app = create_app(
         "production",
         {
