@@ -55,6 +55,8 @@ def real_path_parameters(world) -> dict[str, str]:
             "figure_id": ids["figure"],
             "script_id": ids["script"],
             "note_id": ids["draft_note"],
+            "progress_note_id": ids["draft_progress_note"],
+            "treatment_plan_id": ids["draft_plan"],
             "appointment_id": ids["appointment"],
             "room_id": ids["room"],
             "user_id": author.id,

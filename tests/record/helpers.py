@@ -4,6 +4,7 @@ and calls that write a plan and a progress note over the API."""
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import count
 
 from practice.database import utcnow
 from tests.api.helpers import auth
@@ -25,9 +26,13 @@ PLAN = {
 }
 
 
+_hours = count()
+
+
 def session_for(client, clinician, days_ago: int = 2, **kwargs):
-    """An attended appointment of `client`, committed."""
-    start = utcnow().replace(microsecond=0, second=0) - timedelta(days=days_ago)
+    """An attended appointment of `client`, committed; each at another hour, so one
+    clinician's sessions never overlap (PostgreSQL refuses that)."""
+    start = utcnow().replace(microsecond=0, second=0) - timedelta(days=days_ago, hours=next(_hours))
     appointment = make_appointment(client, clinician, starts_at=start, status="attended", **kwargs)
     settle()
     return appointment

@@ -186,3 +186,15 @@ def test_no_clinical_text_is_stored_in_the_clear(client, db, team):
             for value in row:
                 if isinstance(value, bytes | memoryview):
                     assert CANARY.encode() not in bytes(value)
+
+
+def test_emptying_the_tables_is_refused(client, db, team):
+    """TRUNCATE (PostgreSQL: row triggers do not fire on it, a statement trigger does) or,
+    on SQLite, which has no TRUNCATE, a DELETE of the whole table."""
+    signed_plan(client, team)
+    _signed_note(client, team)
+    postgres = db.engine.dialect.name == "postgresql"
+    for table in ("progress_note_addenda", "progress_notes", "treatment_plans"):
+        sql = f"TRUNCATE {table} CASCADE" if postgres else f"DELETE FROM {table}"  # noqa: S608
+        with pytest.raises(sa.exc.DBAPIError, match="refused"), db.session.begin_nested():
+            db.session.execute(sa.text(sql))
