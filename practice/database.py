@@ -16,6 +16,8 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    SessionTransaction,
+    make_transient_to_detached,
     mapped_column,
     registry,
     scoped_session,
@@ -174,9 +176,10 @@ def insert_now(session: Session, instance) -> None:
     """INSERT one new ORM object at once with a single prebuilt Core statement, instead
     of the unit of work (a note write costs about half as much this way).
 
-    Afterwards the object is exactly what a flush leaves: persistent, in the identity map,
-    and recorded as new in the current transaction, so a rollback (of a savepoint too)
-    expunges it again. For plain mappers only: no relationships to cascade, and column
+    Afterwards the object is what a flush leaves: persistent, in the identity map, and
+    expunged again when the transaction it was inserted in is rolled back (a savepoint's
+    too, or one around it), so the session never hands out an object whose row is gone.
+    For plain mappers only: no relationships to cascade, and column
     defaults that are Python values or zero-argument callables (applied to attributes
     the instance left unset; an attribute set to None stays NULL). Nothing else pending
     in the session is flushed: the caller owns the ordering.
@@ -200,16 +203,50 @@ def insert_now(session: Session, instance) -> None:
         statement = _INSERTS[table] = table.insert()
     if isinstance(session, scoped_session):
         session = session()
-    session.add(instance)
-    try:
-        session.connection().execute(statement, values)
-    except Exception:
+    if state.pending:
         session.expunge(instance)  # never left pending, to be inserted again by a flush
-        raise
-    # What a flush does after its INSERT. SQLAlchemy has no public call for it; the
-    # version is pinned below 2.1 and tests/notes/test_service.py checks the outcome
-    # (persistent, identity map, gone again after a savepoint rollback).
-    session._register_persistent({state})
+    session.connection().execute(statement, values)
+    # What a flush does after its INSERT, with public calls: the row exists, so the object
+    # joins the session as a loaded one; _expunge_on_rollback forgets it again should the
+    # transaction it was inserted in be rolled back.
+    make_transient_to_detached(instance)
+    session.add(instance)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED_NOW, []).append((transaction, instance))
+
+
+_INSERTED_NOW = "practice.inserted_now"  # session.info: (transaction, object) of insert_now
+
+
+def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _expunge_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    inserted = session.info.get(_INSERTED_NOW)
+    if not inserted:
+        return
+    kept = []
+    for transaction, instance in inserted:
+        if _within(transaction, previous_transaction):
+            if instance in session:
+                session.expunge(instance)
+        else:
+            kept.append((transaction, instance))
+    session.info[_INSERTED_NOW] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    # Fired for savepoints too (their objects then belong to the transaction around them);
+    # only the outermost commit makes the rows final.
+    if session.get_nested_transaction() is None:
+        session.info.pop(_INSERTED_NOW, None)
 
 
 def _python_default(column: sa.Column):

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-from flask import Flask
-from flask_sqlalchemy.session import _app_ctx_id
+from flask import Flask, g
 from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.serving import make_server
 
@@ -21,6 +20,13 @@ from practice.keys.keyring import generate_keyring
 from tests.databases import TestDatabase
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def app_context_id() -> int:
+    """One session per application context, as Flask-SQLAlchemy scopes its own: each
+    context has its own `g` (LocalProxy._get_current_object is Werkzeug's public way to
+    reach the object behind a proxy)."""
+    return id(g._get_current_object())
 
 
 def build_app(database: TestDatabase, keyring_path: Path, **overrides) -> Flask:
@@ -79,7 +85,7 @@ def db(request, app) -> Iterator:
         # the plain SQLAlchemy Session honours it, so the whole test shares `connection`.
         _db.session = scoped_session(
             sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=_app_ctx_id,
+            scopefunc=app_context_id,
         )
         try:
             yield _db

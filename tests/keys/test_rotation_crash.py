@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from practice.clients.models import Client
@@ -28,7 +27,7 @@ from practice.keys.envelope import unwrap_data_key
 from practice.keys.keyring import Keyring, generate_keyring, load_keyring
 from practice.keys.models import ClientDataKey
 from practice.notes.models import Figure
-from tests.conftest import TEST_SECRET_KEY, build_app
+from tests.conftest import TEST_SECRET_KEY, app_context_id, build_app
 from tests.databases import TestDatabase
 from tests.factories import make_practice, make_user
 
@@ -46,7 +45,7 @@ def scratch(tmp_path, monkeypatch):
     generate_keyring(ring)
     app = build_app(database, ring)
     with app.app_context():
-        session = scoped_session(sessionmaker(bind=_db.engine), scopefunc=_app_ctx_id)
+        session = scoped_session(sessionmaker(bind=_db.engine), scopefunc=app_context_id)
         monkeypatch.setattr(_db, "session", session)
         try:
             yield app, database, ring

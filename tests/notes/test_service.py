@@ -264,6 +264,22 @@ def test_a_note_in_a_rolled_back_savepoint_is_gone_from_the_session_too(db, clin
     assert db.session.get(ProcessNote, kept.id) is kept
 
 
+def test_a_note_kept_by_a_savepoint_goes_when_the_transaction_around_it_is_rolled_back(db, clinic):
+    """The note belongs to the transaction it was inserted in and to every one around it:
+    a released savepoint hands it to the outer transaction, whose rollback expunges it;
+    a commit keeps it."""
+    outer = db.session.begin_nested()
+    with db.session.begin_nested():
+        dropped = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 7), {})
+    assert sa.inspect(dropped).persistent
+    outer.rollback()
+    assert not sa.inspect(dropped).persistent
+    kept = service.create_note(clinic["author"], clinic["client"], date(2026, 3, 8), {})
+    with db.session.begin_nested():
+        pass
+    assert sa.inspect(kept).persistent and db.session.get(ProcessNote, kept.id) is kept
+
+
 def test_insert_now_keeps_explicit_nulls_and_refuses_what_it_cannot_do(db, clinic):
     # status explicitly NULL: not replaced by the default ("draft")
     note = _unsaved_note(clinic, date(2026, 3, 6), status=None)
