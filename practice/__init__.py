@@ -13,11 +13,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import config_for, instance_path
-from practice import cli, http, web
+from practice import cli, http, login, web
 from practice.api import register as mount_api
 from practice.api.openapi import init_api
 from practice.audit import service as audit_service
-from practice.auth import sessions
 from practice.database import configure_sqlite
 from practice.extensions import api, db, limiter, login_manager, migrate
 from practice.keys.errors import KeyringError
@@ -133,8 +132,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     init_api(app, api)
 
-    sessions.init_login_manager(login_manager)
-    app.before_request(sessions.forget_caller)
+    login.init_login_manager(login_manager)
+    app.before_request(login.forget_caller)
+    app.teardown_request(login.forget_actor)
     audit_service.init_session_events()
 
 

@@ -95,7 +95,7 @@ def export_client(user: User, client_id: uuid.UUID) -> dict:
         policy.deny(
             "client_export",
             client.id,
-            code=403,
+            forbidden=True,
             message="Only owners and the client's clinicians can export a record.",
         )
     document = {

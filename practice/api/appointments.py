@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from practice.api.common import PageArgs, page_of, paginate
 from practice.api.openapi import exactly_one_of
 from practice.audit import service as audit
-from practice.auth import policy
 from practice.extensions import db
+from practice.login import roles_required
 from practice.scheduling import changes, service
 from practice.scheduling.cancel_reasons import MAX_REASON, reason_for
 from practice.scheduling.conflicts import MAX_DURATION
@@ -184,43 +184,9 @@ class BookingSchema(AppointmentSchema):
     occurrences = fields.Integer()
 
 
-def _conflict_json(conflicts: list[dict]) -> list[dict]:
-    """The conflicts as the caller may see them (SECURITY 36): id and times of the
-    appointments they can read (policy.can_see_appointment: owners and schedulers all, a
-    clinician their own); for any other only that one exists, and why — no id, no times,
-    one entry per reason. A clinician may not see a colleague's calendar, so not their
-    busy times either."""
-    shown, hidden = [], []
-    for c in conflicts:
-        if policy.can_see_appointment(current_user, c["appointment"]):
-            shown.append(
-                {
-                    "appointment_id": str(c["appointment_id"]),
-                    "starts_at": c["starts_at"].isoformat(),
-                    "ends_at": c["ends_at"].isoformat(),
-                    "reason": c["reason"],
-                }
-            )
-        elif c["reason"] not in hidden:
-            hidden.append(c["reason"])
-    return shown + [{"reason": reason, "hidden": True} for reason in hidden]
-
-
-def refuse(error: service.SchedulingError, action: str):
-    """Answer a SchedulingError in the error envelope; conflicts are audited as failures."""
-    if error.status == 409:
-        audit.record(db.session, action, object_type="appointment", outcome="failure")
-    extra = {}
-    if error.errors:
-        extra["errors"] = {"json": error.errors}
-    if error.conflicts is not None:
-        extra["conflicts"] = _conflict_json(error.conflicts)
-    abort(error.status, message=error.message, **extra)
-
-
 @blp.route("")
 class Appointments(MethodView):
-    @policy.roles_required(*BOOKERS)
+    @roles_required(*BOOKERS)
     @blp.arguments(AppointmentListArgs, location="query")
     @blp.response(200, page_of(AppointmentSchema))
     def get(self, args):
@@ -234,16 +200,13 @@ class Appointments(MethodView):
         )
         return page
 
-    @policy.roles_required(*BOOKERS)
+    @roles_required(*BOOKERS)
     @blp.arguments(AppointmentCreateSchema)
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, description="The time is taken: `conflicts` lists what you may see")
     def post(self, args):
         """Book an appointment, or a recurring series (every occurrence is checked)."""
-        try:
-            booked = service.book(current_user, args)
-        except service.SchedulingError as error:
-            refuse(error, "appointment.create")
+        booked = service.book(current_user, args)
         for appointment in booked:
             audit.record(
                 db.session,
@@ -258,7 +221,7 @@ class Appointments(MethodView):
 
 @blp.route("/<uuid:appointment_id>")
 class AppointmentItem(MethodView):
-    @policy.roles_required(*BOOKERS)
+    @roles_required(*BOOKERS)
     @blp.response(200, AppointmentSchema)
     def get(self, appointment_id):
         """One appointment."""
@@ -268,7 +231,7 @@ class AppointmentItem(MethodView):
         )
         return appointment
 
-    @policy.roles_required(*BOOKERS)
+    @roles_required(*BOOKERS)
     @blp.arguments(ScopeArgs, location="query")
     @blp.arguments(AppointmentUpdateSchema)
     @blp.response(200, AppointmentSchema)
@@ -276,10 +239,7 @@ class AppointmentItem(MethodView):
     def patch(self, query, args, appointment_id):
         """Move, change or set the status of an appointment; `?scope=` for series members."""
         appointment = service.get_appointment_for(current_user, appointment_id)
-        try:
-            changed = changes.change(current_user, appointment, args, query.get("scope"))
-        except service.SchedulingError as error:
-            refuse(error, "appointment.update")
+        changed = changes.change(current_user, appointment, args, query.get("scope"))
         action = "appointment.status" if "status" in args else "appointment.update"
         for item in changed:
             audit.record(db.session, action, object_type="appointment", object_id=item.id)

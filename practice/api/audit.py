@@ -11,8 +11,8 @@ from practice.api.common import PageArgs, page_of, paginate
 from practice.audit import listing
 from practice.audit import service as audit
 from practice.audit.models import AuditEntry
-from practice.auth import policy
 from practice.extensions import db
+from practice.login import roles_required
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
 
@@ -45,7 +45,7 @@ class AuditArgs(PageArgs):
 
 @blp.route("")
 class AuditLog(MethodView):
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(AuditArgs, location="query", unknown=RAISE)
     @blp.response(200, page_of(AuditEntrySchema))
     @blp.alt_response(403, description="Only owners read the audit log")

@@ -10,7 +10,7 @@ when a second factor is enrolled (service.reauthenticate): 403 when wrong.
 When the practice requires TOTP and the user has not enrolled, login still succeeds,
 with `totp_enrolment_required: true`: the session may then reach only /auth/me,
 /auth/csrf, /auth/logout, /auth/totp/setup and /auth/totp/enable; everything else
-answers 403 until /auth/totp/enable confirms a code (see practice.auth.sessions).
+answers 403 until /auth/totp/enable confirms a code (see practice.login).
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from practice import login
 from practice.api.common import TrimmedEmail, reauthenticate, refuse_fields, refuse_sign_in
 from practice.api.schemas import MeSchema
 from practice.api.tokens import TokenSchema
 from practice.audit import service as audit
-from practice.auth import service, sessions, totp
+from practice.auth import service, totp
 from practice.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
@@ -137,9 +138,12 @@ class Login(MethodView):
     def post(self, args):
         """Log in with email and password (and TOTP code when enabled); sets the session cookie."""
         try:
-            user, record = service.sign_in(args["email"], args["password"], args.get("totp"))
+            user, record, secret = service.sign_in(
+                args["email"], args["password"], args.get("totp")
+            )
         except service.SignInRefused as refusal:
             refuse_sign_in(refusal, 401)
+        login.open_session(secret)
         return {
             "user": user,
             "csrf_token": record.csrf_token,
@@ -154,7 +158,7 @@ class Logout(MethodView):
     def post(self):
         """End this session server-side."""
         audit.record(db.session, "auth.logout", object_type="user", object_id=current_user.id)
-        sessions.end_current_session("logout")
+        login.end_current_session("logout")
 
 
 @blp.route("/me")
@@ -172,7 +176,7 @@ class Csrf(MethodView):
     @blp.response(200, CsrfSchema)
     def get(self):
         """The CSRF token for this cookie session (bearer-token callers need none)."""
-        record = sessions.current_session()
+        record = login.current_session()
         if record is None:
             abort(400, message="Only cookie sessions use a CSRF token.")
         return {"csrf_token": record.csrf_token}

@@ -67,10 +67,12 @@ def _own_feed(clinician_id) -> User:
     """The caller themself, when they are the clinician named in the path."""
     if clinician_id != current_user.id:
         other = db.session.get(User, clinician_id)
-        code = 403 if policy.in_practice(current_user, other) else 404
-        policy.deny("calendar_feed", clinician_id, code=code, message=None)
+        forbidden = policy.in_practice(current_user, other)
+        policy.deny("calendar_feed", clinician_id, forbidden=forbidden)
     if not current_user.has_role("clinician"):
-        policy.deny("calendar_feed", clinician_id, code=403, message="Only clinicians have a feed.")
+        policy.deny(
+            "calendar_feed", clinician_id, forbidden=True, message="Only clinicians have a feed."
+        )
     return current_user
 
 

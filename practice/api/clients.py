@@ -11,11 +11,11 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from practice import export
-from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
+from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate
 from practice.api.users import StrictBoolean
-from practice.auth import policy
 from practice.clients import service
 from practice.clients.models import CLIENT_STATUSES
+from practice.login import roles_required
 
 blp = Blueprint(
     "clients", __name__, url_prefix="/api/v1/clients", description="Clients of the practice"
@@ -108,13 +108,9 @@ class ClientListArgs(PageArgs):
     clinician_id = fields.UUID()
 
 
-def _refuse(exc: service.ClientError):
-    refuse_fields(exc.errors, "The client record was refused.")
-
-
 @blp.route("")
 class Clients(MethodView):
-    @policy.roles_required(*READERS)
+    @roles_required(*READERS)
     @blp.arguments(ClientListArgs, location="query", unknown=RAISE)
     @blp.response(200, page_of(ClientSchema))
     def get(self, args):
@@ -129,7 +125,7 @@ class Clients(MethodView):
         service.audit_listed(page["items"])
         return page
 
-    @policy.roles_required(*READERS)
+    @roles_required(*READERS)
     @blp.arguments(ClientCreateSchema)
     @blp.response(201, ClientSchema)
     @blp.alt_response(409, description="Possibly a client already registered: `duplicates`")
@@ -139,10 +135,7 @@ class Clients(MethodView):
         refused with 409 naming those clients' ids (`duplicates`); send it again with
         `"allow_duplicate": true` to register it anyway (audited)."""
         allow = args.pop("allow_duplicate")
-        try:
-            return service.create_client(current_user, args, allow_duplicate=allow)
-        except service.ClientError as exc:
-            _refuse(exc)
+        return service.create_client(current_user, args, allow_duplicate=allow)
 
 
 @blp.route("/<uuid:client_id>")
@@ -159,10 +152,7 @@ class ClientItem(MethodView):
     def patch(self, args, client_id):
         """Change a client's record; discharge with `{"status": "discharged"}`."""
         client = service.get_client_for(current_user, client_id)
-        try:
-            return service.update_client(current_user, client, args)
-        except service.ClientError as exc:
-            _refuse(exc)
+        return service.update_client(current_user, client, args)
 
 
 @blp.route("/<uuid:client_id>/export")

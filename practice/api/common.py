@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-import sqlalchemy as sa
 from flask import request
 from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from practice import paging, versions
 from practice.audit import service as audit
 from practice.audit.service import PENDING
 from practice.auth import service as auth_service
@@ -115,34 +115,28 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 
 def paginate(query, args: dict) -> dict:
     """Run a select() one page at a time; `total` counts the whole filtered set."""
-    page, size = args["page"], args["page_size"]
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-    )
-    items = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
-    return {"items": items, "page": page, "page_size": size, "total": total}
+    return paging.paginate(query, args["page"], args["page_size"])
 
 
-STAR_REFUSED = (
-    'If-Match: * is not accepted here; send the version (ETag) you last read, e.g. If-Match: "3".'
-)
+STAR_REFUSED = versions.ANY_REFUSED
+
+
+def sent_versions() -> frozenset[str] | None:
+    """The versions the request's If-Match header names (None without one)."""
+    header = request.headers.get("If-Match")
+    if not header or not header.strip():
+        return None
+    return frozenset(tag.strip().removeprefix("W/").strip('"') for tag in header.split(","))
 
 
 def require_if_match(current_version: int) -> None:
-    """Optimistic concurrency for every write to a versioned object (note PUT and sign,
-    script PATCH and merge): 428 without If-Match, 412 when it names another version.
+    """Optimistic concurrency for every write to a versioned object: 428 without If-Match,
+    412 when it names another version (practice.versions.check_version decides).
 
     `If-Match: *` ("whatever it is now") names no version the caller has seen, so it is
     no precondition at all: 428 like a missing header, with a message that says so.
     """
-    header = request.headers.get("If-Match")
-    if not header or not header.strip():
-        abort(428, message="Send If-Match with the version (ETag) you last read.")
-    sent = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    if "*" in sent:
-        abort(428, message=STAR_REFUSED)
-    if str(current_version) not in sent:
-        abort(412, message="This changed since you read it; reload and try again.")
+    versions.check_version(current_version, sent_versions())
 
 
 def etag(version: int) -> dict[str, str]:

@@ -11,12 +11,8 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, audit_refusals, page_of, paginate, refuse_fields
-from practice.audit import service as audit
-from practice.auth import policy
-from practice.extensions import db
-from practice.keys import client_keys
-from practice.notes import figures, rules, service
+from practice.api.common import PageArgs, audit_refusals, page_of
+from practice.notes import figures
 from practice.notes.template import FigurePayloadSchema, vocabularies
 
 blp = Blueprint(
@@ -42,10 +38,6 @@ class FigureSchema(Schema):
     updated_at = fields.DateTime()
 
 
-def _refuse(exc: rules.Invalid):
-    refuse_fields(exc.errors, "The figure was refused.")
-
-
 @blp.route("/<uuid:client_id>/figures")
 class Figures(MethodView):
     decorators = [login_required]
@@ -54,26 +46,15 @@ class Figures(MethodView):
     @blp.response(200, page_of(FigureSchema))
     def get(self, args, client_id):
         """The client's figures, the built-in therapist figure first."""
-        client = service.get_clinical_client_for(current_user, client_id)
-        if policy.can_do_clinical_work(current_user, client):
-            # Created on first need by the client's clinicians; a supervisor's read
-            # (read-only access) never writes.
-            figures.ensure_therapist_figure(client, current_user)
-        page = paginate(figures.figures_query(client), args)
-        cipher = client_keys.client_cipher(client)
-        audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
-        return {**page, "items": [figures.figure_view(f, cipher) for f in page["items"]]}
+        return figures.list_figures(
+            current_user, client_id, page=args["page"], page_size=args["page_size"]
+        )
 
     @blp.arguments(FigurePayloadSchema)
     @blp.response(201, FigureSchema)
     def post(self, args, client_id):
         """Add a person in the client's life."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        try:
-            figure = figures.create_figure(current_user, client, args)
-        except rules.Invalid as exc:
-            _refuse(exc)
-        return figures.figure_view(figure, client_keys.client_cipher(client))
+        return figures.add_figure(current_user, client_id, args)
 
 
 @blp.route("/<uuid:client_id>/figures/<uuid:figure_id>")
@@ -84,10 +65,4 @@ class FigureItem(MethodView):
     @blp.response(200, FigureSchema)
     def patch(self, args, client_id, figure_id):
         """Change a figure's label, role or period."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        figure = figures.get_figure(client, figure_id)
-        try:
-            figures.update_figure(client, figure, args)
-        except rules.Invalid as exc:
-            _refuse(exc)
-        return figures.figure_view(figure, client_keys.client_cipher(client))
+        return figures.change_figure(current_user, client_id, figure_id, args)

@@ -2,7 +2,7 @@
 
 Only the author reads and writes; a supervisor of the author reads while the link
 exists; everyone else gets 404, in lists too (a client's list follows the same rule:
-notes.service.note_authors_for). Every read, write and refusal is audited.
+notes.access.authors_for). Every read, write and refusal is audited, by the services.
 """
 
 from __future__ import annotations
@@ -11,25 +11,12 @@ from datetime import date, timedelta
 
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from practice.api.common import (
-    PageArgs,
-    audit_refusals,
-    etag,
-    page_of,
-    paginate,
-    refuse_fields,
-    require_if_match,
-)
+from practice.api.common import PageArgs, audit_refusals, etag, page_of, sent_versions
 from practice.api.openapi import if_match
-from practice.audit import service as audit
-from practice.auth import policy
-from practice.clients.models import Client
-from practice.extensions import db
-from practice.keys import client_keys
-from practice.notes import rules, service
+from practice.notes import service
 from practice.notes.models import NOTE_STATUSES
 from practice.notes.service import MAX_ADDENDUM
 from practice.notes.template import NoteContentSchema
@@ -99,26 +86,9 @@ class NoteSchema(Schema):
     addenda = fields.List(fields.Nested(AddendumSchema))
 
 
-def _client_of(note) -> Client:
-    return db.session.get(Client, note.client_id)
-
-
-def _full_view(note, content: dict | None = None) -> tuple[dict, int, dict]:
-    """The note as the API shows it. `content`: what the request just sealed, so it need
-    not be decrypted again; a draft has no addenda to look up."""
-    cipher = client_keys.client_cipher(_client_of(note))
-    addenda = [] if note.status == "draft" else service.addenda_of(note)
-    view = service.note_view(note, cipher, addenda, content=content)
-    return view, 200, etag(note.version)
-
-
-def refuse(exc: Exception):
-    """Map a service refusal to its status; messages never carry clinical text."""
-    if isinstance(exc, rules.Invalid):
-        refuse_fields(exc.errors, "The request refers to something it cannot use.")
-    if isinstance(exc, rules.Stale):
-        abort(412, message="This changed since you read it; reload and try again.")
-    abort(409, message=str(exc))
+def _answer(view: dict, status: int = 200) -> tuple[dict, int, dict]:
+    """The note as shown, with its version as the ETag."""
+    return view, status, etag(view["version"])
 
 
 @blp.route("/clients/<uuid:client_id>/notes")
@@ -129,47 +99,30 @@ class ClientNotes(MethodView):
     @blp.response(200, page_of(NoteSchema))
     def get(self, args, client_id):
         """Notes about a client that you may read, by session date."""
-        client = db.session.get(Client, client_id)
-        authors = service.note_authors_for(current_user, client) if client else set()
-        if not authors:
-            policy.deny("client", client_id)
-        query = service.notes_query(
-            authors,
-            client,
+        return service.list_notes(
+            current_user,
+            client_id,
+            page=args["page"],
+            page_size=args["page_size"],
             status=args.get("status"),
             start=args.get("start"),
             end=args.get("end"),
             desc=args["order"] == "desc",
         )
-        page = paginate(query, args)
-        cipher = client_keys.client_cipher(client)
-        audit.record(db.session, "note.list", object_type="client", object_id=client.id)
-        items = []
-        addenda = service.addenda_by_note(page["items"])
-        for note in page["items"]:
-            items.append(service.note_view(note, cipher, addenda[note.id]))
-            audit.record(db.session, "note.read", object_type="note", object_id=note.id)
-        return {**page, "items": items}
 
     @blp.arguments(NoteCreateSchema)
     @blp.response(201, NoteSchema)
     @blp.alt_response(409, description="The appointment has a note already")
     def post(self, args, client_id):
         """Start a draft note (version 1) for a session with this client."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        try:
-            note = service.create_note(
-                current_user,
-                client,
-                args["session_date"],
-                args["content"],
-                args.get("appointment_id"),
-            )
-        except (rules.Invalid, rules.Conflict) as exc:
-            refuse(exc)
-        audit.record(db.session, "note.create", object_type="note", object_id=note.id)
-        view, _status, headers = _full_view(note, args["content"])
-        return view, 201, headers
+        view = service.start_note(
+            current_user,
+            client_id,
+            args["session_date"],
+            args["content"],
+            args.get("appointment_id"),
+        )
+        return _answer(view, 201)
 
 
 @blp.route("/notes/<uuid:note_id>")
@@ -179,9 +132,7 @@ class NoteItem(MethodView):
     @blp.response(200, NoteSchema)
     def get(self, note_id):
         """One note with its addenda (ETag = version)."""
-        note = service.get_note_for(current_user, note_id)
-        audit.record(db.session, "note.read", object_type="note", object_id=note.id)
-        return _full_view(note)
+        return _answer(service.read_note(current_user, note_id))
 
     @blp.arguments(NoteReplaceSchema)
     @blp.response(200, NoteSchema)
@@ -189,22 +140,14 @@ class NoteItem(MethodView):
     @if_match
     def put(self, args, note_id):
         """Replace a draft's content; send If-Match with the version you read."""
-        note = service.get_note_for(current_user, note_id, write=True)
-        if note.status != "draft":
-            abort(409, message="A signed note cannot change; add an addendum instead.")
-        require_if_match(note.version)
-        try:
-            service.replace_note_content(
-                note,
-                _client_of(note),
-                args["content"],
-                note.version,
-                args.get("session_date"),
-            )
-        except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
-            refuse(exc)
-        audit.record(db.session, "note.update", object_type="note", object_id=note.id)
-        return _full_view(note, args["content"])
+        view = service.update_note(
+            current_user,
+            note_id,
+            args["content"],
+            sent=sent_versions(),
+            session_date=args.get("session_date"),
+        )
+        return _answer(view)
 
 
 @blp.route("/notes/<uuid:note_id>/sign")
@@ -217,16 +160,7 @@ class NoteSign(MethodView):
     def post(self, note_id):
         """Sign a draft: it is locked for good; corrections become addenda. Send If-Match
         with the version you read: you sign what you saw."""
-        note = service.get_note_for(current_user, note_id, write=True)
-        if note.status != "draft":
-            abort(409, message="This note is already signed.")
-        require_if_match(note.version)
-        try:
-            service.sign_note(note)  # compare-and-set on the version just read (and matched)
-        except (rules.Conflict, rules.Stale) as exc:
-            refuse(exc)
-        audit.record(db.session, "note.sign", object_type="note", object_id=note.id)
-        return _full_view(note)
+        return _answer(service.sign_note_for(current_user, note_id, sent=sent_versions()))
 
 
 @blp.route("/notes/<uuid:note_id>/addenda")
@@ -238,12 +172,4 @@ class NoteAddenda(MethodView):
     @blp.alt_response(409, description="The note is a draft: edit it instead")
     def post(self, args, note_id):
         """Append a correction to a signed note (encrypted, attributed, time-stamped)."""
-        note = service.get_note_for(current_user, note_id, write=True)
-        try:
-            addendum = service.add_addendum(current_user, note, _client_of(note), args["text"])
-        except rules.Conflict as exc:
-            refuse(exc)
-        audit.record(db.session, "note.addendum", object_type="note", object_id=note.id)
-        audit.record(db.session, "addendum.create", object_type="addendum", object_id=addendum.id)
-        view, _status, headers = _full_view(note)
-        return view, 201, headers
+        return _answer(service.add_note_addendum(current_user, note_id, args["text"]), 201)

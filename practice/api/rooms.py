@@ -5,16 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from practice.api.common import PageArgs, page_of, paginate
 from practice.audit import service as audit
-from practice.auth import policy
 from practice.extensions import db
+from practice.login import roles_required
 from practice.scheduling import rooms
 from practice.scheduling.models import Room
-from practice.scheduling.service import SchedulingError
 
 blp = Blueprint("rooms", __name__, url_prefix="/api/v1/rooms", description="Rooms")
 
@@ -44,10 +43,6 @@ class RoomSchema(Schema):
     created_at = fields.DateTime()
 
 
-def _refuse(error: SchedulingError):
-    abort(error.status, message=error.message)
-
-
 @blp.route("")
 class Rooms(MethodView):
     @login_required
@@ -60,16 +55,13 @@ class Rooms(MethodView):
             query = query.where(Room.active.is_(args["active"]))
         return paginate(query.order_by(Room.name, Room.id), args)
 
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(RoomCreateSchema)
     @blp.response(201, RoomSchema)
     @blp.alt_response(409, description="A room with this name exists")
     def post(self, args):
         """Add a room (names are unique in the practice, ignoring case)."""
-        try:
-            room = rooms.create_room(current_user, args["name"].strip())
-        except SchedulingError as error:
-            _refuse(error)
+        room = rooms.create_room(current_user, args["name"].strip())
         audit.record(db.session, "room.create", object_type="room", object_id=room.id)
         return room
 
@@ -82,7 +74,7 @@ class RoomItem(MethodView):
         """One room."""
         return rooms.get_room_for(current_user, room_id)
 
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(RoomUpdateSchema)
     @blp.response(200, RoomSchema)
     @blp.alt_response(409, description="A room with this name exists")
@@ -91,9 +83,6 @@ class RoomItem(MethodView):
         room = rooms.get_room_for(current_user, room_id)
         if "name" in args:
             args["name"] = args["name"].strip()
-        try:
-            rooms.update_room(room, args)
-        except SchedulingError as error:
-            _refuse(error)
+        rooms.update_room(room, args)
         audit.record(db.session, "room.update", object_type="room", object_id=room.id)
         return room

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, audit_refusals, etag, page_of, paginate, require_if_match
-from practice.api.notes import refuse
+from practice.api.common import PageArgs, audit_refusals, etag, page_of, sent_versions
 from practice.api.openapi import if_match
-from practice.audit import service as audit
-from practice.extensions import db
-from practice.keys import client_keys
-from practice.notes import rules, scripts, service
+from practice.notes import scripts
 from practice.notes.models import SCRIPT_STATUSES
 from practice.notes.template import SCRIPT_PAYLOAD_KEYS, CmpSchema, ScriptPayloadSchema
 
@@ -68,8 +64,9 @@ class ScriptSchema(Schema):
     updated_at = fields.DateTime()
 
 
-def _view(client, script) -> tuple[dict, int, dict]:
-    return scripts.script_view(script, client_keys.client_cipher(client)), 200, etag(script.version)
+def _answer(view: dict) -> tuple[dict, int, dict]:
+    """The script as shown, with its version as the ETag."""
+    return view, 200, etag(view["version"])
 
 
 def _payload(args: dict) -> dict:
@@ -84,23 +81,21 @@ class Scripts(MethodView):
     @blp.response(200, page_of(ScriptSchema))
     def get(self, args, client_id):
         """The client's scripts (merged ones only with include_merged=true)."""
-        client = service.get_clinical_client_for(current_user, client_id)
-        query = scripts.scripts_query(
-            client, status=args.get("status"), include_merged=args["include_merged"]
+        return scripts.list_scripts(
+            current_user,
+            client_id,
+            page=args["page"],
+            page_size=args["page_size"],
+            status=args.get("status"),
+            include_merged=args["include_merged"],
         )
-        page = paginate(query, args)
-        cipher = client_keys.client_cipher(client)
-        audit.record(db.session, "script.list", object_type="client", object_id=client.id)
-        return {**page, "items": [scripts.script_view(s, cipher) for s in page["items"]]}
 
     @blp.arguments(ScriptCreateSchema)
     @blp.response(201, ScriptSchema)
     def post(self, args, client_id):
         """Name a new script (status hypothesis unless given)."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = scripts.create_script(current_user, client, _payload(args), args["status"])
-        view, _status, headers = _view(client, script)
-        return view, 201, headers
+        view = scripts.start_script(current_user, client_id, _payload(args), args["status"])
+        return view, 201, etag(view["version"])
 
 
 @blp.route("/<uuid:client_id>/scripts/<uuid:script_id>")
@@ -110,10 +105,7 @@ class ScriptItem(MethodView):
     @blp.response(200, ScriptSchema)
     def get(self, client_id, script_id):
         """One script (ETag = version)."""
-        client = service.get_clinical_client_for(current_user, client_id)
-        script = scripts.get_script(client, script_id)
-        audit.record(db.session, "script.read", object_type="script", object_id=script.id)
-        return _view(client, script)
+        return _answer(scripts.read_script(current_user, client_id, script_id))
 
     @blp.arguments(ScriptUpdateSchema)
     @blp.response(200, ScriptSchema)
@@ -121,19 +113,13 @@ class ScriptItem(MethodView):
     @if_match
     def patch(self, args, client_id, script_id):
         """Change a script's words or status; send If-Match with the version you read."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = scripts.get_script(client, script_id)
-        if script.merged_into_id is not None:
-            abort(409, message="A merged script cannot be changed; edit its survivor.")
-        require_if_match(script.version)
         changes = _payload(args)
         if "status" in args:
             changes["status"] = args["status"]
-        try:
-            scripts.update_script(client, script, changes, script.version)
-        except (rules.Conflict, rules.Stale) as exc:
-            refuse(exc)
-        return _view(client, script)
+        view = scripts.change_script(
+            current_user, client_id, script_id, changes, sent=sent_versions()
+        )
+        return _answer(view)
 
 
 @blp.route("/<uuid:client_id>/scripts/<uuid:script_id>/merge")
@@ -147,13 +133,7 @@ class ScriptMerge(MethodView):
     def post(self, args, client_id, script_id):
         """Merge this script into another of the client's; it then points to the survivor.
         Send If-Match with the version you read."""
-        client = service.get_clinical_client_for(current_user, client_id, write=True)
-        script = scripts.get_script(client, script_id)
-        if script.merged_into_id is not None:
-            abort(409, message="This script was already merged.")
-        require_if_match(script.version)
-        try:
-            scripts.merge_script(client, script, args["into_script_id"])
-        except (rules.Invalid, rules.Conflict, rules.Stale) as exc:
-            refuse(exc)
-        return _view(client, script)
+        view = scripts.merge_into(
+            current_user, client_id, script_id, args["into_script_id"], sent=sent_versions()
+        )
+        return _answer(view)

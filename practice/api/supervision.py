@@ -71,7 +71,7 @@ def _answer(step, link_id) -> Supervision:
     try:
         return step(current_user, link)
     except PermissionError as exc:
-        policy.deny("supervision", link_id, code=403, message=str(exc))
+        policy.deny("supervision", link_id, forbidden=True, message=str(exc))
     except supervision.Refused as exc:
         abort(409, message=str(exc))
 

@@ -1,7 +1,7 @@
 """Theme history of a client: JSON, CSV and an SVG chart.
 
 Who sees what: the client's assigned clinicians and the supervisors of one (see
-theme_authors_for); a clinician sees the history of their own notes, a supervisor that
+notes.access.theme_authors_for); a clinician sees the history of their own notes, a supervisor that
 of their supervisees' notes while the link exists (both, for a clinician who is also a
 supervisor). Owners, schedulers and anyone no longer in the client's care get 404.
 Every read is audited with ids only.
@@ -15,18 +15,12 @@ import orjson
 from flask import Response
 from flask.views import MethodView
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from practice.api.openapi import FILE
-from practice.audit import service as audit
-from practice.auth import policy
-from practice.auth.models import User
-from practice.clients.models import Client
-from practice.extensions import db
-from practice.notes.service import care_authors
+from practice.themes import service as themes
 from practice.themes.formats import history_csv, history_svg
-from practice.themes.loader import client_theme_history
 
 blp = Blueprint(
     "themes",
@@ -119,36 +113,15 @@ class ThemeHistorySchema(Schema):
     per_session = fields.List(fields.Nested(SessionCountsSchema))
 
 
-def theme_authors_for(user: User, client_id: uuid.UUID) -> tuple[Client, set[uuid.UUID]]:
-    """The client and whose notes its theme history shows the user; 404 otherwise.
-
-    Theme history is a tool of the client's current care (it lists every script the care
-    team keeps): only a clinician assigned to the client, or a supervisor of one, opens
-    it, over every author whose notes they may read (notes.service.care_authors).
-    Someone the client moved away from still lists and reads their own notes, but not
-    the history.
-    """
-    client = db.session.get(Client, client_id)
-    authors = care_authors(user, client) if client is not None else set()
-    if not authors:
-        policy.deny("client", client_id)
-    return client, authors
-
-
 def _history(client_id: uuid.UUID, args: dict, action: str) -> dict:
-    client, authors = theme_authors_for(current_user, client_id)
-    frm, to = args.get("date_from"), args.get("date_to")
-    if frm and to and frm > to:
-        abort(422, message="The window is empty.", errors={"query": {"from": ["After `to`."]}})
-    history = client_theme_history(
-        client,
-        authors,
-        current_user.practice.timezone,
-        date_from=frm,
-        date_to=to,
+    _client, history = themes.theme_history(
+        current_user,
+        client_id,
+        date_from=args.get("date_from"),
+        date_to=args.get("date_to"),
         include_drafts=args["include_drafts"],
+        action=action,
     )
-    audit.record(db.session, action, object_type="client", object_id=client.id)
     return history
 
 

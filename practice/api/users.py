@@ -21,6 +21,7 @@ from practice.api.supervision import SupervisionSchema
 from practice.auth import admin, policy, service, supervision
 from practice.auth.models import ROLES, User
 from practice.extensions import db
+from practice.login import roles_required
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users of the practice")
 
@@ -69,7 +70,7 @@ def get_user_for(owner: User, user_id: uuid.UUID) -> User:
 
 @blp.route("")
 class Users(MethodView):
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(UserListArgs, location="query")
     @blp.response(200, page_of(UserSchema))
     def get(self, args):
@@ -83,7 +84,7 @@ class Users(MethodView):
             query = query.where(User.active.is_(args["active"]))
         return paginate(query.order_by(User.name, User.id), args)
 
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, args):
@@ -98,13 +99,13 @@ class Users(MethodView):
 
 @blp.route("/<uuid:user_id>")
 class UserItem(MethodView):
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.response(200, UserSchema)
     def get(self, user_id):
         """One user of the practice."""
         return get_user_for(current_user, user_id)
 
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, args, user_id):
@@ -118,7 +119,7 @@ class UserItem(MethodView):
 
 @blp.route("/<uuid:user_id>/totp")
 class UserTotp(MethodView):
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.response(204)
     @blp.alt_response(409, description="Your own factor: use /api/v1/auth/totp/disable")
     def delete(self, user_id):
@@ -138,7 +139,7 @@ class UserTotp(MethodView):
 
 @blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")
 class Supervisee(MethodView):
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.response(201, SupervisionSchema)
     @blp.alt_response(200, schema=SupervisionSchema, description="A link was open already")
     def post(self, user_id, clinician_id):
@@ -153,7 +154,7 @@ class Supervisee(MethodView):
             refuse_fields(exc.errors)
         return link, 201 if created else 200
 
-    @policy.roles_required("owner")
+    @roles_required("owner")
     @blp.response(204)
     def delete(self, user_id, clinician_id):
         """End the link, or withdraw the pending request; the supervisor loses access at once."""

@@ -34,12 +34,14 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
+from practice import actor as actors
+from practice.actor import Actor
 from practice.audit.models import AuditCheckpoint, AuditEntry
 from practice.database import driver_connection, driver_sql, pipelined, utcnow
 
@@ -115,20 +117,21 @@ def record(
 ) -> None:
     """Queue one audit event on `session`; it is written when the session commits.
 
-    `actor` defaults to the logged-in user. Only identifiers are accepted (ValueError
-    otherwise), so clinical text cannot reach the log through any argument.
+    `actor`: an Actor, or a User acting from where the session's bound actor acts;
+    defaults to the actor the boundary bound to the session (practice/actor.py). Only
+    identifiers are accepted (ValueError otherwise), so clinical text cannot reach the
+    log through any argument.
     """
     _check_names(action, object_type, outcome)
-    if actor is None and has_request_context():
-        # The caller only if the request already authenticated one: asking current_user
-        # here would run the login check on routes that need none (login, calendar feed).
-        caller = g.get("_login_user")
-        if caller is not None and caller.is_authenticated:
-            actor = caller
+    origin = actors.bound(session)
+    if actor is None:
+        actor = origin
+    if isinstance(actor, Actor):
+        origin, actor = actor, actor.user
     actor_id = _as_uuid(getattr(actor, "id", None))
     if practice_id is None and actor is not None:
         practice_id = getattr(actor, "practice_id", None)
-    address = request.remote_addr if has_request_context() else None
+    address = origin.address if origin is not None else None
     if isinstance(session, scoped_session):
         session = session()
     if not session.in_transaction():
@@ -236,6 +239,7 @@ _MOVE_HEAD = (
         key_fingerprint=sa.bindparam("fingerprint"),
     )
 )
+_COMMIT = "COMMIT"
 _ANY_ENTRY = sa.select(AuditEntry.seq).where(AuditEntry.chain_id == sa.bindparam("chain")).limit(1)
 
 
@@ -304,8 +308,9 @@ def _read_head(connection: sa.Connection, chain: uuid.UUID):
         return cursor.fetchone()
 
 
-def _append(connection: sa.Connection, rows: list[dict], head: dict) -> None:
-    """Insert the entries and move the checkpoint."""
+def _append(connection: sa.Connection, rows: list[dict], head: dict, commit: bool) -> None:
+    """Insert the entries and move the checkpoint; with `commit`, COMMIT in the same
+    round trip (PostgreSQL), so the chain lock is released one round trip sooner."""
     if not pipelined(connection):
         connection.execute(_APPEND, rows)
         connection.execute(_MOVE_HEAD, head)
@@ -315,6 +320,11 @@ def _append(connection: sa.Connection, rows: list[dict], head: dict) -> None:
     with driver_connection(connection) as driver, driver.pipeline(), driver.cursor() as cursor:
         cursor.executemany(append, rows)
         cursor.execute(move, head)
+        if commit:
+            # The driver's own commit() then finds no transaction open and sends nothing;
+            # SQLAlchemy's commit completes as usual. Nothing is written after this hook:
+            # it flushed the session first and is the only before_commit listener.
+            cursor.execute(_COMMIT)
 
 
 def _key_change(previous: str, first: Event) -> Event:
@@ -330,11 +340,13 @@ def _key_change(previous: str, first: Event) -> Event:
     )
 
 
-def write_pending(session: Session) -> None:
-    """Append queued events to the chain and move the signed checkpoint.
+def write_pending(session: Session, *, committing: bool = False) -> None:
+    """Append queued events to their chains and move the signed checkpoints.
 
     Plain Core statements on the session's connection: entries are never read back
     through the session, and the unit of work would cost more than the rest together.
+    `committing` (the session's outermost commit is under way): on PostgreSQL the
+    transaction's COMMIT goes with the last chain's append, in one round trip.
     """
     pending: list[Event] = session.info.pop(PENDING, [])
     if not pending:
@@ -353,11 +365,14 @@ def write_pending(session: Session) -> None:
             chains.setdefault(DEPLOYMENT_CHAIN, []).append(opened)
     # Several chains (rare: an operator command touching two practices) are locked in
     # one fixed order, so two such commits cannot deadlock.
-    for chain in sorted(chains):
-        _append_to(connection, chain, chains[chain], key)
+    order = sorted(chains)
+    for chain in order:
+        _append_to(connection, chain, chains[chain], key, committing and chain == order[-1])
 
 
-def _append_to(connection: sa.Connection, chain: uuid.UUID, pending: list[Event], key) -> None:
+def _append_to(
+    connection: sa.Connection, chain: uuid.UUID, pending: list[Event], key, commit: bool
+) -> None:
     seq, prev, other_key = _lock_head(connection, chain)
     if other_key is not None:
         # The log so far was written with another chain key (a restore onto a server
@@ -389,7 +404,7 @@ def _append_to(connection: sa.Connection, chain: uuid.UUID, pending: list[Event]
         "signature": checkpoint_signature(seq, prev, chain),
     }
     head["fingerprint"] = key_fingerprint()
-    _append(connection, rows, head)
+    _append(connection, rows, head, commit)
 
 
 def _before_commit(session: Session) -> None:
@@ -397,7 +412,28 @@ def _before_commit(session: Session) -> None:
     # the outermost commit only, so its lock stays the last one a transaction takes.
     if session.in_nested_transaction():
         return
-    write_pending(session)
+    write_pending(session, committing=_commits_alone(session))
+
+
+def _commits_alone(session: Session) -> bool:
+    """True when the session's commit is a plain COMMIT of one connection's transaction,
+    which the chain's last round trip may then carry (not two-phase, one bind, and no
+    other before_commit listener that could still write)."""
+    transaction = session.get_transaction()
+    if session.twophase or transaction is None:
+        return False
+    # SQLAlchemy keeps no public list of a session transaction's connections (pinned
+    # below 2.1): (connection, its transaction, whether the session commits it, ...).
+    held = {id(entry[0]): entry for entry in transaction._connections.values()}
+    if len(held) != 1:
+        return False
+    connection, own, commits = next(iter(held.values()))[:3]
+    # Not when the session joined a transaction someone else began (a savepoint inside
+    # it, as the test suite's sessions do): COMMIT would end that transaction.
+    if not commits or connection.in_nested_transaction() or own is not connection.get_transaction():
+        return False
+    listeners = session.dispatch.before_commit
+    return len(listeners) == 1 and _before_commit in listeners
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from practice.errors import Invalid
 
-class PolicyError(ValueError):
-    """A request the rules refuse; `errors` maps field names to messages (for a 422)."""
 
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("refused")
-        self.errors = errors
+class PolicyError(Invalid, ValueError):
+    """A request the rules refuse; `errors` maps field names to messages."""
 
 
 class SignInRefused(Exception):

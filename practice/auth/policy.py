@@ -1,23 +1,21 @@
 """The access policy: who may do what on which object, always within the caller's practice.
 
 Every domain's loader asks these questions instead of checking roles itself. What a
-caller may not see is reported as 404 by the loaders (indistinguishable from an id that
-does not exist); a role that may see a resource but not change it gets 403.
+caller may not see is refused as NotFound by the loaders (indistinguishable from an id
+that does not exist); a role that may see a resource but not change it, as Forbidden
+(practice/errors.py; the front ends answer 404 and 403).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import NoReturn
 
 import sqlalchemy as sa
-from flask_login import current_user, login_required
-from flask_smorest import abort
 
 from practice.audit import service as audit
 from practice.auth.models import Supervision, User
+from practice.errors import Forbidden, NotFound
 from practice.extensions import db
 
 
@@ -108,31 +106,17 @@ def can_write_note(user: User, note) -> bool:
 
 
 def deny(
-    object_type: str, object_id=None, *, code: int = 404, message: str | None = None
+    object_type: str, object_id=None, *, forbidden: bool = False, message: str | None = None
 ) -> NoReturn:
-    """Record an authorization failure and answer 404 (or 403) in the error shape."""
+    """Record an authorization failure (audited as denied) and refuse: NotFound by
+    default, since what the actor may not see reads as absent; Forbidden with
+    `forbidden=True`, for what they may see but not change."""
     audit.record(
         db.session, "access.denied", object_type=object_type, object_id=object_id, outcome="denied"
     )
-    if code == 404:
-        abort(404, message=message or f"No such {object_type.replace('_', ' ')}.")
-    abort(code, message=message or "You are not allowed to do that.")
-
-
-def roles_required(*roles: str) -> Callable:
-    """View decorator: logged in (401) and holding one of `roles` (403, audited)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapper(*args, **kwargs):
-            if not current_user.has_role(*roles):
-                deny("route", code=403, message="Your role does not allow this.")
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
+    if forbidden:
+        raise Forbidden(message)
+    raise NotFound(object_type, message)
 
 
 def can_see_appointment(user: User, appointment) -> bool:

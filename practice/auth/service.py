@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from practice.actor import acting
 from practice.audit import service as audit
 from practice.auth import passwords, sessions, throttle, totp
 from practice.auth.errors import PolicyError, SignInRefused
@@ -105,7 +106,7 @@ def change_password(user: User, new_password: str) -> None:
 def finish_password_change(user: User, *, revoke_tokens: bool) -> int:
     """After the user's own change: their other sessions end and, when they ask, every API
     token of theirs is revoked (each audited); returns how many tokens were revoked."""
-    if sessions.end_sessions(user, "password_changed", keep=sessions.current_session()):
+    if sessions.end_sessions(user, "password_changed", keep=acting(db.session).user_session):
         audit.record(db.session, "auth.sessions_ended", object_type="user", object_id=user.id)
     revoked = revoke_all_api_tokens(user) if revoke_tokens else 0
     if revoked:
@@ -142,8 +143,10 @@ def _second_factor_ok(user: User, code: str | None) -> bool:
     return not user.totp_enabled or totp.accept_code(user, code)
 
 
-def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, UserSession]:
-    """Check the email, password and (when enrolled) second factor, and start a session.
+def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, UserSession, str]:
+    """Check the email, password and (when enrolled) second factor, and start a session
+    begun from where the actor is: the user, the session record and its secret (for the
+    boundary's cookie).
 
     SignInRefused with one message for every failure (unknown email, wrong password,
     deactivated account, missing or wrong code), or the throttle's message and wait:
@@ -165,9 +168,9 @@ def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, U
     throttle.record_success(email)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    record, _secret = sessions.start_session(user)
+    record, secret = sessions.start_session(user, acting(db.session).address)
     audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
-    return user, record
+    return user, record, secret
 
 
 def reauthenticate(user: User, password: str, code: str | None, action: str) -> None:
@@ -265,7 +268,7 @@ def change_email(user: User, new_email: str) -> None:
             db.session.flush()
     except sa.exc.IntegrityError:
         raise PolicyError({"email": ["A user with this email already exists."]}) from None
-    sessions.end_sessions(user, "email_changed", keep=sessions.current_session())
+    sessions.end_sessions(user, "email_changed", keep=acting(db.session).user_session)
     revoke_all_api_tokens(user)
 
 

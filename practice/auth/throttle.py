@@ -21,11 +21,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 from limits import RateLimitItem, parse_many
 
+from practice.actor import acting
 from practice.auth.sessions import digest
-from practice.extensions import limiter
+from practice.extensions import db, limiter
 
 PREFIX = "signin"
 
@@ -55,7 +56,7 @@ def _account(email: str) -> str:
 
 
 def _address(address: str | None) -> str:
-    return digest("address " + (address or request.remote_addr or ""))[:32]
+    return digest("address " + (address or acting(db.session).address or ""))[:32]
 
 
 def _counters(email: str, address: str | None) -> list[_Counter]:

@@ -19,6 +19,7 @@ from practice.auth import policy
 from practice.auth.models import User
 from practice.clients import duplicates
 from practice.clients.models import CareTeamMember, Client
+from practice.errors import Invalid
 from practice.extensions import db
 
 MAX_CARE_TEAM = 20
@@ -40,12 +41,10 @@ DEMOGRAPHIC_FIELDS = (
 NO_SUCH_CLINICIAN = "No active clinician of this practice has this id."
 
 
-class ClientError(ValueError):
-    """A client record the rules refuse; `errors` maps field names to messages (a 422)."""
+class ClientError(Invalid, ValueError):
+    """A client record the rules refuse; `errors` maps field names to messages."""
 
-    def __init__(self, errors: dict):
-        super().__init__("refused")
-        self.errors = errors
+    default_message = "The client record was refused."
 
 
 def get_client_for(user: User, client_id: uuid.UUID) -> Client:
@@ -227,7 +226,7 @@ def create_client(user: User, data: dict, *, allow_duplicate: bool = False) -> C
     duplicates.PossibleDuplicate when it looks like a client the caller can see, unless
     `allow_duplicate` (then registered, and the override audited)."""
     if not user.has_role("owner", "scheduler", "clinician"):
-        policy.deny("client", code=403, message="Your role does not allow this.")
+        policy.deny("client", forbidden=True, message="Your role does not allow this.")
     record = {name: data.get(name) for name in DEMOGRAPHIC_FIELDS}
     record["status"] = record["status"] or "active"
     primary_id = data.get("primary_clinician_id")
@@ -237,7 +236,7 @@ def create_client(user: User, data: dict, *, allow_duplicate: bool = False) -> C
         raise ClientError({"primary_clinician_id": ["Missing data for required field."]})
     if _clinician_only(user) and primary_id != user.id:
         policy.deny(
-            "client", code=403, message="Clinicians can create clients only for themselves."
+            "client", forbidden=True, message="Clinicians can create clients only for themselves."
         )
     if record["status"] == "discharged" and record["discharge_date"] is None:
         record["discharge_date"] = practice_today(user)
@@ -277,11 +276,13 @@ def update_client(user: User, client: Client, changes: dict) -> Client:
         team_ids = list(dict.fromkeys(team_ids))
     if _clinician_only(user):
         if primary_changed:
-            policy.deny("client", client.id, code=403, message="Only the front desk reassigns.")
+            policy.deny(
+                "client", client.id, forbidden=True, message="Only the front desk reassigns."
+            )
         team_changed = team_ids is not None and set(team_ids) != client.care_team_ids
         if team_changed and client.primary_clinician_id != user.id:
             policy.deny(
-                "client", client.id, code=403, message="Only the primary clinician does that."
+                "client", client.id, forbidden=True, message="Only the primary clinician does that."
             )
     if primary_changed and team_ids is None:
         team_ids = [m for m in client.care_team_ids if m != primary_id]

@@ -11,12 +11,15 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from practice import paging
 from practice.audit import service as audit
+from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.notes.access import get_clinical_client_for
 from practice.notes.models import Figure
 from practice.notes.rules import Invalid, owned_or_404, sealed_view
 
@@ -106,3 +109,34 @@ def _refuse_second_therapist(payload: dict) -> None:
                 ]
             }
         )
+
+
+# --- a client's figures, read and written (what the front ends call) ----------------
+# Each checks access (practice/notes/access.py), audits, and seals or unseals.
+
+
+def list_figures(user: User, client_id: uuid.UUID, *, page: int, page_size: int) -> dict:
+    """One page of the client's figures, the built-in therapist figure first (created on
+    first need by the client's clinicians; a supervisor's read never writes); audited."""
+    client = get_clinical_client_for(user, client_id)
+    if policy.can_do_clinical_work(user, client):
+        ensure_therapist_figure(client, user)
+    result = paging.paginate(figures_query(client), page, page_size)
+    cipher = client_keys.client_cipher(client)
+    audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
+    return {**result, "items": [figure_view(figure, cipher) for figure in result["items"]]}
+
+
+def add_figure(user: User, client_id: uuid.UUID, payload: dict) -> dict:
+    """A new person in the client's life (sealed, audited by create_figure)."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    figure = create_figure(user, client, payload)
+    return figure_view(figure, client_keys.client_cipher(client))
+
+
+def change_figure(user: User, client_id: uuid.UUID, figure_id: uuid.UUID, changes: dict) -> dict:
+    """Change a figure's label, role or period (sealed, audited by update_figure)."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    figure = get_figure(client, figure_id)
+    update_figure(client, figure, changes)
+    return figure_view(figure, client_keys.client_cipher(client))

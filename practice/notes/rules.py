@@ -1,28 +1,23 @@
-"""What the notes domain's services share: their errors and the compare-and-set write."""
+"""What the notes domain's services share: their errors (the domain's, practice/errors.py)
+and the compare-and-set write."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from practice import errors
 from practice.auth import policy
 from practice.database import utcnow
+from practice.errors import Conflict, Stale
 from practice.extensions import db
 
+__all__ = ["Conflict", "Invalid", "Stale", "compare_and_set", "owned_or_404", "sealed_view"]
 
-class Invalid(Exception):
+
+class Invalid(errors.Invalid):
     """Input that is well-formed but refers to the wrong things; `errors` is field-level."""
 
-    def __init__(self, errors: dict):
-        super().__init__("invalid reference")
-        self.errors = errors
-
-
-class Conflict(Exception):
-    """The object's state forbids the change (signed note, merged script, taken slot)."""
-
-
-class Stale(Exception):
-    """The caller's version is not the current one."""
+    default_message = "The request refers to something it cannot use."
 
 
 def compare_and_set(model, obj, version: int, values: dict, *conditions) -> None:

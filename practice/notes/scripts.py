@@ -7,15 +7,18 @@ and a merged script points to its survivor so theme history follows it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 import sqlalchemy as sa
 
+from practice import paging, versions
 from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.notes.access import get_clinical_client_for
 from practice.notes.models import FIRST_VERSION, Script
 from practice.notes.rules import Conflict, Invalid, compare_and_set, owned_or_404, sealed_view
 
@@ -136,3 +139,90 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
     )
     audit.record(db.session, "script.merge", object_type="script", object_id=script.id)
     return survivor
+
+
+# --- a client's scripts, read and written (what the front ends call) ----------------
+# Each checks access (practice/notes/access.py), audits, and seals or unseals.
+
+
+def _shown(client: Client, script: Script) -> dict:
+    return script_view(script, client_keys.client_cipher(client))
+
+
+def list_scripts(
+    user: User,
+    client_id: uuid.UUID,
+    *,
+    page: int,
+    page_size: int,
+    status: str | None = None,
+    include_merged: bool = False,
+) -> dict:
+    """One page of the client's scripts, decrypted; the list audited."""
+    client = get_clinical_client_for(user, client_id)
+    query = scripts_query(client, status=status, include_merged=include_merged)
+    result = paging.paginate(query, page, page_size)
+    cipher = client_keys.client_cipher(client)
+    audit.record(db.session, "script.list", object_type="client", object_id=client.id)
+    return {**result, "items": [script_view(script, cipher) for script in result["items"]]}
+
+
+def read_script(user: User, client_id: uuid.UUID, script_id: uuid.UUID) -> dict:
+    """One script, decrypted and audited."""
+    client = get_clinical_client_for(user, client_id)
+    script = get_script(client, script_id)
+    audit.record(db.session, "script.read", object_type="script", object_id=script.id)
+    return _shown(client, script)
+
+
+def start_script(user: User, client_id: uuid.UUID, payload: dict, status: str) -> dict:
+    """Name a new script of the client (sealed, audited by create_script)."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    return _shown(client, create_script(user, client, payload, status))
+
+
+def _to_write(
+    user: User,
+    client_id: uuid.UUID,
+    script_id: uuid.UUID,
+    sent: Collection[str] | None,
+    merged: str,
+) -> tuple[Client, Script]:
+    """The client and the script the user changes: Conflict (`merged`) once merged,
+    then PreconditionRequired/Stale unless one of the versions `sent` is current."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    script = get_script(client, script_id)
+    if script.merged_into_id is not None:
+        raise Conflict(merged)
+    versions.check_version(script.version, sent)
+    return client, script
+
+
+def change_script(
+    user: User,
+    client_id: uuid.UUID,
+    script_id: uuid.UUID,
+    changes: dict,
+    *,
+    sent: Collection[str] | None,
+) -> dict:
+    """Change a script's words or status, based on one of the versions `sent`."""
+    merged = "A merged script cannot be changed; edit its survivor."
+    client, script = _to_write(user, client_id, script_id, sent, merged)
+    update_script(client, script, changes, script.version)
+    return _shown(client, script)
+
+
+def merge_into(
+    user: User,
+    client_id: uuid.UUID,
+    script_id: uuid.UUID,
+    into_id: uuid.UUID,
+    *,
+    sent: Collection[str] | None,
+) -> dict:
+    """Merge the script (at one of the versions `sent`) into another of the client's."""
+    merged = "This script was already merged."
+    client, script = _to_write(user, client_id, script_id, sent, merged)
+    merge_script(client, script, into_id)
+    return _shown(client, script)

@@ -1,4 +1,8 @@
-"""Process notes and addenda, and the access loaders for notes and a client's clinical record.
+"""Process notes and addenda: the whole read and write of a note for both front ends.
+
+The front ends call the functions under "the record, read and written": each checks
+access (practice/notes/access.py), audits, and seals or unseals with the client's key,
+and returns the note as shown (a dict). The steps below them are the building blocks.
 
 Clinical words are sealed with the client's data key (practice/keys/client_keys.py) before
 they reach the session; only ids, dates, status and versions are plain. Services flush,
@@ -9,17 +13,21 @@ two writers with the same If-Match never both win (SQLite and PostgreSQL alike).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from practice import paging, versions
+from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import insert_now, new_id, utcnow
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.notes.access import get_clinical_client_for, get_note_for, note_authors_for
 from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import FIRST_VERSION, Figure, NoteAddendum, ProcessNote, Script
 from practice.notes.rules import Conflict, Invalid, Stale, compare_and_set
@@ -28,79 +36,6 @@ from practice.scheduling.models import Appointment
 
 MAX_ADDENDUM = 20_000
 APPOINTMENT_TAKEN = "This appointment already has a note."
-
-
-# --- access -------------------------------------------------------------------------
-
-
-def get_clinical_client_for(user: User, client_id: uuid.UUID, *, write: bool = False) -> Client:
-    """A client whose figures and scripts the user may see: assigned clinician, or (read
-    only) a supervisor of one. Everyone else: 404; a supervisor writing: 403."""
-    client = db.session.get(Client, client_id)
-    if client is not None and policy.can_do_clinical_work(user, client):
-        return client
-    if client is not None and policy.supervises_care_of(user, client):
-        if write:
-            policy.deny("client", client_id, code=403, message="Supervisors have read-only access.")
-        return client
-    policy.deny("client", client_id)
-
-
-def get_note_for(user: User, note_id: uuid.UUID, *, write: bool = False) -> ProcessNote:
-    """A note the user may read (author, or the author's supervisor); 404 otherwise.
-    With `write`, only the author: a supervisor gets 403."""
-    note = db.session.get(ProcessNote, note_id)
-    if note is None or not policy.can_read_note(user, note):
-        policy.deny("note", note_id)
-    if write and not policy.can_write_note(user, note):
-        policy.deny("note", note_id, code=403, message="Only the author changes a note.")
-    return note
-
-
-def readable_author_ids(user: User) -> set[uuid.UUID]:
-    """Whose notes the user may read: their own (as a clinician) and their current
-    supervisees'."""
-    own = {user.id} if user.has_role("clinician") else set()
-    return own | policy.supervisee_ids(user)
-
-
-def care_authors(
-    user: User, client: Client, authors: set[uuid.UUID] | None = None
-) -> set[uuid.UUID]:
-    """The readable authors (see readable_author_ids; pass them if already known) when
-    the user is in the client's current care: assigned to the client, or supervising a
-    clinician who is. Else the empty set."""
-    if not policy.in_practice(user, client):
-        return set()
-    authors = readable_author_ids(user) if authors is None else authors
-    in_care = policy.can_do_clinical_work(user, client) or policy.supervises_care_of(
-        user, client, authors - {user.id}
-    )
-    return authors if in_care else set()
-
-
-def note_authors_for(user: User, client: Client) -> set[uuid.UUID]:
-    """Whose notes about `client` the user may list: the same rule as reading one note
-    (the author, or the author's supervisor while the link exists), applied to a client.
-    The readable authors when the user is in the client's care (care_authors), or when
-    any readable author has written about the client (a clinician taken off the care
-    team keeps their notes). An empty set: nothing for this user here (404).
-    """
-    if not policy.in_practice(user, client):
-        return set()
-    authors = readable_author_ids(user)
-    if not authors or care_authors(user, client, authors):
-        return authors
-    wrote = (
-        sa.select(ProcessNote.id)
-        .where(
-            ProcessNote.client_id == client.id,
-            ProcessNote.practice_id == client.practice_id,
-            ProcessNote.author_id.in_(authors),
-        )
-        .limit(1)
-    )
-    return authors if db.session.scalar(wrote) is not None else set()
 
 
 # --- notes --------------------------------------------------------------------------
@@ -331,3 +266,110 @@ def add_addendum(user: User, note: ProcessNote, client: Client, text: str) -> No
     db.session.add(addendum)
     db.session.flush()
     return addendum
+
+
+# --- the record, read and written (what the front ends call) ------------------------
+
+NOTE_SIGNED = "A signed note cannot change; add an addendum instead."
+ALREADY_SIGNED = "This note is already signed."
+
+
+def shown(note: ProcessNote, content: dict | None = None) -> dict:
+    """The note as the front ends show it, with its addenda. `content`: what was just
+    sealed, so it need not be decrypted again; a draft has no addenda to look up."""
+    cipher = client_keys.client_cipher(db.session.get(Client, note.client_id))
+    addenda = [] if note.status == "draft" else addenda_of(note)
+    return note_view(note, cipher, addenda, content=content)
+
+
+def list_notes(
+    user: User,
+    client_id: uuid.UUID,
+    *,
+    page: int,
+    page_size: int,
+    status: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    desc: bool = False,
+) -> dict:
+    """One page of the notes about a client the user may read, decrypted; the list and
+    every note on the page audited. NotFound (audited) when the user may read none."""
+    client = db.session.get(Client, client_id)
+    authors = note_authors_for(user, client) if client is not None else set()
+    if not authors:
+        policy.deny("client", client_id)
+    query = notes_query(authors, client, status=status, start=start, end=end, desc=desc)
+    result = paging.paginate(query, page, page_size)
+    cipher = client_keys.client_cipher(client)
+    audit.record(db.session, "note.list", object_type="client", object_id=client.id)
+    addenda = addenda_by_note(result["items"])
+    items = []
+    for note in result["items"]:
+        items.append(note_view(note, cipher, addenda[note.id]))
+        audit.record(db.session, "note.read", object_type="note", object_id=note.id)
+    return {**result, "items": items}
+
+
+def read_note(user: User, note_id: uuid.UUID, *, write: bool = False) -> dict:
+    """One note with its addenda, decrypted and audited. With `write`, only for its
+    author (the editor opens what the author will change)."""
+    note = get_note_for(user, note_id, write=write)
+    audit.record(db.session, "note.read", object_type="note", object_id=note.id)
+    return shown(note)
+
+
+def start_note(
+    user: User,
+    client_id: uuid.UUID,
+    session_date: date,
+    content: dict,
+    appointment_id: uuid.UUID | None = None,
+) -> dict:
+    """A new draft by the user about the client, sealed and audited."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    note = create_note(user, client, session_date, content, appointment_id)
+    audit.record(db.session, "note.create", object_type="note", object_id=note.id)
+    return shown(note, content)
+
+
+def update_note(
+    user: User,
+    note_id: uuid.UUID,
+    content: dict,
+    *,
+    sent: Collection[str] | None,
+    session_date: date | None = None,
+) -> dict:
+    """Replace a draft's content (and date), based on one of the versions `sent`:
+    Conflict for a signed note, PreconditionRequired/Stale for a missing or other
+    version. Sealed and audited."""
+    note = get_note_for(user, note_id, write=True)
+    if note.status != "draft":
+        raise Conflict(NOTE_SIGNED)
+    versions.check_version(note.version, sent)
+    client = db.session.get(Client, note.client_id)
+    replace_note_content(note, client, content, note.version, session_date)
+    audit.record(db.session, "note.update", object_type="note", object_id=note.id)
+    return shown(note, content)
+
+
+def sign_note_for(user: User, note_id: uuid.UUID, *, sent: Collection[str] | None) -> dict:
+    """Sign the draft the user read (one of the versions `sent`): locked for good."""
+    note = get_note_for(user, note_id, write=True)
+    if note.status != "draft":
+        raise Conflict(ALREADY_SIGNED)
+    versions.check_version(note.version, sent)
+    sign_note(note)  # compare-and-set on the version just read (and matched)
+    audit.record(db.session, "note.sign", object_type="note", object_id=note.id)
+    return shown(note)
+
+
+def add_note_addendum(user: User, note_id: uuid.UUID, text: str) -> dict:
+    """Append a correction to a signed note: sealed, attributed, audited."""
+    note = get_note_for(user, note_id, write=True)
+    client = db.session.get(Client, note.client_id)
+    addendum = add_addendum(user, note, client, text)
+    audit.record(db.session, "note.addendum", object_type="note", object_id=note.id)
+    audit.record(db.session, "addendum.create", object_type="addendum", object_id=addendum.id)
+    return shown(note)

@@ -32,14 +32,15 @@ import sqlalchemy as sa
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import utcnow
+from practice.errors import Conflict, Invalid
 from practice.extensions import db
 from practice.scheduling import recurrence
 from practice.scheduling.cancel_reasons import seal_reason
 from practice.scheduling.conflicts import Slot
 from practice.scheduling.models import Appointment, AppointmentSeries
 from practice.scheduling.service import (
-    SchedulingError,
     check_duration,
+    conflicts_audited,
     guarded_write,
     invalid,
     practice_zone,
@@ -76,6 +77,7 @@ def targets(appointment: Appointment, scope: str, *, include_detached: bool) -> 
     return sorted([appointment, *others], key=lambda a: a.series_index)
 
 
+@conflicts_audited("appointment.update")
 def change(actor: User, appointment: Appointment, changes: dict, scope: str | None) -> list:
     """Apply a PATCH; returns the appointments that changed (the target first)."""
     if scope is not None and appointment.series_id is None and scope != "this":
@@ -86,7 +88,7 @@ def change(actor: User, appointment: Appointment, changes: dict, scope: str | No
             raise invalid("status", "Change the status on its own, without other fields.")
         return change_status(appointment, changes, scope)
     if not any(name in changes for name in FIELDS):
-        raise SchedulingError(422, "Nothing to change.")
+        raise Invalid(message="Nothing to change.")
     return change_fields(actor, appointment, changes, scope)
 
 
@@ -94,13 +96,13 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
     """Attended, no-show or a cancellation (the latter may reach following occurrences)."""
     status = changes["status"]
     if status not in TRANSITIONS[appointment.status]:
-        raise SchedulingError(409, f"A {appointment.status} appointment cannot become {status}.")
+        raise Conflict(f"A {appointment.status} appointment cannot become {status}.")
     if status == "scheduled":
         if scope != "this":
             raise invalid("scope", "A cancellation is undone one occurrence at a time.")
         return [reinstate(appointment)]
     if status in ("attended", "no_show") and appointment.starts_at > utcnow():
-        raise SchedulingError(409, "An appointment that has not started cannot be marked so.")
+        raise Conflict("An appointment that has not started cannot be marked so.")
     if status not in CANCELLATIONS and scope != "this":
         raise invalid("scope", "Only cancellations reach following occurrences.")
     now = utcnow()
@@ -121,7 +123,7 @@ def reinstate(appointment: Appointment) -> Appointment:
     the conflicts otherwise) and the client is not discharged."""
     client = db.session.get(Client, appointment.client_id)
     if client.status == "discharged":
-        raise SchedulingError(409, "The client is discharged.")
+        raise Conflict("The client is discharged.")
     slot = Slot(
         appointment.starts_at,
         appointment.ends_at,
@@ -165,7 +167,7 @@ def _new_times(appointment, item, changes, zone) -> tuple[datetime, datetime]:
 def change_fields(actor: User, appointment: Appointment, changes: dict, scope: str) -> list:
     """Move, resize, re-room or re-kind the target and the occurrences its scope reaches."""
     if appointment.status != "scheduled":
-        raise SchedulingError(409, "Only scheduled appointments can be moved or changed.")
+        raise Conflict("Only scheduled appointments can be moved or changed.")
     room = resolve_room(actor, changes["room_id"]) if changes.get("room_id") else None
     zone = practice_zone(actor)
     changed = targets(appointment, scope, include_detached=False)

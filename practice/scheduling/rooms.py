@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from practice.auth import policy
 from practice.auth.models import User
+from practice.errors import Conflict
 from practice.extensions import db
 from practice.scheduling.models import Room
-from practice.scheduling.service import SchedulingError
 
 
 def get_room_for(actor: User, room_id: uuid.UUID) -> Room:
@@ -29,7 +29,7 @@ def _save(room: Room) -> None:
             db.session.add(room)
             db.session.flush()
     except IntegrityError:
-        raise SchedulingError(409, "A room with this name already exists.") from None
+        raise Conflict("A room with this name already exists.") from None
 
 
 def create_room(actor: User, name: str) -> Room:

@@ -1,7 +1,8 @@
 """Booking, listing and changing appointments: the scheduling rules, free of HTTP.
 
-Refusals raise SchedulingError (status 409/422 plus field errors or conflicts); the
-API turns them into the error envelope. Services flush, the request commits.
+Refusals raise the domain's errors (practice/errors.py): Invalid with field errors,
+Conflict (SlotTaken with the clashes the actor may see). Services flush, the request
+commits.
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients.models import Client
+from practice.errors import Conflict, Invalid
 from practice.extensions import db
 from practice.scheduling import recurrence
 from practice.scheduling.conflicts import MAX_DURATION, Slot, find_conflicts, overlapping
@@ -29,20 +33,67 @@ RETRYABLE = ("40P01", "40001")
 WRITE_ATTEMPTS = 5
 
 
-class SchedulingError(Exception):
-    """A refused scheduling request: HTTP-like status, message, field errors, conflicts."""
-
-    def __init__(self, status: int, message: str, *, errors=None, conflicts=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.conflicts = conflicts
+NOT_IN_CARE = (
+    "This clinician is not in the client's care: add them to the client's care team "
+    "(or make them the primary clinician) first, then book."
+)
 
 
-def invalid(field: str, message: str):
-    """A 422 naming one field."""
-    return SchedulingError(422, "The request was refused.", errors={field: [message]})
+class SlotTaken(Conflict):
+    """The time is taken. `clashes`: every clash found; what the actor may see of them
+    goes into `details` (`visible_conflicts`) on the way out of the service."""
+
+    def __init__(self, clashes: list[dict]):
+        super().__init__("The time is taken.")
+        self.clashes = clashes
+
+
+def invalid(field: str, message: str) -> Invalid:
+    """A refusal naming one field."""
+    return Invalid({field: [message]})
+
+
+def visible_conflicts(actor: User, clashes: list[dict]) -> list[dict]:
+    """The clashes as the actor may see them (SECURITY 36): id and times of the
+    appointments they can read (policy.can_see_appointment: owners and schedulers all, a
+    clinician their own); for any other only that one exists, and why — no id, no times,
+    one entry per reason. A clinician may not see a colleague's calendar, so not their
+    busy times either."""
+    shown, hidden = [], []
+    for clash in clashes:
+        if policy.can_see_appointment(actor, clash["appointment"]):
+            shown.append(
+                {
+                    "appointment_id": str(clash["appointment_id"]),
+                    "starts_at": clash["starts_at"].isoformat(),
+                    "ends_at": clash["ends_at"].isoformat(),
+                    "reason": clash["reason"],
+                }
+            )
+        elif clash["reason"] not in hidden:
+            hidden.append(clash["reason"])
+    return shown + [{"reason": reason, "hidden": True} for reason in hidden]
+
+
+def conflicts_audited(action: str) -> Callable:
+    """For a service taking the actor first: a Conflict it raises is audited as a failed
+    `action` (no ids: nothing was written), and a taken slot names what the actor may
+    see of the clashes."""
+
+    def decorator(step: Callable) -> Callable:
+        @wraps(step)
+        def wrapper(actor: User, *args, **kwargs):
+            try:
+                return step(actor, *args, **kwargs)
+            except Conflict as error:
+                audit.record(db.session, action, object_type="appointment", outcome="failure")
+                if isinstance(error, SlotTaken):
+                    error.details = {"conflicts": visible_conflicts(actor, error.clashes)}
+                raise
+
+        return wrapper
+
+    return decorator
 
 
 def practice_zone(user: User) -> ZoneInfo:
@@ -77,7 +128,7 @@ def resolve_people(actor: User, client_id, clinician_id) -> tuple[Client, User]:
     elif not policy.sees_all_clients(actor) and clinician.id != actor.id:
         errors["clinician_id"] = ["Clinicians book only their own appointments."]
     if errors:
-        raise SchedulingError(422, "The request was refused.", errors=errors)
+        raise Invalid(errors)
     if not policy.can_book(actor, client, clinician.id):
         raise invalid("client_id", "No such client.")
     return client, clinician
@@ -133,7 +184,7 @@ def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=(
     for attempt in range(WRITE_ATTEMPTS):
         conflicts = find_conflicts(slots, ignore_ids)
         if conflicts:
-            raise SchedulingError(409, "The time is taken.", conflicts=conflicts)
+            raise SlotTaken(conflicts)
         try:
             with db.session.begin_nested():
                 apply()
@@ -143,12 +194,13 @@ def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=(
             state = _sqlstate(error)
             if state == EXCLUSION_VIOLATION:
                 conflicts = find_conflicts(slots, ignore_ids)
-                raise SchedulingError(409, "The time is taken.", conflicts=conflicts) from None
+                raise SlotTaken(conflicts) from None
             if state not in RETRYABLE or attempt == WRITE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
+@conflicts_audited("appointment.create")
 def book(actor: User, data: dict) -> list[Appointment]:
     """Book one appointment, or a whole series (every occurrence checked); returns them all."""
     client, clinician = resolve_people(actor, data["client_id"], data["clinician_id"])

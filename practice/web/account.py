@@ -17,9 +17,10 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from practice import login
 from practice.api.auth import LoginSchema, PasswordChangeSchema, TotpEnableSchema
 from practice.audit import service as audit
-from practice.auth import service, sessions, totp
+from practice.auth import service, totp
 from practice.auth.models import User
 from practice.extensions import db
 from practice.web.pages import LOGIN_CSRF, fresh_login_token, refused, safe_path, signed_in
@@ -96,13 +97,14 @@ def sign_in_post():
     except ValidationError:
         return _sign_in_form(422, error="Enter your email and password.", email=email)
     try:
-        user, record = service.sign_in(args["email"], args["password"], args.get("totp"))
+        user, record, secret = service.sign_in(args["email"], args["password"], args.get("totp"))
     except service.SignInRefused as refusal:
         db.session.commit()  # the failure counters and audit entries stick
         if refusal.retry_after is not None:
             headers = {"Retry-After": str(refusal.retry_after)}
             return _sign_in_form(429, headers, error=refusal.message, email=email)
         return _sign_in_form(401, error=refusal.message, email=email)
+    login.open_session(secret)
     session.pop(LOGIN_CSRF, None)
     carry = _carry()
     if carry["resume_path"] and carry["kept"]:
@@ -119,7 +121,7 @@ def sign_in_post():
 @signed_in
 def sign_out():
     audit.record(db.session, "auth.logout", object_type="user", object_id=current_user.id)
-    sessions.end_current_session("logout")
+    login.end_current_session("logout")
     return redirect(url_for("web_account.sign_in", bye=1))
 
 

@@ -21,8 +21,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from practice import login
 from practice.audit import service as audit
-from practice.auth import sessions
 from practice.extensions import db
 
 bp = Blueprint(
@@ -67,7 +67,7 @@ TITLES = {
 
 def guard():
     """Before every page: a user with a pending step is sent to it (the API answers 403
-    instead, see sessions._refuse_until_done)."""
+    instead, see login._refuse_until_done)."""
     if request.path.startswith("/api/") or request.endpoint in STEP_ENDPOINTS:
         return None
     if current_user.is_authenticated and g.get("pending_steps"):
@@ -85,7 +85,7 @@ def signed_in(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         if current_user.is_authenticated:
             return view(*args, **kwargs)
-        if session.get(sessions.SESSION_KEY) or request.method == "POST":
+        if session.get(login.SESSION_KEY) or request.method == "POST":
             return signed_out_page()  # a form posted when signed out keeps what it held
         return redirect(url_for("web_account.sign_in", next=request.full_path.rstrip("?")))
 
@@ -167,7 +167,7 @@ def refused(action: str, object_type: str, object_id) -> None:
 
 
 def csrf_token() -> str:
-    record = sessions.current_session()
+    record = login.current_session()
     return record.csrf_token if record is not None else ""
 
 
@@ -198,7 +198,7 @@ def error_page(error: HTTPException):
         message = error.description  # abort(code, "a plain sentence")
     if code >= 500:
         message = None
-    if message and sessions.CSRF_HEADER in message:
+    if message and login.CSRF_HEADER in message:
         message = "The form expired or did not come from this site: go back, reload, try again."
     if code == 404:
         message = None  # the same page for "missing" and "not yours"

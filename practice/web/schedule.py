@@ -10,13 +10,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.appointments import AppointmentUpdateSchema
-from practice.api.themes import theme_authors_for
 from practice.audit import service as audit
 from practice.clients.models import Client
 from practice.clients.service import practice_today
+from practice.errors import Invalid
 from practice.extensions import db
 from practice.scheduling import changes, service
-from practice.themes.brief import session_brief
+from practice.themes import service as themes
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused, signed_in
 
@@ -104,9 +104,9 @@ def mark(appointment_id):
         changed = changes.change(current_user, appointment, args, None)
     except ValidationError:
         abort(400, "Choose attended or no-show.")
-    except service.SchedulingError as error:
+    except Invalid:
         refused("appointment.status", "appointment", appointment.id)
-        abort(error.status if error.status in (409, 422) else 400, error.message)
+        raise
     for item in changed:
         audit.record(db.session, "appointment.status", object_type="appointment", object_id=item.id)
     zone = service.practice_zone(current_user)
@@ -121,17 +121,9 @@ def mark(appointment_id):
 def before_session(appointment_id):
     """An appointment of mine with the brief for it: the last note, recent and dormant
     scripts, unresolved ruptures, the last enactment."""
-    appointment = service.get_appointment_for(current_user, appointment_id)
-    client, authors = theme_authors_for(current_user, appointment.client_id)
+    appointment, client, brief = themes.brief_for(current_user, appointment_id)
     zone = service.practice_zone(current_user)
     starts = appointment.starts_at.astimezone(zone)
-    brief = session_brief(client, authors, zone.key, starts.date())
-    audit.record(
-        db.session, "appointment.read", object_type="appointment", object_id=appointment.id
-    )
-    audit.record(db.session, "themes.read", object_type="client", object_id=client.id)
-    for note_id in brief["read"]:
-        audit.record(db.session, "note.read", object_type="note", object_id=note_id)
     return render_template(
         "schedule/before.html",
         appointment=appointment,

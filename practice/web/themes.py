@@ -10,10 +10,8 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from practice.api.themes import ThemeArgs, theme_authors_for
-from practice.audit import service as audit
-from practice.extensions import db
-from practice.themes.loader import client_theme_history
+from practice.api.themes import ThemeArgs
+from practice.themes import service as theme_service
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages
 
@@ -33,17 +31,14 @@ def _window() -> dict:
 
 
 def _history(client_id):
-    client, authors = theme_authors_for(current_user, client_id)
     args = _window()
-    history = client_theme_history(
-        client,
-        authors,
-        current_user.practice.timezone,
+    client, history = theme_service.theme_history(
+        current_user,
+        client_id,
         date_from=args.get("date_from"),
         date_to=args.get("date_to"),
         include_drafts=args["include_drafts"],
     )
-    audit.record(db.session, "themes.read", object_type="client", object_id=client.id)
     return client, args, history
 
 
