@@ -67,7 +67,9 @@ def test_each_practice_has_its_own_phone_region(client, app, monkeypatch):
     settle()
 
     def add_client(owner, phone):
+        # The same person again each time: registered anyway (duplicates are their own test).
         body = {"first_name": "Ilse", "last_name": "Nordwind", "phone": phone}
+        body["allow_duplicate"] = True
         return client.post("/api/v1/clients", json=body, headers=bearer(owner))
 
     vienna_mobile, berlin_line = "0660 1234567", "030 901820"
@@ -94,7 +96,9 @@ def test_each_practice_has_its_own_phone_region(client, app, monkeypatch):
         {"name": ""},
         {"name": 5},
         {"name": "x" * 100_000},
-        {"timezone": "Europe/Paris"},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"timezone": ""},
+        {"timezone": 1},
         {"phone_region": "XX"},
         {"phone_region": "Germany"},
         {"phone_region": 49},
@@ -170,3 +174,14 @@ def test_logout_works_while_enrolment_is_pending(client, clock):
     headers = login_csrf(client, clinician)
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert_error(client.get("/api/v1/auth/me"), 401)
+
+
+def test_owners_move_the_practice_to_another_time_zone(client):
+    practice = make_practice()
+    owner, clinician = make_user(practice, ["owner"]), make_user(practice, ["clinician"])
+    settle()
+    moved = client.patch(URL, json={"timezone": "Europe/Lisbon"}, headers=bearer(owner))
+    assert moved.status_code == 200 and moved.get_json()["timezone"] == "Europe/Lisbon"
+    assert_error(client.patch(URL, json={"timezone": "UTC"}, headers=bearer(clinician)), 403)
+    db.session.expire_all()
+    assert db.session.get(type(practice), practice.id).timezone == "Europe/Lisbon"
