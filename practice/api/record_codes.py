@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from practice.api.common import audit_refusals
+from practice.api.notes import NoteSchema
 from practice.auth import policy
 from practice.login import current_actor
 from practice.record import codes, own_copy
@@ -65,12 +66,27 @@ class RecordCodes(MethodView):
         return {**saved, "vocabularies": vocabularies()}
 
 
+class OwnCopyAuthorSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class OwnCopyClientSchema(Schema):
+    id = fields.UUID()
+    first_name = fields.String()
+    last_name = fields.String()
+    date_of_birth = fields.Date(allow_none=True)
+
+
 class OwnCopySchema(Schema):
-    format = fields.String()
+    format = fields.String(metadata={"description": "practice.own-process-notes/1"})
     exported_at = fields.DateTime()
-    author = fields.Dict()
-    client = fields.Dict()
-    notes = fields.List(fields.Dict(), metadata={"description": "Your notes, with addenda"})
+    author = fields.Nested(OwnCopyAuthorSchema)
+    client = fields.Nested(OwnCopyClientSchema)
+    notes = fields.List(
+        fields.Nested(NoteSchema),
+        metadata={"description": "Your notes about the client, oldest first, with addenda"},
+    )
 
 
 @blp.route("/clients/<uuid:client_id>/own-notes")
