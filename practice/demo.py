@@ -29,6 +29,7 @@ from practice.notes import figures as figure_service
 from practice.notes import scripts as script_service
 from practice.notes import service as notes
 from practice.notes.template import clean_content
+from practice.record import demo as record_demo
 from practice.scheduling import service as scheduling
 
 DEMO_PASSWORD = "quiet harbour maple lantern"  # noqa: S105 (published: it is the demo)
@@ -134,7 +135,7 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
             "recurrence": {"every_weeks": 1, "count": WEEKS},
         },
     )
-    written, attended = 0, 0
+    written, attended, held = 0, 0, []
     for appointment in series:
         day = appointment.starts_at.astimezone(zone).date()
         if day >= today:
@@ -151,6 +152,7 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
         if appointment.status != "attended":
             continue
         attended += 1
+        held.append(appointment)
         content = clean_content(_note_content(story, attended, figures, scripts, rng))
         note = notes.create_note(clinician, client, day, content, appointment.id)
         written += 1
@@ -158,6 +160,9 @@ def _client_year(clinician, story, start_day, hour, zone, today, rng) -> tuple[i
             notes.sign_note(note)
         if attended == story.get("merge_after", 0) and "merged" in scripts:
             script_service.merge_script(client, scripts["merged"], scripts["focal"].id)
+    # The record beside the notes: a signed plan naming the focal script, progress notes.
+    index = CLIENTS.index(story)
+    record_demo.add_record(clinician, client, scripts.get("focal"), held, today, index)
     return len(series), written
 
 

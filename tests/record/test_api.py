@@ -243,3 +243,22 @@ def test_the_practice_changes_its_service_codes(client, db, team):
     assert draft_note(client, team, appointment, {"service_code": "H0004"}).status_code == 201
     other = client.get(url, headers=auth(team.stranger)).get_json()
     assert other["service_codes"] == list(codes.DEFAULT_SERVICE_CODES)  # per practice
+
+
+def test_reach_ends_with_the_supervision_link_and_the_care(client, db, team):
+    from practice.clients.models import CareTeamMember
+    from practice.database import utcnow
+
+    appointment = session_for(team.client, team.author)
+    note = draft_note(client, team, appointment).get_json()
+    url = f"/api/v1/progress-notes/{note['id']}"
+    assert client.get(url, headers=auth(team.supervisor)).status_code == 200
+    team.link.ended_at = utcnow()
+    db.session.delete(db.session.get(CareTeamMember, (team.client.id, team.co_clinician.id)))
+    settle()
+    for reader in (team.supervisor, team.co_clinician):
+        assert_error(client.get(url, headers=auth(reader)), 404)
+        listed = client.get(
+            f"/api/v1/clients/{team.client.id}/progress-notes", headers=auth(reader)
+        )
+        assert_error(listed, 404)
