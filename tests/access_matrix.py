@@ -368,3 +368,24 @@ EXPECTED.update({
         row(404, 302, 409, 404, 404, 409, 401),
 })
 # fmt: on
+
+# Measures (issue 13): the instruments answer anyone signed in; a client's forms answer
+# the care team (write) and the supervisors of one (read, 403 on a write), like figures.
+# fmt: off
+EXPECTED.update({
+    ("GET", "/api/v1/instruments"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/measures"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/measures"):
+        row(404, 201, 404, 404, 403, 404, 401),
+    ("GET", "/api/v1/clients/<uuid:client_id>/measures/<uuid:measure_id>"):
+        row(404, 200, 404, 404, 200, 404, 401),
+    ("GET", "/clients/<uuid:client_id>/measures"):
+        row(404, 200, 404, 404, 200, 404, 302),
+    ("GET", "/clients/<uuid:client_id>/measures/new"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/clients/<uuid:client_id>/measures/new"):
+        row(404, 302, 404, 404, 403, 404, 401),
+})
+# fmt: on

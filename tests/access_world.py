@@ -135,7 +135,11 @@ def build_world(http) -> World:
     )
     _ok(http.post(f"/api/v1/notes/{signed['id']}/sign", headers={**as_author, "If-Match": '"1"'}))
     _ok(http.post(f"/api/v1/clinicians/{author.id}/calendar-token", headers=as_author))
+    gad7 = {"instrument": "gad7", "appointment_id": str(appointment.id)}
+    gad7["responses"] = {str(item): 1 for item in range(1, 8)}
+    measure = _ok(http.post(f"{base}/measures", headers=as_author, json=gad7))
     world.ids.update(
+        measure=uuid.UUID(measure["id"]),
         figure=uuid.UUID(figure["id"]),
         script=uuid.UUID(script["id"]),
         second_script=uuid.UUID(second["id"]),

@@ -56,6 +56,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             ids["signed_progress_note"] if rule.endswith("/addenda") else ids["draft_progress_note"]
         ),
         "treatment_plan_id": ids["draft_plan"],
+        "measure_id": ids["measure"],
         "appointment_id": ids["appointment"],
         "room_id": ids["room"],
         "user_id": supervisor.id if "supervisees" in rule else author.id,
@@ -130,6 +131,11 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             "content": {},
         },
         ("PUT", "/api/v1/notes/<uuid:note_id>"): {"content": {}},
+        ("POST", "/api/v1/clients/<uuid:client_id>/measures"): {
+            "instrument": "phq9",
+            "appointment_id": str(ids["appointment"]),
+            "responses": {str(item): 0 for item in range(1, 10)},
+        },
         ("POST", "/api/v1/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
         ("POST", "/api/v1/clients/<uuid:client_id>/progress-notes"): {
             "appointment_id": str(ids["appointment"])
@@ -236,6 +242,11 @@ ID_PAGE_FORMS = {
         "timezone": "Europe/Berlin",
     },
     ("POST", "/account/tokens"): lambda world: {"name": "matrix", "password": PASSWORD},
+    ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
+        "instrument": "phq9",
+        "appointment_id": str(world.ids["appointment"]),
+        **{f"item-{item}": "0" for item in range(1, 10)},
+    },
     ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
         "instrument": "phq9",
         "appointment_id": str(world.ids["appointment"]),

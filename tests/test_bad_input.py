@@ -37,6 +37,7 @@ PATH_IDS = {  # path parameter -> the world's object
     "appointment_id": "appointment",
     "room_id": "room",
     "token_id": "author_token",
+    "measure_id": "measure",
 }
 SURROGATE = re.compile("[\ud800-\udfff]")
 UUID_PARAMETER = re.compile(r"\{(\w+)\}")

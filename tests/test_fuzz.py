@@ -62,6 +62,7 @@ def real_path_parameters(world) -> dict[str, str]:
             "user_id": author.id,
             "clinician_id": author.id,
             "token_id": ids["author_token"],
+            "measure_id": ids["measure"],
         }.items()
     }
 

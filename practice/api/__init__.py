@@ -13,6 +13,7 @@ from practice.api import (
     docs,
     figures,
     health,
+    measures,
     notes,
     practice_settings,
     progress_notes,
@@ -50,6 +51,7 @@ RESOURCES = (
     progress_notes,
     treatment_plans,
     record_codes,
+    measures,
 )
 
 

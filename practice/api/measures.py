@@ -200,3 +200,42 @@ class MeasureItem(MethodView):
         """One recorded form with its answers."""
         client = service.measures_client_for(current_user, client_id)
         return service.measure_view(client, service.get_measure(client, measure_id))
+
+
+class LaneScoreSchema(ScoreRowSchema):
+    session_number = fields.Integer(allow_none=True)
+    note_id = fields.String(
+        allow_none=True, metadata={"description": "the note of the session's column, if any"}
+    )
+
+
+class ScoreLaneSchema(InstrumentScoresSchema):
+    """One instrument's scores on the theme history's session axis."""
+
+    bands = fields.List(fields.Nested(BandSchema))
+    scores = fields.List(fields.Nested(LaneScoreSchema))
+
+
+class UnresolvedRuptureSchema(Schema):
+    session_number = fields.Integer()
+    date = fields.String()
+    note_id = fields.String()
+    type = fields.String()
+
+
+class RuptureFlagSchema(Schema):
+    raised = fields.Boolean()
+    reasons = fields.List(fields.String())
+    unresolved_recent = fields.List(fields.Nested(UnresolvedRuptureSchema))
+    label = fields.String(metadata={"description": "an aid for the clinician, not a score"})
+
+
+class RupturesSchema(Schema):
+    """Ruptures of the window by type and resolution ("unrecorded" when not given)."""
+
+    total = fields.Integer()
+    by_type = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer())
+    )
+    by_resolution = fields.Dict(keys=fields.String(), values=fields.Integer())
+    flag = fields.Nested(RuptureFlagSchema)

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from practice.api.measures import RupturesSchema, ScoreLaneSchema
 from practice.api.openapi import FILE
 from practice.themes import service as themes
 from practice.themes.formats import history_csv, history_svg
@@ -100,6 +101,11 @@ class SessionCountsSchema(Schema):
     transference = fields.Integer()
     enactments = fields.Integer()
     ruptures = fields.Integer()
+    scores = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "instrument id → the score recorded for this session"},
+    )
 
 
 class ThemeHistorySchema(Schema):
@@ -111,6 +117,8 @@ class ThemeHistorySchema(Schema):
     scripts = fields.List(fields.Nested(ScriptThemeSchema))
     pervasiveness = fields.Nested(PervasivenessSchema)
     per_session = fields.List(fields.Nested(SessionCountsSchema))
+    ruptures = fields.Nested(RupturesSchema)
+    measures = fields.List(fields.Nested(ScoreLaneSchema))
 
 
 def _history(client_id: uuid.UUID, args: dict, action: str) -> dict:

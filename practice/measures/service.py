@@ -3,7 +3,7 @@
 Who: a clinician in the client's care records (policy.can_do_clinical_work); the care
 team and the supervisors of one (links in effect) read; nobody else, schedulers and
 owners who are not the client's clinicians included (404). Loaders are
-`notes.service.get_clinical_client_for`, the same rule as figures and scripts.
+`notes.access.get_clinical_client_for`, the same rule as figures and scripts.
 
 Everything a form holds (answers, total, risk items) is sealed under the client's data
 key; the instrument's id and the session's local date are plain. Every read and write
@@ -29,7 +29,8 @@ from practice.keys import client_keys
 from practice.measures import scoring
 from practice.measures.definitions import Instrument, instruments
 from practice.measures.models import COLUMN, TABLE, MeasureScore
-from practice.notes.service import get_clinical_client_for
+from practice.measures.timeline import latest_risk_flags
+from practice.notes.access import get_clinical_client_for
 from practice.scheduling.models import Appointment
 
 # A form belongs to a session that took place or is about to: not to one called off.
@@ -67,6 +68,29 @@ def session_appointment(client: Client, appointment_id) -> Appointment:
             {"appointment_id": ["A cancelled or missed session takes no measure."]}
         )
     return appointment
+
+
+CHOICES = 60
+
+
+def session_choices(client: Client, zone, *, until) -> list[tuple[uuid.UUID, str]]:
+    """The client's sessions a form can be recorded for (not called off, starting before
+    `until`), newest first, at most CHOICES, as (appointment id, local start text)."""
+    rows = db.session.scalars(
+        sa.select(Appointment)
+        .where(
+            Appointment.client_id == client.id,
+            Appointment.practice_id == client.practice_id,
+            Appointment.status.not_in(CALLED_OFF),
+            Appointment.starts_at < until,
+        )
+        .order_by(Appointment.starts_at.desc(), Appointment.id)
+        .limit(CHOICES)
+    ).all()
+    return [
+        (a.id, a.starts_at.astimezone(zone).strftime("%a %-d %b %Y, %H:%M") + f" ({a.status})")
+        for a in rows
+    ]
 
 
 def local_date(client: Client, appointment: Appointment) -> date:
@@ -196,28 +220,8 @@ def client_report(client: Client, *, date_from=None, date_to=None, audited: bool
         report.append({**instrument.summary(), "scores": scores})
     if audited:
         audit.record(db.session, "measure.list", object_type="client", object_id=client.id)
-    return {"client_id": str(client.id), "instruments": report, "risk_flags": _flags(report)}
-
-
-def _flags(report: list[dict]) -> list[dict]:
-    known = instruments()
-    flags = []
-    for lane in report:
-        latest = lane["scores"][-1]
-        instrument = known[lane["instrument"]]
-        for risk in instrument.risk_items:
-            if risk.item in latest["risk_items"]:
-                flags.append(
-                    {
-                        "instrument": lane["instrument"],
-                        "name": lane["name"],
-                        "item": risk.item,
-                        "date": latest["date"],
-                        "measure_id": latest["measure_id"],
-                        "message": risk.message,
-                    }
-                )
-    return flags
+    flags = latest_risk_flags({"measures": report})
+    return {"client_id": str(client.id), "instruments": report, "risk_flags": flags}
 
 
 def risk_flags(client: Client) -> list[dict]:

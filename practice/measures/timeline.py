@@ -26,35 +26,38 @@ def _raw(column):
     return sa.type_coerce(column, sa.types.NullType())
 
 
-def _iso(value) -> str:
-    return value.isoformat() if value.__class__ is date else str(value)[:10]
+# Built once: the theme history asks for it on every request.
+_SCORES = (
+    sa.select(
+        MeasureScore.id,
+        _raw(MeasureScore.appointment_id),
+        _raw(MeasureScore.session_date),
+        MeasureScore.instrument,
+        MeasureScore.responses,
+    )
+    .where(
+        MeasureScore.client_id == sa.bindparam("client_id"),
+        MeasureScore.practice_id == sa.bindparam("practice_id"),
+    )
+    .order_by(MeasureScore.session_date, MeasureScore.created_at, MeasureScore.id)
+)
 
 
 def load_scores(client, cipher) -> list[tuple]:
     """(measure id, raw appointment id, ISO date, instrument, sealed part) of every form of
     the client, in session order. Appointment ids come as the driver returns them, to be
-    compared with the theme loader's (also raw)."""
-    rows = (
-        db.session.connection()
-        .execute(
-            sa.select(
-                MeasureScore.id,
-                _raw(MeasureScore.appointment_id),
-                _raw(MeasureScore.session_date),
-                MeasureScore.instrument,
-                MeasureScore.responses,
-            )
-            .where(
-                MeasureScore.client_id == client.id,
-                MeasureScore.practice_id == client.practice_id,
-            )
-            .order_by(MeasureScore.session_date, MeasureScore.created_at, MeasureScore.id)
-        )
-        .all()
-    )
+    compared with the theme loader's (also raw); dates as ISO text (SQLite gives text)."""
+    parameters = {"client_id": client.id, "practice_id": client.practice_id}
+    rows = db.session.connection().execute(_SCORES, parameters).all()
     unseal = cipher.unseal
     return [
-        (mid, aid, _iso(day), instrument, unseal(TABLE, COLUMN, mid, blob))
+        (
+            mid,
+            aid,
+            day if day.__class__ is str else day.isoformat(),
+            instrument,
+            unseal(TABLE, COLUMN, mid, blob),
+        )
         for mid, aid, day, instrument, blob in rows
     ]
 

@@ -19,6 +19,7 @@ from practice.clients.models import Client
 from practice.database import utcnow
 from practice.extensions import db
 from practice.keys import client_keys
+from practice.measures.service import risk_flags
 from practice.notes import service as notes
 from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
 from practice.notes.scripts import script_view, scripts_query
@@ -100,6 +101,7 @@ def client(client_id):
         "clients/client.html",
         client=record,
         writes=writes,
+        flags=risk_flags(record),
         record=client_record(current_user, record, writes=writes),
         upcoming=[a for a in appointments if a.starts_at >= now],
         past=[a for a in reversed(appointments) if a.starts_at < now],

@@ -11,6 +11,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.themes import ThemeArgs
+from practice.measures.lanes import score_lanes
 from practice.themes import service as theme_service
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages
@@ -90,6 +91,7 @@ def themes(client_id):
         sessions=sessions,
         heads=heads,
         rows=rows,
+        lanes=score_lanes(history, columns),
         args=args,
         query=_query(args),
     )

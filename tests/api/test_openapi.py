@@ -80,7 +80,7 @@ def test_only_the_public_operations_answer_a_stranger(client, document):
             url = url.replace(name, str(uuid.uuid4()))
         for name in ("client_id", "note_id", "script_id", "figure_id", "appointment_id"):
             url = url.replace(name, str(uuid.uuid4()))
-        for name in ("room_id", "user_id", "clinician_id", "token_id", "link_id"):
+        for name in ("room_id", "user_id", "clinician_id", "token_id", "link_id", "measure_id"):
             url = url.replace(name, str(uuid.uuid4()))
         response = client.open(url, method=method.upper())
         if (method, path) in PUBLIC:
