@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, appcontext_pushed, has_request_context
 from flask.cli import AppGroup
 
+from practice import actor as actors
 from practice import backup_cli, demo_cli
+from practice.actor import Actor
 from practice.audit import cli as audit_cli
 from practice.audit import service as audit
 from practice.audit.service import CheckpointMissing
@@ -179,7 +181,20 @@ def one_line_errors(command: click.Command) -> None:
     command.callback = guarded
 
 
+def act_as_operator(app: Flask) -> None:
+    """A `flask …` command acts as the operator: every app context a command opens has
+    `Actor.cli()` bound to its unit of work, so what it audits names no user and no
+    address unless the command passes the user it acts as (e.g. `actor=owner`)."""
+
+    def bind(sender: Flask, **_extra) -> None:
+        if click.get_current_context(silent=True) is not None and not has_request_context():
+            actors.bind(db.session, Actor.cli())
+
+    appcontext_pushed.connect(bind, app, weak=False)
+
+
 def register(app: Flask) -> None:
+    act_as_operator(app)
     practice_cli.add_command(demo_cli.demo_command)
     app.cli.add_command(practice_cli)
     for module in COMMAND_MODULES:

@@ -131,6 +131,9 @@ def resolve_people(actor: User, client_id, clinician_id) -> tuple[Client, User]:
         raise Invalid(errors)
     if not policy.can_book(actor, client, clinician.id):
         raise invalid("client_id", "No such client.")
+    if not client.is_assigned(clinician.id):
+        # Else the clinician would see the appointment but not the client it is with.
+        raise invalid("clinician_id", NOT_IN_CARE)
     return client, clinician
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from practice.clients.models import CareTeamMember
+from practice.extensions import db
 from tests.factories import bearer, make_client
 from tests.helpers import assert_error, settle
 from tests.scheduling.helpers import MONDAY, at, make_clinic, payload
@@ -20,6 +22,8 @@ def scene():
     clinician's own session with another of their clients at 10:30."""
     clinic = make_clinic()
     second = make_client(clinic.practice, clinic.clinician)
+    # The colleague shares the client's care (a booking needs the clinician in the care).
+    db.session.add(CareTeamMember(client_id=clinic.client.id, user_id=clinic.other_clinician.id))
     settle()
     theirs = _book(
         clinic.owner,
