@@ -24,7 +24,7 @@ from practice.api.rooms import RoomCreateSchema, RoomUpdateSchema
 from practice.api.users import UserCreateSchema, UserUpdateSchema
 from practice.audit import listing, names
 from practice.audit import service as audit
-from practice.audit.chain_state import chain_state
+from practice.audit.chain_state import AUTO_CHECK_ENTRIES, chain_length, chain_state
 from practice.audit.models import AuditEntry
 from practice.auth import admin, policy, service, supervision
 from practice.auth.models import ROLES, Supervision, User
@@ -402,6 +402,11 @@ def audit_log():
     )
     people = {u.id: u.name for u in _users()}
     pages = max(1, -(-total // AUDIT_PAGE))
+    length = chain_length(db.session, current_user.practice_id)
+    asked = request.args.get("check") == "1"
+    state = None
+    if asked or length <= AUTO_CHECK_ENTRIES:
+        state = chain_state(db.session, current_user.practice_id)
     links = {k: v for k, v in typed.items() if v}
     page_page = render_template(
         "admin/audit.html",
@@ -418,6 +423,7 @@ def audit_log():
         outcome_names=names.OUTCOME_NAMES,
         readable=names.readable,
         local=lambda moment: _local(moment, zone),
-        state=chain_state(db.session, current_user.practice_id),
+        state=state,
+        length=length,
     )
     return page_page, 422 if errors else 200

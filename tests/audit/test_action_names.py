@@ -17,9 +17,7 @@ from practice.audit.names import ACTION_NAMES, readable
 
 ROOT = Path(__file__).resolve().parents[2] / "practice"
 ACTION = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
-NOT_ACTIONS = re.compile(r"\.(id|html|json|js|css|py|txt)$|^web(_[a-z]+)?\.")
-# Shaped like actions but names of other things (a cache key, the SQLite file's logger).
-KNOWN_OTHER = {"practice.client_ciphers", "practice.db"}
+NOT_ACTIONS = re.compile(r"\.(id|html|json|js|css|py|txt|db)$|^web(_[a-z]+)?\.")
 
 
 def _is_module(text: str) -> bool:
@@ -36,8 +34,9 @@ def _call_name(node: ast.Call) -> str:
 
 def literal_actions() -> set[str]:
     """Action-shaped literals whose domain is one the code records under (the domain of
-    a literal handed to `record(...)` or named *ACTION), minus loggers and modules."""
-    shaped, loggers, domains = set(), set(), set()
+    a literal handed to `record(...)` or named *ACTION), minus loggers, modules and
+    constants named for something else (a session.info key, a cache name)."""
+    shaped, loggers, domains, named = set(), set(), set(), set()
     for path in ROOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -55,11 +54,14 @@ def literal_actions() -> set[str]:
                     domains.update(t.split(".")[0] for t in texts if ACTION.match(t))
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
                 names = [getattr(t, "id", "") for t in node.targets]
-                if any("ACTION" in n for n in names) and isinstance(node.value.value, str):
-                    domains.add(node.value.value.split(".")[0])
+                if isinstance(node.value.value, str):
+                    if any("ACTION" in n for n in names):
+                        domains.add(node.value.value.split(".")[0])
+                    elif names and all(n.isupper() for n in names):
+                        named.add(node.value.value)  # a constant for something else
     return {
         text
-        for text in shaped - loggers - KNOWN_OTHER
+        for text in shaped - loggers - named
         if text.split(".")[0] in domains and not _is_module(text)
     }
 

@@ -353,3 +353,26 @@ def test_owner_forms_need_the_csrf_token(client, team):
         assert_page(client.post(url, data=data), 403)
     settle()
     assert db.session.get(User, team.author.id).active
+
+
+def test_a_long_chain_is_checked_when_asked_and_a_broken_one_is_named(client, team, monkeypatch):
+    from practice.audit import chain_state
+    from tests.audit.tamper import bypass_append_only
+
+    monkeypatch.setattr(chain_state, "AUTO_CHECK_ENTRIES", 0)
+    monkeypatch.setattr("practice.web.admin.AUTO_CHECK_ENTRIES", 0)
+    sign_in(client, team.owner)
+    text = assert_page(client.get("/admin/audit?action=auth.login"))
+    assert "not checked on this view" in text and "Check the chain now" in text
+    assert 'name="action" value="auth.login"' in text  # the filters are kept
+    checked = assert_page(client.get("/admin/audit?action=auth.login&check=1"))
+    assert re.search(r"Intact, \d+ entries", checked)
+    bypass_append_only(db.session)
+    db.session.execute(
+        sa.update(AuditEntry)
+        .where(AuditEntry.chain_id == team.practice.id, AuditEntry.seq == 2)
+        .values(action="auth.logout")
+    )
+    settle()
+    broken = assert_page(client.get("/admin/audit?check=1"))
+    assert "Broken at entry 2" in broken, broken[broken.find("Chain:") :][:400]

@@ -114,3 +114,21 @@ def test_only_clinicians_have_a_feed(client, team):
     assert "calendar" not in assert_page(client.get("/account")).lower()
     assert_page(client.get("/account/calendar"), 404)
     assert_page(client.post("/account/calendar", data={"csrf_token": token}), 404)
+
+
+def test_personal_forms_need_the_csrf_token(client, team):
+    sign_in(client, team.author)
+    token = csrf_of(client)
+    made = assert_page(
+        client.post(
+            "/account/tokens", data={"csrf_token": token, "name": "kept", "password": PASSWORD}
+        )
+    )
+    assert "kept" in made
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == team.author.id))
+    assert_page(client.post(f"/account/tokens/{row.id}/revoke", data={}), 403)
+    assert_page(client.post("/account/calendar", data={}), 403)
+    assert_page(client.post("/account/calendar/stop", data={"csrf_token": "forged"}), 403)
+    settle()
+    assert db.session.get(ApiToken, row.id).revoked_at is None
+    assert db.session.get(CalendarFeed, team.author.id) is None
