@@ -12,8 +12,11 @@ from flask import Flask
 from practice.web import (
     account,
     admin,
+    booked,
+    booking,
     clients,
     desk,
+    frontdesk,
     measures,
     notes,
     pages,
@@ -37,6 +40,9 @@ AREAS = (
     treatment_plans,
     measures,
     desk,
+    frontdesk,
+    booking,
+    booked,
     admin,
     personal,
 )

@@ -184,7 +184,7 @@ def test_a_clinicians_day(live_server, browser, shots):
     _sign_out(page)
 
     _sign_in(page, base, "finn@birch.test")
-    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("The practice"))).to_be_visible()
     assert page.locator("a[href^='/clients'], a[href^='/week'], a[href^='/notes']").count() == 0
     page.goto(f"{base}/clients/{seeded['client']}")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
