@@ -122,7 +122,7 @@ class NoHistory:
         pass
 
     def result(self, **_kwargs) -> dict:
-        return {"sessions": 0}
+        return {"sessions": 0, "per_session": []}  # scores still attach (measures)
 
 
 def floor(client_id: uuid.UUID, author_id: uuid.UUID, practice_id: uuid.UUID, kind: str) -> int:

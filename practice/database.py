@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -167,6 +167,36 @@ def driver_sql(connection: sa.Connection, statement: sa.Executable, keys: tuple 
         compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
         sql = _DRIVER_SQL[cache_key] = str(compiled)
     return sql
+
+
+# Bulk readers (the theme history, scores on its timeline) select some columns raw: on
+# SQLite SQLAlchemy's conversion of UUID, DATE and DATETIME results (regular expressions)
+# cost more than decrypting the notes. The as_* functions turn the driver's values into
+# the same Python types on both databases, so dialect differences end in this module.
+
+
+def raw(column):
+    """The column as the driver returns it; read its values with as_uuid, as_date, as_utc."""
+    return sa.type_coerce(column, sa.types.NullType())
+
+
+def as_uuid(value) -> uuid.UUID | None:
+    """A raw UUID value: uuid.UUID from PostgreSQL, 32 hex digits from SQLite."""
+    if value is None or value.__class__ is uuid.UUID:
+        return value
+    return uuid.UUID(int=int(value, 16))  # a little faster than parsing hex=
+
+
+def as_date(value) -> date:
+    """A raw DATE value: a date from PostgreSQL, ISO text from SQLite."""
+    return value if value.__class__ is date else date.fromisoformat(value)
+
+
+def as_utc(value) -> datetime:
+    """A raw UTC timestamp: aware from PostgreSQL, naive ISO text (UTC) from SQLite."""
+    if value.__class__ is str:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 _INSERTS: dict[sa.Table, sa.Insert] = {}

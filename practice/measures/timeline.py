@@ -16,22 +16,18 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from practice.database import as_uuid, raw
 from practice.extensions import db
 from practice.measures import scoring
 from practice.measures.definitions import instruments
 from practice.measures.models import COLUMN, TABLE, MeasureScore
 
-
-def _raw(column):
-    return sa.type_coerce(column, sa.types.NullType())
-
-
 # Built once: the theme history asks for it on every request.
 _SCORES = (
     sa.select(
         MeasureScore.id,
-        _raw(MeasureScore.appointment_id),
-        _raw(MeasureScore.session_date),
+        raw(MeasureScore.appointment_id),
+        raw(MeasureScore.session_date),
         MeasureScore.instrument,
         MeasureScore.responses,
     )
@@ -44,16 +40,15 @@ _SCORES = (
 
 
 def load_scores(client, cipher) -> list[tuple]:
-    """(measure id, raw appointment id, ISO date, instrument, sealed part) of every form of
-    the client, in session order. Appointment ids come as the driver returns them, to be
-    compared with the theme loader's (also raw); dates as ISO text (SQLite gives text)."""
+    """(measure id, appointment id, ISO date, instrument, sealed part) of every form of
+    the client, in session order; dates as ISO text (SQLite gives text)."""
     parameters = {"client_id": client.id, "practice_id": client.practice_id}
     rows = db.session.connection().execute(_SCORES, parameters).all()
     unseal = cipher.unseal
     return [
         (
             mid,
-            aid,
+            as_uuid(aid),
             day if day.__class__ is str else day.isoformat(),
             instrument,
             unseal(TABLE, COLUMN, mid, blob),
@@ -73,7 +68,7 @@ def attach_scores(
 ) -> dict:
     """Add `measures` (one lane per instrument) to `history`, and `scores`
     ({instrument: score}) to each of its sessions. `note_appointments`: note id (text) →
-    raw appointment id; `attended_ranks`: raw appointment id → session number."""
+    appointment id; `attended_ranks`: appointment id → session number."""
     sessions = history["per_session"]
     by_appointment, by_date = {}, {}
     for i, session in enumerate(sessions):

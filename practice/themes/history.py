@@ -158,13 +158,13 @@ class ThemeHistory:
             counts[when] = counts.get(when, 0) + 1
             ro, rs = get("ro_valence"), get("rs_valence")
             if ro == "negative" or ro == "positive":
-                neg = c.neg
-                neg[0] += ro == "negative"
-                neg[1] += 1
+                valences = c.valences
+                valences.negative_of_other += ro == "negative"
+                valences.rated_of_other += 1
             if rs == "negative" or rs == "positive":
-                neg = c.neg
-                neg[2] += rs == "negative"
-                neg[3] += 1
+                valences = c.valences
+                valences.negative_of_self += rs == "negative"
+                valences.rated_of_self += 1
         transference = content.get("transference")
         has_transference = (
             transference.__class__ is dict

@@ -1,23 +1,23 @@
 """Loading one client's theme-history inputs: one query per table, one data-key unwrap,
 one decryption loop. The computation itself is practice/themes/history.py.
 
-Only the columns the history needs are selected, and the columns that are merely
-compared or reformatted (appointment ids, dates, start times) skip SQLAlchemy's type
-conversion: on SQLite that conversion (regular expressions, uuid.UUID) cost more than
-decrypting the notes. Appointment ids therefore come as the driver returns them (hex
-text on SQLite, uuid.UUID on PostgreSQL); they are only compared with each other.
+Only the columns the history needs are selected, and appointment ids, dates and start
+times skip SQLAlchemy's type conversion (database.raw: on SQLite it cost more than
+decrypting the notes); database.as_uuid, as_date and as_utc give the same types on both
+databases.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from practice.clients.models import Client
+from practice.database import as_date, as_utc, as_uuid, raw
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.measures.timeline import attach_scores, load_scores
@@ -39,32 +39,15 @@ def _execute(statement):
     return db.session.connection().execute(statement)
 
 
-def _raw(column):
-    """The column as the driver returns it (no SQLAlchemy result conversion)."""
-    return sa.type_coerce(column, sa.types.NullType())
-
-
-def _as_date(value) -> date:
-    """A DATE column's value: a date from PostgreSQL, ISO text from SQLite."""
-    return value if value.__class__ is date else date.fromisoformat(value)
-
-
-def _as_utc(value) -> datetime:
-    """A UTC timestamp's value: aware from PostgreSQL, naive ISO text (UTC) from SQLite."""
-    if value.__class__ is str:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
     """(id, date, status, appointment id, (version, sealed content)) of the authors' notes
     of the client."""
     rows = _execute(
         sa.select(
             ProcessNote.id,
-            _raw(ProcessNote.session_date),
+            raw(ProcessNote.session_date),
             ProcessNote.status,
-            _raw(ProcessNote.appointment_id),
+            raw(ProcessNote.appointment_id),
             ProcessNote.version,
             ProcessNote.content,
         ).where(
@@ -74,7 +57,7 @@ def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
         )
     ).all()
     return [
-        (note_id, _as_date(day), status, aid, (version, blob))
+        (note_id, as_date(day), status, as_uuid(aid), (version, blob))
         for note_id, day, status, aid, version, blob in rows
     ]
 
@@ -124,7 +107,7 @@ def load_attended(
     are left out (None) rather than converted a thousand times for nothing.
     """
     rows = _execute(
-        sa.select(_raw(Appointment.id), _raw(Appointment.starts_at))
+        sa.select(raw(Appointment.id), raw(Appointment.starts_at))
         .where(
             Appointment.client_id == client.id,
             Appointment.practice_id == client.practice_id,
@@ -132,11 +115,12 @@ def load_attended(
         )
         .order_by(Appointment.starts_at, Appointment.id)
     ).all()
+    rows = [(as_uuid(aid), starts) for aid, starts in rows]
     ids = {aid for aid, _ in rows}
     if dated is not None and all(aid in ids for aid in dated):
         return [AppointmentInput(aid, None) for aid, _ in rows]
     zone = ZoneInfo(timezone)
-    return [AppointmentInput(aid, _as_utc(starts).astimezone(zone).date()) for aid, starts in rows]
+    return [AppointmentInput(aid, as_utc(starts).astimezone(zone).date()) for aid, starts in rows]
 
 
 def client_theme_history(

@@ -9,19 +9,29 @@ WHEN_VALUES = ("in_session", "current", "past", "childhood")
 MIN_TREND_POINTS = 4
 
 
+class Valences:
+    """Recorded valences of episodes' responses: of the other and of the self, how many
+    were rated (negative or positive) and how many of those were negative."""
+
+    __slots__ = ("negative_of_other", "negative_of_self", "rated_of_other", "rated_of_self")
+
+    def __init__(self):
+        self.negative_of_other = self.rated_of_other = 0
+        self.negative_of_self = self.rated_of_self = 0
+
+
 class Cell:
     """One script in the session being added (dropped once the session is taken in)."""
 
-    __slots__ = ("enactments", "episodes", "figures", "neg", "roles", "ruptures")
-    __slots__ += ("therapist_episode", "transference")
+    __slots__ = ("enactments", "episodes", "figures", "roles", "ruptures")
+    __slots__ += ("therapist_episode", "transference", "valences")
 
     def __init__(self):
         self.episodes = self.enactments = self.ruptures = 0
         self.roles: list[str] = []
         self.figures: list[str] = []
         self.therapist_episode = self.transference = False
-        # [negative of other, rated of other, negative of self, rated of self]
-        self.neg = [0, 0, 0, 0]
+        self.valences = Valences()
 
 
 def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
@@ -45,8 +55,9 @@ def share(part: int, whole: int) -> float | None:
 class ScriptTheme:
     """One surviving script's history so far: its timeline and running totals."""
 
-    __slots__ = ("by_role", "enactments", "figures", "first", "last", "negatives", "points")
-    __slots__ += ("ruptures", "script", "therapist", "timeline", "when", "with_therapist")
+    __slots__ = ("by_role", "enactments", "figures", "first", "last", "ruptures", "script")
+    __slots__ += ("share_of_other", "share_of_self", "therapist", "timeline", "valences")
+    __slots__ += ("when", "with_therapist")
 
     def __init__(self, script: ScriptInput, therapist: str):
         self.script, self.therapist = script, therapist
@@ -54,8 +65,10 @@ class ScriptTheme:
         self.figures: set[str] = set()
         self.when: dict[str, int] = {}
         self.timeline: list[dict] = []
-        self.points: tuple[list, list] = ([], [])  # (session number, share): of other, self
-        self.negatives = [0, 0, 0, 0]
+        # (session number, negative share) per session with a rated response: the trend
+        self.share_of_other: list[tuple[int, float]] = []
+        self.share_of_self: list[tuple[int, float]] = []
+        self.valences = Valences()  # totals over the sessions taken in
         self.with_therapist = self.enactments = self.ruptures = 0
         self.first = self.last = None  # (date, number, note id, index in the window)
 
@@ -73,15 +86,15 @@ class ScriptTheme:
         self.with_therapist += in_transference
         self.enactments += c.enactments
         self.ruptures += c.ruptures
-        neg, negatives = c.neg, self.negatives
-        if neg[1]:
-            negatives[0] += neg[0]
-            negatives[1] += neg[1]
-            self.points[0].append((number, neg[0] / neg[1]))
-        if neg[3]:
-            negatives[2] += neg[2]
-            negatives[3] += neg[3]
-            self.points[1].append((number, neg[2] / neg[3]))
+        seen, total = c.valences, self.valences
+        if seen.rated_of_other:
+            total.negative_of_other += seen.negative_of_other
+            total.rated_of_other += seen.rated_of_other
+            self.share_of_other.append((number, seen.negative_of_other / seen.rated_of_other))
+        if seen.rated_of_self:
+            total.negative_of_self += seen.negative_of_self
+            total.rated_of_self += seen.rated_of_self
+            self.share_of_self.append((number, seen.negative_of_self / seen.rated_of_self))
         if self.first is None:
             self.first = (day, number, note_id, index)
         self.last = (day, number, note_id, index)
@@ -101,7 +114,7 @@ class ScriptTheme:
 
     def summary(self, total: int) -> dict:
         """The script's entry in the history, over `total` sessions in the window."""
-        script, first, last, negatives = self.script, self.first, self.last, self.negatives
+        script, first, last, counted = self.script, self.first, self.last, self.valences
         observed = len(self.timeline)
         return {
             "script_id": str(script.script_id),
@@ -119,11 +132,11 @@ class ScriptTheme:
             "enactment_count": self.enactments,
             "rupture_count": self.ruptures,
             "negative_response_share": {
-                "of_other": share(negatives[0], negatives[1]),
-                "of_self": share(negatives[2], negatives[3]),
+                "of_other": share(counted.negative_of_other, counted.rated_of_other),
+                "of_self": share(counted.negative_of_self, counted.rated_of_self),
                 "trend": {
-                    "of_other": least_squares_slope(self.points[0]),
-                    "of_self": least_squares_slope(self.points[1]),
+                    "of_other": least_squares_slope(self.share_of_other),
+                    "of_self": least_squares_slope(self.share_of_self),
                 },
             },
             "timeline": self.timeline,

@@ -25,7 +25,7 @@ from practice.notes.figures import ensure_therapist_figure, figure_view, figures
 from practice.notes.scripts import script_view, scripts_query
 from practice.record.summary import client_record
 from practice.scheduling import service as scheduling
-from practice.themes.inputs import AppointmentInput, NoteInput, session_numbers
+from practice.themes.inputs import NoteInput, session_numbers
 from practice.themes.loader import load_attended
 from practice.web.pages import clinician_pages
 
@@ -66,10 +66,7 @@ def load_client_page(client_id: uuid.UUID) -> tuple[Client, bool]:
 def numbered_notes(client: Client, authors: set) -> list[tuple]:
     """The readable notes of the client, newest first, each with its session number."""
     listed = db.session.scalars(notes.notes_query(authors, client, desc=True)).all()
-    attended = [
-        AppointmentInput(uuid.UUID(str(aid)), day)
-        for aid, day in load_attended(client, current_user.practice.timezone)
-    ]
+    attended = load_attended(client, current_user.practice.timezone)
     inputs = [NoteInput(n.id, n.session_date, n.status, None, n.appointment_id) for n in listed]
     numbers = session_numbers(inputs, attended)
     for note in listed:
