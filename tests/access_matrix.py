@@ -151,9 +151,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
 }
 # fmt: on
 
-# The web app's pages (practice.web). Bearer tokens work there as in the API; anonymous
-# GETs are sent to the sign-in page (302), anonymous POSTs get the "signed out" page that
-# keeps the form (401). Clinical pages answer owners and schedulers the 404 page.
+# The web app's pages (practice.web), called with a session cookie (pages never take a
+# bearer token: tests/web/test_account.py); anonymous GETs are sent to the sign-in page
+# (302), anonymous POSTs get the "signed out" page that keeps the form (401). Clinical
+# pages answer owners and schedulers the 404 page.
 # fmt: off
 EXPECTED.update({
     ("GET", "/clients/<uuid:client_id>/scripts/new"):
@@ -181,6 +182,10 @@ EXPECTED.update({
     ("GET", "/sign-in"):
         row(302, 302, 302, 302, 302, 302, 200),
     ("POST", "/sign-in"):
+        row(400, 400, 400, 400, 400, 400, 400),
+    ("GET", "/sign-in/code"):
+        row(302, 302, 302, 302, 302, 302, 302),
+    ("POST", "/sign-in/code"):
         row(400, 400, 400, 400, 400, 400, 400),
     ("POST", "/sign-out"):
         row(302, 302, 302, 302, 302, 302, 401),
@@ -218,6 +223,8 @@ EXPECTED.update({
         row(404, 200, 404, 404, 403, 404, 302),
     ("POST", "/notes/<uuid:note_id>/edit"):
         row(404, 302, 404, 404, 403, 404, 401),
+    ("POST", "/notes/<uuid:note_id>/autosave"):
+        row(404, 200, 404, 404, 403, 404, 401),
     ("GET", "/notes/<uuid:note_id>/sign"):
         row(404, 200, 404, 404, 403, 404, 302),
     ("POST", "/notes/<uuid:note_id>/sign"):
@@ -228,29 +235,6 @@ EXPECTED.update({
         row(404, 200, 404, 404, 200, 404, 302),
     ("GET", "/clients/<uuid:client_id>/themes/scripts/<uuid:script_id>"):
         row(404, 200, 404, 404, 200, 404, 302),
-    # The front desk's scheduling (owners and schedulers; clinicians have their own week).
-    ("GET", "/day"):
-        row(302, 404, 404, 302, 404, 302, 302),
-    ("GET", "/day/<day>"):
-        row(200, 404, 404, 200, 404, 200, 302),
-    ("GET", "/day/<day>/rooms"):
-        row(200, 404, 404, 200, 404, 200, 302),
-    ("GET", "/clinicians/<uuid:clinician_id>/week"):
-        row(200, 404, 404, 200, 404, 404, 302),
-    ("GET", "/clinicians/<uuid:clinician_id>/week/<start>"):
-        row(200, 404, 404, 200, 404, 404, 302),
-    ("GET", "/bookings/new"):
-        row(200, 404, 404, 200, 404, 200, 302),
-    ("POST", "/bookings/new"):
-        row(302, 404, 404, 302, 404, 422, 401),
-    ("GET", "/bookings/<uuid:appointment_id>"):
-        row(200, 404, 404, 200, 404, 404, 302),
-    ("POST", "/bookings/<uuid:appointment_id>/change"):
-        row(302, 404, 404, 302, 404, 404, 401),
-    ("POST", "/bookings/<uuid:appointment_id>/status"):
-        row(302, 404, 404, 302, 404, 404, 401),
-    ("POST", "/bookings/<uuid:appointment_id>/undo"):
-        row(409, 404, 404, 409, 404, 404, 401),
     ("GET", "/static/<path:filename>"):
         row(200, 200, 200, 200, 200, 200, 200),
 })

@@ -9,12 +9,17 @@ cannot ship without its access decisions written down. Run this file with
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from datetime import timedelta
 
 import pytest
 
+from practice import login
+from practice.auth import sessions
+from practice.auth.models import UserSession
 from practice.database import utcnow
+from practice.extensions import db
 from tests.access_matrix import EXPECTED
 from tests.access_world import PERSONAS, build_world
 from tests.factories import PASSWORD
@@ -67,7 +72,6 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         "link_id": ids["pending_link"] if rule.endswith(("/accept", "/decline")) else ids["link"],
         "filename": "docs.js",
         "start": "2026-12-07",
-        "day": "2026-12-07",
     }
     url = rule
     for name, value in params.items():
@@ -164,16 +168,6 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
     if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
         kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
-    if (method, rule) == ("POST", "/bookings/new"):
-        kwargs["data"] = {
-            "client_id": str(ids["client"]),
-            "clinician_id": str(author.id),
-            "kind": "individual",
-            "modality": "video",
-            "date": start.date().isoformat(),
-            "time": "10:00",
-            "duration_minutes": "50",
-        }
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
     versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
     if versioned_write and any(part in rule for part in versioned):
@@ -183,7 +177,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
     return url, kwargs
 
 
-# Valid forms for the web app's pages (bearer callers need no CSRF token, as in the API).
+# Valid forms for the web app's pages (the session's CSRF token is added to each).
 PAGE_FORMS = {
     ("POST", "/account/password"): {
         "current_password": PASSWORD,
@@ -191,13 +185,9 @@ PAGE_FORMS = {
     },
     ("POST", "/account/two-factor/enable"): {"password": PASSWORD, "code": "000000"},
     ("POST", "/appointments/<uuid:appointment_id>/status"): {"status": "attended"},
-    ("POST", "/bookings/<uuid:appointment_id>/change"): {"modality": "phone"},
-    ("POST", "/bookings/<uuid:appointment_id>/status"): {
-        "status": "cancelled",
-        "cancelled_by": "client",
-    },
     ("POST", "/clients/<uuid:client_id>/notes"): {"session_date": "2026-10-01"},
     ("POST", "/notes/<uuid:note_id>/edit"): {"version": "1", "narrative.summary": "More."},
+    ("POST", "/notes/<uuid:note_id>/autosave"): {"version": "1", "narrative.summary": "More."},
     ("POST", "/notes/<uuid:note_id>/sign"): {"version": "1"},
     ("POST", "/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
     ("POST", "/clients/<uuid:client_id>/scripts/new"): {"name": "Pleases", "status": "working"},
@@ -271,12 +261,32 @@ ID_PAGE_FORMS = {
 }
 
 
-def call(client, method, url, persona_headers, kwargs):
+def page_session(client, world, persona: str) -> str | None:
+    """Pages take the session cookie only (a bearer token never opens one): a live
+    session for the persona in the test client's cookie; its CSRF token."""
+    with client.session_transaction() as cookie:
+        cookie.clear()
+        if persona == "anonymous":
+            return None
+        secret = secrets.token_urlsafe(32)
+        record = UserSession(
+            user_id=world.users[persona].id,
+            secret_hash=sessions.digest(secret),
+            csrf_token=secrets.token_urlsafe(32),
+        )
+        db.session.add(record)
+        db.session.commit()  # a refused request's rollback must not undo it
+        cookie[login.SESSION_KEY] = secret
+    return record.csrf_token
+
+
+def call(client, method, url, persona_headers, kwargs, csrf: str | None = None):
     headers = dict(persona_headers)
     headers.update(kwargs.get("headers", {}))
-    response = client.open(
-        url, method=method, headers=headers, json=kwargs.get("json"), data=kwargs.get("data")
-    )
+    data = kwargs.get("data")
+    if csrf is not None and method != "GET":
+        data = {**(data or {}), "csrf_token": csrf}
+    response = client.open(url, method=method, headers=headers, json=kwargs.get("json"), data=data)
     response.close()
     return response.status_code
 
@@ -294,7 +304,12 @@ def test_route_access(client, method, rule):
         # write cannot change what the next one sees; the test's rollback removes them all.
         world = build_world(client)
         url, kwargs = request_for(method, rule, world)
-        seen[persona] = call(client, method, url, world.headers[persona], kwargs)
+        if rule.startswith("/api/"):
+            page_session(client, world, "anonymous")  # no cookie: the API's callers use tokens
+            seen[persona] = call(client, method, url, world.headers[persona], kwargs)
+        else:
+            csrf = page_session(client, world, persona)
+            seen[persona] = call(client, method, url, {}, kwargs, csrf)
     if os.environ.get("PRACTICE_PRINT_MATRIX"):
         print(f"MATRIX {method} {rule} {seen}")
         return

@@ -144,14 +144,22 @@ def _second_factor_ok(user: User, code: str | None) -> bool:
 
 
 def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, UserSession, str]:
-    """Check the email, password and (when enrolled) second factor, and start a session
-    begun from where the actor is: the user, the session record and its secret (for the
-    boundary's cookie).
+    """Check the email, password and (when enrolled) second factor, and start a session:
+    the user, the session record and its secret (for the boundary's cookie).
 
     SignInRefused with one message for every failure (unknown email, wrong password,
     deactivated account, missing or wrong code), or the throttle's message and wait:
     known and unknown accounts are answered alike. Failures are audited and counted; the
     caller commits before answering, so both stick."""
+    user = check_first_factor(email, password)
+    return user, *finish_sign_in(user, code)
+
+
+def check_first_factor(email: str, password: str) -> User:
+    """Email and password, under the sign-in throttle, every failure answered alike and
+    counted: the user, not yet signed in. The web app's first step; finish_sign_in with
+    the code (when the user has a second factor) is the second, counted by the same
+    throttle."""
     email = normalise_email(email)
     _throttle_check(email)
     user = find_user_by_email(email)
@@ -161,16 +169,25 @@ def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, U
         user is None
         or not passwords.verify_password(user.password_hash, password)
         or not user.active
-        or not _second_factor_ok(user, code)
     ):
         _failed(email, user, "auth.login_failed")
         raise SignInRefused(SIGN_IN_FAILED)
-    throttle.record_success(email)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def finish_sign_in(user: User, code: str | None) -> tuple[UserSession, str]:
+    """The second factor (when enrolled; a recovery code works too), then the session,
+    begun from where the actor is: its record and secret. SignInRefused as sign_in."""
+    _throttle_check(user.email)
+    if not user.active or not _second_factor_ok(user, code):
+        _failed(user.email, user, "auth.login_failed")
+        raise SignInRefused(SIGN_IN_FAILED)
+    throttle.record_success(user.email)
     record, secret = sessions.start_session(user, acting(db.session).address)
     audit.record(db.session, "auth.login", object_type="user", object_id=user.id, actor=user)
-    return user, record, secret
+    return record, secret
 
 
 def reauthenticate(user: User, password: str, code: str | None, action: str) -> None:

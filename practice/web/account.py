@@ -2,15 +2,18 @@
 service calls as practice.api.auth (service.sign_in and service.reauthenticate carry the
 throttles, the failure counting and the audit entries), answered as pages.
 
-The second factor is asked on the sign-in form itself (a code field for those who use
-one): service.sign_in checks email, password and code together, so that a wrong password
-and a wrong code read alike and count against one throttle.
+Signing in takes two pages for those with a second factor: the password
+(service.check_first_factor), then the code (service.finish_sign_in), both under the one
+sign-in throttle and with one message for every failure. Between the two, the signed
+cookie holds only whose password was right and when, for CODE_STEP_SECONDS.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import time
+import uuid
 
 import segno
 from flask import Blueprint, redirect, render_template, request, session, url_for
@@ -26,6 +29,8 @@ from practice.extensions import db
 from practice.web.pages import LOGIN_CSRF, fresh_login_token, refused, safe_path, signed_in
 
 bp = Blueprint("web_account", __name__)
+PENDING = "pending_sign_in"  # {"user": id, "at": epoch seconds} between the two steps
+CODE_STEP_SECONDS = 300
 
 
 def home_for(user: User) -> str:
@@ -33,8 +38,6 @@ def home_for(user: User) -> str:
         return url_for("web_schedule.week")
     if user.has_role("supervisor"):
         return url_for("web_clients.supervision")
-    if user.has_role("owner", "scheduler"):
-        return url_for("web_frontdesk.today")  # the front desk starts from the practice's day
     return url_for("web_account.account")
 
 
@@ -86,37 +89,104 @@ def sign_in():
 
 @bp.post("/sign-in")
 def sign_in_post():
-    """Email, password and (for those who use one) a code; then where the user was going,
-    or the draft they were writing when their session ended."""
+    """Email and password; then the code page for those with a second factor, or where
+    the user was going, or the draft they were writing when their session ended."""
     if not _login_token_ok():
         return _sign_in_form(400, error="The form expired; please sign in again.")
+    session.pop(PENDING, None)
     email = request.form.get("email", "")
     form = {"email": email, "password": request.form.get("password", "")}
-    if request.form.get("totp", "").strip():
-        form["totp"] = request.form["totp"].strip()
     try:
         args = LoginSchema().load(form)
     except ValidationError:
         return _sign_in_form(422, error="Enter your email and password.", email=email)
     try:
-        user, record, secret = service.sign_in(args["email"], args["password"], args.get("totp"))
+        user = service.check_first_factor(args["email"], args["password"])
+        if user.totp_enabled:
+            db.session.commit()  # a rehashed password sticks
+            session[PENDING] = {"user": str(user.id), "at": int(time.time())}
+            return _code_form()
+        record, secret = service.finish_sign_in(user, None)
     except service.SignInRefused as refusal:
-        db.session.commit()  # the failure counters and audit entries stick
-        if refusal.retry_after is not None:
-            headers = {"Retry-After": str(refusal.retry_after)}
-            return _sign_in_form(429, headers, error=refusal.message, email=email)
-        return _sign_in_form(401, error=refusal.message, email=email)
+        return _refused_sign_in(refusal, _sign_in_form, email=email)
     login.open_session(secret)
+    return _signed_in(user, record.csrf_token)
+
+
+def _refused_sign_in(refusal, form, **context):
+    db.session.commit()  # the failure counters and audit entries stick
+    if refusal.retry_after is not None:
+        headers = {"Retry-After": str(refusal.retry_after)}
+        return form(429, headers, error=refusal.message, **context)
+    return form(401, error=refusal.message, **context)
+
+
+def _signed_in(user: User, token: str):
+    """Where to go once signed in: the kept draft, the page asked for, or home."""
     session.pop(LOGIN_CSRF, None)
+    session.pop(PENDING, None)
     carry = _carry()
     if carry["resume_path"] and carry["kept"]:
         return render_template(
             "account/resume.html",
             resume_path=carry["resume_path"],
             kept=carry["kept"],
-            token=record.csrf_token,
+            token=token,
         )
     return redirect(carry["next_path"] or home_for(user))
+
+
+def _code_form(status: int = 200, headers: dict | None = None, **context):
+    context.setdefault("error", None)
+    page = render_template(
+        "account/sign_in_code.html", login_token=fresh_login_token(), **_carry(), **context
+    )
+    return page, status, headers or {}
+
+
+def _pending_user() -> User | None:
+    """The user whose password was right a moment ago, still waiting for their code."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), int):
+        return None
+    if not 0 <= time.time() - pending["at"] <= CODE_STEP_SECONDS:
+        return None
+    try:
+        user = db.session.get(User, uuid.UUID(str(pending.get("user"))))
+    except ValueError:
+        return None
+    return user if user is not None and user.active and user.totp_enabled else None
+
+
+@bp.get("/sign-in/code")
+def sign_in_code():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    if _pending_user() is None:
+        return redirect(url_for("web_account.sign_in"))
+    return _code_form()
+
+
+@bp.post("/sign-in/code")
+def sign_in_code_post():
+    """The second step: a code from the authenticator app or a recovery code."""
+    if not _login_token_ok():
+        return _sign_in_form(400, error="The form expired; please sign in again.")
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        return _sign_in_form(401, error="That took too long; please sign in again.")
+    code = request.form.get("totp", "").strip()
+    if not code or len(code) > 32:
+        return _code_form(422, error="Enter the code from your authenticator app.")
+    try:
+        record, secret = service.finish_sign_in(user, code)
+    except service.SignInRefused as refusal:
+        if refusal.retry_after is None:  # the password was right: only the code is wrong
+            refusal = service.SignInRefused("That code was not right; try again.")
+        return _refused_sign_in(refusal, _code_form)
+    login.open_session(secret)
+    return _signed_in(user, record.csrf_token)
 
 
 @bp.post("/sign-out")

@@ -3,6 +3,9 @@ the version (a stale save shows both texts), signing with a confirmation, addend
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -16,6 +19,7 @@ from practice.extensions import db
 from practice.keys import client_keys
 from practice.notes import rules, scripts, service
 from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
+from practice.notes.models import Figure, Script
 from practice.notes.scripts import script_view, scripts_query
 from practice.notes.template import ccrt_tags, dmrs_defenses, vocabularies
 from practice.scheduling.service import practice_zone
@@ -89,18 +93,54 @@ def note(note_id):
 def _note_page(item, client: Client, errors: dict | None = None, typed: str = ""):
     cipher = client_keys.client_cipher(client)
     addenda = [] if item.status == "draft" else service.addenda_of(item)
+    view = service.note_view(item, cipher, addenda)
     return render_template(
         "notes/note.html",
-        note=service.note_view(item, cipher, addenda),
+        note=view,
         client=client,
         title=_title(item, client),
         writes=policy.can_write_note(current_user, item),
         errors=errors or {},
         typed=typed,
         zone=practice_zone(current_user),
-        **_references(client, cipher),
-        **_vocab(),
+        **_names_in(client, cipher, view["content"]),
     )
+
+
+def _names_in(client: Client, cipher, content: dict) -> dict:
+    """The names of the figures and scripts a note refers to (only those are unsealed)."""
+    figure_ids, script_ids = set(), set(content.get("scripts_active") or ())
+    for part in ("relationship_episodes", "enactments", "ruptures"):
+        for row in content.get(part) or ():
+            figure_ids.add(row.get("figure_id"))
+            script_ids.add(row.get("script_id"))
+    transference = content.get("transference") or {}
+    figure_ids.add(transference.get("therapist_experienced_as"))
+    script_ids.add(transference.get("script_id"))
+    figures = _ids(figure_ids)
+    scripts_named = _ids(script_ids)
+    names: dict = {"figure_names": {}, "script_names": {}}
+    if figures:
+        query = figures_query(client).where(Figure.id.in_(figures))
+        names["figure_names"] = {
+            str(f.id): figure_view(f, cipher)["label"] for f in db.session.scalars(query)
+        }
+    if scripts_named:
+        query = scripts_query(client, include_merged=True).where(Script.id.in_(scripts_named))
+        names["script_names"] = {
+            str(s.id): script_view(s, cipher)["name"] for s in db.session.scalars(query)
+        }
+    return names
+
+
+def _ids(values) -> set[uuid.UUID]:
+    found = set()
+    for value in values:
+        try:
+            found.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue  # None, or a figure named in words ("therapist experienced as")
+    return found
 
 
 def _editor(item, client, content, version, *, errors=None, status=200, focus=None, **extra):
@@ -181,6 +221,50 @@ def save(note_id):
         return _stale(item, client, content)
     audit.record(db.session, "note.update", object_type="note", object_id=item.id)
     return redirect(url_for("web_notes.edit", note_id=item.id, saved=1))
+
+
+@bp.post("/notes/<uuid:note_id>/autosave")
+@clinician_pages
+def autosave(note_id):
+    """The editor's periodic save (app.js, while text is being typed): the same schema,
+    reference check and version as "Save draft", answered as a one-line status with the
+    new version. Never overwrites a newer save (409: "Save draft" then shows both texts),
+    and creates no script: a "new script" name waits for "Save draft"."""
+    item = service.get_note_for(current_user, note_id, write=True)
+    client = _client_of(item)
+    if item.status != "draft":
+        return _autosaved(409, "Not saved automatically: this note is signed.")
+    version_text = request.form.get("version", "")
+    version = int(version_text) if version_text.isdigit() else -1
+    content, _names = note_form.split_new_scripts(note_form.parse(request.form))
+    body = {"content": content}
+    if request.form.get("session_date"):
+        body["session_date"] = request.form["session_date"]
+    try:
+        args = NoteReplaceSchema().load(body)
+        service.replace_note_content(
+            item, client, args["content"], version, args.get("session_date")
+        )
+    except (ValidationError, rules.Invalid):
+        refused("note.update", "note", item.id)
+        return _autosaved(
+            422, "Not saved automatically: press “Save draft” to see what needs checking."
+        )
+    except rules.Stale:
+        refused("note.update", "note", item.id)
+        return _autosaved(
+            409,
+            "Not saved automatically: the draft was saved elsewhere since you opened it. "
+            "Press “Save draft” to see both texts.",
+        )
+    audit.record(db.session, "note.update", object_type="note", object_id=item.id)
+    at = datetime.now(practice_zone(current_user)).strftime("%H:%M")
+    return _autosaved(200, f"Saved automatically at {at}.", item.version)
+
+
+def _autosaved(status: int, message: str, version: int | None = None):
+    page = render_template("notes/_autosaved.html", message=message, version=version)
+    return page, status
 
 
 def _name_new_scripts(client: Client, content: dict, names: dict[int, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -18,7 +19,7 @@ from practice.extensions import db
 from practice.scheduling import changes, service
 from practice.themes import service as themes
 from practice.web.clients import initials
-from practice.web.pages import clinician_pages, refused, signed_in
+from practice.web.pages import clinician_pages, csrf_token, refused, signed_in
 
 bp = Blueprint("web_schedule", __name__)
 
@@ -53,33 +54,25 @@ def week(start: str | None = None):
     )
     appointments = db.session.scalars(query).all()
     audit.record(db.session, "appointment.list", object_type="appointment")
-    clients = {
-        c.id: c
-        for c in db.session.scalars(
-            db.select(Client).where(Client.id.in_({a.client_id for a in appointments}))
-        )
-    }
+    clients = _names(a.client_id for a in appointments)
     grid: dict[tuple[date, int], list] = {}
     hours = set(DAY_HOURS)
     for item in appointments:
         local = item.starts_at.astimezone(zone)
         hours.add(local.hour)
         grid.setdefault((local.date(), local.hour), []).append(
-            {
-                "item": item,
-                "client": clients.get(item.client_id),
-                "starts": local,
-                "ends": item.ends_at.astimezone(zone),
-                "can_mark": item.status in changes.TRANSITIONS
-                and any(s in changes.TRANSITIONS[item.status] for s in MARKS),
-                "started": item.starts_at <= datetime.now(zone),
-            }
+            _slot(item, clients.get(item.client_id), zone)
         )
     return render_template(
         "schedule/week.html",
         days=days,
-        hours=sorted(hours),
-        grid=grid,
+        rows=[  # built here: lookups in a template loop cost several times more
+            (
+                f"{hour:02d}:00",
+                [("today" if day == today else "", grid.get((day, hour), ())) for day in days],
+            )
+            for hour in sorted(hours)
+        ],
         today=today,
         zone=zone.key,
         previous=first - timedelta(days=7),
@@ -87,7 +80,30 @@ def week(start: str | None = None):
         this_week=_monday(today),
         marks=MARKS,
         count=len(appointments),
+        token=csrf_token(),
     )
+
+
+def _names(client_ids) -> dict:
+    """The names the week shows, by client id (the names alone: one query, no care team)."""
+    ids = set(client_ids)
+    if not ids:
+        return {}
+    query = sa.select(Client.id, Client.first_name, Client.last_name).where(Client.id.in_(ids))
+    return {row.id: row for row in db.session.execute(query)}
+
+
+def _slot(item, client, zone) -> dict:
+    """What the week shows of one appointment."""
+    return {
+        "item": item,
+        "client": client,
+        "starts": item.starts_at.astimezone(zone),
+        "ends": item.ends_at.astimezone(zone),
+        "can_mark": item.status in changes.TRANSITIONS
+        and any(s in changes.TRANSITIONS[item.status] for s in MARKS),
+        "started": item.starts_at <= datetime.now(zone),
+    }
 
 
 @bp.post("/appointments/<uuid:appointment_id>/status")
@@ -110,6 +126,16 @@ def mark(appointment_id):
     for item in changed:
         audit.record(db.session, "appointment.status", object_type="appointment", object_id=item.id)
     zone = service.practice_zone(current_user)
+    if request.headers.get("HX-Request") == "true":  # htmx: the card alone, no reload
+        return render_template(
+            "schedule/_appointment.html",
+            slot=_slot(
+                appointment, _names([appointment.client_id]).get(appointment.client_id), zone
+            ),
+            marks=MARKS,
+            marked=True,
+            token=csrf_token(),
+        )
     day = appointment.starts_at.astimezone(zone).date()
     return redirect(
         url_for("web_schedule.week", start=_monday(day).isoformat()) + f"#a-{appointment.id}"

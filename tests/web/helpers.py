@@ -38,7 +38,8 @@ def title(text: str) -> str:
 
 
 def sign_in(client, user, code: str | None = None, **extra):
-    """Sign in through the sign-in page; returns the response."""
+    """Sign in through the sign-in page, and the code page when `code` is given; returns
+    the last response."""
     page = client.get("/sign-in")
     data = {
         "login_token": hidden(page.get_data(as_text=True), "login_token"),
@@ -46,11 +47,29 @@ def sign_in(client, user, code: str | None = None, **extra):
         "password": PASSWORD,
         **extra,
     }
-    if code:
-        data["totp"] = code
-    return client.post("/sign-in", data=data)
+    answer = client.post("/sign-in", data=data)
+    if code is None:
+        return answer
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'action="/sign-in/code"' in text, answer.status_code
+    return client.post("/sign-in/code", data={**code_form(text), "totp": code})
+
+
+def code_form(text: str) -> dict:
+    """The hidden fields of the code page (its login token and what it carries)."""
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', text))
 
 
 def csrf_of(client, path: str = "/account") -> str:
     """The session's CSRF token, as every page's forms carry it."""
     return hidden(client.get(path).get_data(as_text=True), "csrf_token")
+
+
+def start_note(client, team, day: str = "2026-11-02") -> str:
+    """Start a draft for the team's client through its page; the editor's path."""
+    created = client.post(
+        f"/clients/{team.client.id}/notes",
+        data={"csrf_token": csrf_of(client), "session_date": day},
+    )
+    assert created.status_code == 302, created.get_data(as_text=True)[-1500:]
+    return created.headers["Location"]

@@ -4,17 +4,23 @@ signed-out page that keeps a draft, password change and TOTP enrolment."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pyotp
 import sqlalchemy as sa
 
+from practice.audit.models import AuditEntry
+from practice.auth import service as auth_service
+from practice.auth import throttle, totp
 from practice.auth.models import UserSession
 from practice.database import utcnow
 from practice.extensions import db
+from practice.notes.models import ProcessNote
+from practice.web import account
 from tests.factories import PASSWORD, make_practice, make_user
 from tests.helpers import assert_error, settle
-from tests.web.helpers import assert_page, csrf_of, hidden, sign_in
+from tests.web.helpers import assert_page, code_form, csrf_of, hidden, sign_in
 
 
 def test_the_start_page_is_the_sign_in_page_with_the_page_headers(client):
@@ -87,8 +93,108 @@ def test_sign_in_asks_for_the_code_of_a_second_factor(client, db):
     codes = re.findall(r"<li><code>([^<]+)</code></li>", assert_page(done))
     assert len(codes) == 10
     client.post("/sign-out", data={"csrf_token": token})
-    assert_page(sign_in(client, user), 401)  # no code
+    asked = assert_page(sign_in(client, user))  # the password was right: the code page
+    assert "Code from your authenticator app" in asked and 'name="password"' not in asked
+    assert client.get("/week").status_code == 302  # not signed in yet
     assert sign_in(client, user, code=codes[0]).status_code == 302  # a recovery code
+    assert "My week" in assert_page(client.get("/week"))  # signed in
+
+
+def _with_totp(client, user) -> str:
+    seed, _uri = totp.begin_enrolment(user)
+    totp.enable(user, pyotp.TOTP(seed).at(time.time() - 30))
+    settle()
+    return seed
+
+
+def test_the_code_step_counts_against_the_sign_in_throttle(client, team, monkeypatch):
+    seed = _with_totp(client, team.author)
+    answer = sign_in(client, team.author, code="000000")
+    text = assert_page(answer, 401)
+    assert "That code was not right" in text and "Two-factor code" in text
+    assert client.get("/week").status_code == 302
+    audited = db.session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.actor_id == team.author.id)
+    ).all()
+    assert "auth.login_failed" in audited
+    # The code step is counted and checked by the sign-in throttle (its own limits are
+    # tested in tests/auth/test_throttling.py): here, three failures and it waits.
+    failures: dict[str, int] = {}
+
+    def check(email, address=None):
+        if failures.get(email, 0) >= 3:
+            raise throttle.Throttled(60)
+
+    def record_failure(email, address=None):
+        failures[email] = failures.get(email, 0) + 1
+        return False
+
+    monkeypatch.setattr(throttle, "check", check)
+    monkeypatch.setattr(throttle, "record_failure", record_failure)
+    answers = [
+        client.post("/sign-in/code", data={**code_form(text), "totp": "000000"}).status_code
+        for _ in range(4)
+    ]
+    assert answers == [401, 401, 401, 429]
+    last = client.post("/sign-in/code", data={**code_form(text), "totp": "000000"})
+    assert_page(last, 429)
+    assert last.headers["Retry-After"] == "60"
+    right = client.post("/sign-in/code", data={**code_form(text), "totp": pyotp.TOTP(seed).now()})
+    assert "Too many failed attempts" in assert_page(right, 429)  # even the right code waits
+    assert client.get("/week").status_code == 302
+
+
+def test_the_code_step_needs_the_password_step_first_and_expires(client, team, monkeypatch):
+    seed = _with_totp(client, team.author)
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert client.get("/sign-in/code").headers["Location"] == "/sign-in"
+    alone = client.post(
+        "/sign-in/code",
+        data={"login_token": hidden(page, "login_token"), "totp": pyotp.TOTP(seed).now()},
+    )
+    assert "took too long" in assert_page(alone, 401)
+    asked = assert_page(sign_in(client, team.author))
+    assert_page(client.get("/sign-in/code"))  # a reload shows the step again
+    later = time.time() + account.CODE_STEP_SECONDS + 5
+    monkeypatch.setattr(account.time, "time", lambda: later)
+    late = client.post("/sign-in/code", data={**code_form(asked), "totp": pyotp.TOTP(seed).now()})
+    assert "took too long" in assert_page(late, 401)
+    assert client.get("/week").status_code == 302
+
+
+def test_the_code_step_carries_a_kept_draft(app, client, team):
+    seed = _with_totp(client, team.author)
+    page = client.get("/sign-in").get_data(as_text=True)
+    asked = client.post(
+        "/sign-in",
+        data={
+            "login_token": hidden(page, "login_token"),
+            "email": team.author.email,
+            "password": PASSWORD,
+            "resume_path": "/notes/x/edit",
+            "keep:narrative.summary": "Kept through both steps.",
+        },
+    )
+    text = assert_page(asked)
+    assert "What you were writing is kept" in text
+    resume = client.post("/sign-in/code", data={**code_form(text), "totp": pyotp.TOTP(seed).now()})
+    resumed = assert_page(resume)
+    assert 'action="/notes/x/edit"' in resumed and "Kept through both steps." in resumed
+
+
+def test_pages_never_take_a_bearer_token(client, team):
+    _token, secret = auth_service.issue_api_token(team.author, "pages")
+    settle()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 200
+    for path in ("/week", "/clients", f"/clients/{team.client.id}", "/account"):
+        answer = client.get(path, headers=bearer)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/sign-in")
+    posted = client.post(
+        f"/clients/{team.client.id}/notes", headers=bearer, data={"session_date": "2026-11-02"}
+    )
+    assert "You were signed out" in assert_page(posted, 401)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProcessNote)) == 0
 
 
 def hidden_secret(text: str) -> str:
