@@ -12,21 +12,12 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import (
-    PageArgs,
-    audit_refusals,
-    etag,
-    page_of,
-    paginate,
-    require_if_match,
-)
+from practice.api.common import PageArgs, audit_refusals, etag, page_of, sent_versions
 from practice.api.openapi import if_match
-from practice.audit import service as audit
-from practice.extensions import db
 from practice.login import current_actor
-from practice.record import access, progress
+from practice.record import progress
 from practice.record.content import ProgressContentSchema
-from practice.record.models import RECORD_STATUSES, ProgressNote
+from practice.record.models import RECORD_STATUSES
 
 blp = Blueprint(
     "progress_notes",
@@ -91,10 +82,8 @@ class ProgressNoteSchema(Schema):
     addenda = fields.List(fields.Nested(ProgressAddendumSchema))
 
 
-def _load(progress_note_id, *, write: bool = False, author: bool = True):
-    return access.record_item_for(
-        current_actor(), ProgressNote, "progress_note", progress_note_id, write=write, author=author
-    )
+def _answer(view: dict):
+    return view, 200, etag(view["version"])
 
 
 @blp.route("/clients/<uuid:client_id>/progress-notes")
@@ -105,20 +94,21 @@ class ClientProgressNotes(MethodView):
     @blp.response(200, page_of(ProgressNoteSchema))
     def get(self, args, client_id):
         """The client's progress notes, newest session first."""
-        client = access.record_client_for(current_actor(), client_id)
-        page = paginate(progress.notes_query(client, status=args.get("status")), args)
-        audit.record(db.session, "progress_note.list", object_type="client", object_id=client.id)
-        return {**page, "items": progress.list_notes(client, page["items"])}
+        return progress.page_of_notes(
+            current_actor(),
+            client_id,
+            status=args.get("status"),
+            page=args["page"],
+            page_size=args["page_size"],
+        )
 
     @blp.arguments(ProgressNoteCreateSchema)
     @blp.response(201, ProgressNoteSchema)
     @blp.alt_response(409, description="The appointment has a progress note already")
     def post(self, args, client_id):
         """Start a draft (version 1) for an appointment of this client."""
-        actor = current_actor()
-        client = access.record_client_for(actor, client_id, write=True)
-        note, content = progress.create_note(actor, client, args["appointment_id"], args["content"])
-        return progress.note_view(note, client, [], content), 201, etag(note.version)
+        view = progress.start(current_actor(), client_id, args["appointment_id"], args["content"])
+        return view, 201, etag(view["version"])
 
 
 @blp.route("/progress-notes/<uuid:progress_note_id>")
@@ -128,8 +118,7 @@ class ProgressNoteItem(MethodView):
     @blp.response(200, ProgressNoteSchema)
     def get(self, progress_note_id):
         """One progress note with its session and addenda (ETag = version)."""
-        note, client = _load(progress_note_id)
-        return progress.read_note(note, client), 200, etag(note.version)
+        return _answer(progress.read(current_actor(), progress_note_id))
 
     @blp.arguments(ProgressNoteReplaceSchema)
     @blp.response(200, ProgressNoteSchema)
@@ -137,11 +126,10 @@ class ProgressNoteItem(MethodView):
     @if_match
     def put(self, args, progress_note_id):
         """Replace a draft's content; send If-Match with the version you read."""
-        note, client = _load(progress_note_id, write=True)
-        if note.status == "draft":
-            require_if_match(note.version)
-        content = progress.replace_note(note, client, args["content"], note.version)
-        return progress.note_view(note, client, [], content), 200, etag(note.version)
+        view = progress.update(
+            current_actor(), progress_note_id, args["content"], sent=sent_versions()
+        )
+        return _answer(view)
 
 
 @blp.route("/progress-notes/<uuid:progress_note_id>/sign")
@@ -153,11 +141,7 @@ class ProgressNoteSign(MethodView):
     @if_match
     def post(self, progress_note_id):
         """Sign a draft at the version you read (If-Match): locked for good."""
-        note, client = _load(progress_note_id, write=True)
-        if note.status == "draft":
-            require_if_match(note.version)
-        content = progress.sign_note(note, client, note.version)
-        return progress.note_view(note, client, [], content), 200, etag(note.version)
+        return _answer(progress.sign(current_actor(), progress_note_id, sent=sent_versions()))
 
 
 @blp.route("/progress-notes/<uuid:progress_note_id>/addenda")
@@ -169,7 +153,5 @@ class ProgressNoteAddenda(MethodView):
     @blp.alt_response(409, description="The note is a draft: edit it instead")
     def post(self, args, progress_note_id):
         """Append a correction to a signed note (any clinician in the client's care)."""
-        actor = current_actor()
-        note, client = _load(progress_note_id, write=True, author=False)
-        progress.add_addendum(actor, note, client, args["text"])
-        return progress.note_view(note, client), 201, etag(note.version)
+        view = progress.addendum(current_actor(), progress_note_id, args["text"])
+        return view, 201, etag(view["version"])

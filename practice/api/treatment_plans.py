@@ -7,19 +7,18 @@ supervisors; never by schedulers. Audited; no text reaches the log.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask.views import MethodView
 from flask_login import login_required
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, audit_refusals, etag, page_of, paginate, require_if_match
+from practice.api.common import PageArgs, audit_refusals, etag, page_of, sent_versions
 from practice.api.openapi import if_match
-from practice.audit import service as audit
-from practice.extensions import db
 from practice.login import current_actor
-from practice.record import access, plans
+from practice.record import plans
 from practice.record.content import PlanContentSchema
-from practice.record.models import TreatmentPlan
 
 blp = Blueprint(
     "treatment_plans",
@@ -30,18 +29,23 @@ blp = Blueprint(
 blp.after_request(audit_refusals)
 
 
+REVIEW_YEARS = validate.Range(
+    min=date(1900, 1, 1), max=date(2999, 12, 31), error="Give a review date between 1900 and 2999."
+)
+
+
 class PlanCreateSchema(Schema):
     content = fields.Nested(
         PlanContentSchema,
         load_default=None,
         metadata={"description": "Left out: a copy of the current plan (goal ids kept)"},
     )
-    review_date = fields.Date(load_default=None, allow_none=True)
+    review_date = fields.Date(load_default=None, allow_none=True, validate=REVIEW_YEARS)
 
 
 class PlanReplaceSchema(Schema):
     content = fields.Nested(PlanContentSchema, required=True)
-    review_date = fields.Date(load_default=None, allow_none=True)
+    review_date = fields.Date(load_default=None, allow_none=True, validate=REVIEW_YEARS)
 
 
 class TreatmentPlanSchema(Schema):
@@ -59,19 +63,8 @@ class TreatmentPlanSchema(Schema):
     signed_at = fields.DateTime(allow_none=True)
 
 
-def _checked_date(args: dict):
-    from practice.errors import Invalid
-
-    day = args.get("review_date")
-    if day is not None and not 1900 <= day.year <= 2999:
-        raise Invalid({"review_date": ["Give a review date between 1900 and 2999."]})
-    return day
-
-
-def _load(treatment_plan_id, *, write: bool = False):
-    return access.record_item_for(
-        current_actor(), TreatmentPlan, "treatment_plan", treatment_plan_id, write=write
-    )
+def _answer(view: dict):
+    return view, 200, etag(view["version"])
 
 
 @blp.route("/clients/<uuid:client_id>/treatment-plans")
@@ -82,10 +75,9 @@ class ClientPlans(MethodView):
     @blp.response(200, page_of(TreatmentPlanSchema))
     def get(self, args, client_id):
         """The client's plan versions, newest first (the first signed one is current)."""
-        client = access.record_client_for(current_actor(), client_id)
-        page = paginate(plans.plans_query(client), args)
-        audit.record(db.session, "treatment_plan.list", object_type="client", object_id=client.id)
-        return {**page, "items": [plans.read_plan(plan, client) for plan in page["items"]]}
+        return plans.page_of_plans(
+            current_actor(), client_id, page=args["page"], page_size=args["page_size"]
+        )
 
     @blp.arguments(PlanCreateSchema)
     @blp.response(201, TreatmentPlanSchema)
@@ -93,10 +85,8 @@ class ClientPlans(MethodView):
     def post(self, args, client_id):
         """Start a new version as a draft (version 1): the content given, or a copy of the
         current plan."""
-        actor = current_actor()
-        client = access.record_client_for(actor, client_id, write=True)
-        plan, content = plans.create_plan(actor, client, args["content"], _checked_date(args))
-        return plans.plan_view(plan, client, content), 201, etag(plan.version)
+        view = plans.start(current_actor(), client_id, args["content"], args["review_date"])
+        return view, 201, etag(view["version"])
 
 
 @blp.route("/treatment-plans/<uuid:treatment_plan_id>")
@@ -106,8 +96,7 @@ class PlanItem(MethodView):
     @blp.response(200, TreatmentPlanSchema)
     def get(self, treatment_plan_id):
         """One plan version (ETag = version)."""
-        plan, client = _load(treatment_plan_id)
-        return plans.read_plan(plan, client), 200, etag(plan.version)
+        return _answer(plans.read(current_actor(), treatment_plan_id))
 
     @blp.arguments(PlanReplaceSchema)
     @blp.response(200, TreatmentPlanSchema)
@@ -115,13 +104,14 @@ class PlanItem(MethodView):
     @if_match
     def put(self, args, treatment_plan_id):
         """Replace a draft's content and review date; send If-Match with the version you read."""
-        plan, client = _load(treatment_plan_id, write=True)
-        if plan.status == "draft":
-            require_if_match(plan.version)
-        content = plans.replace_plan(
-            plan, client, args["content"], _checked_date(args), plan.version
+        view = plans.update(
+            current_actor(),
+            treatment_plan_id,
+            args["content"],
+            args["review_date"],
+            sent=sent_versions(),
         )
-        return plans.plan_view(plan, client, content), 200, etag(plan.version)
+        return _answer(view)
 
 
 @blp.route("/treatment-plans/<uuid:treatment_plan_id>/sign")
@@ -133,8 +123,4 @@ class PlanSign(MethodView):
     @if_match
     def post(self, treatment_plan_id):
         """Sign a draft at the version you read (If-Match): it becomes the current plan."""
-        plan, client = _load(treatment_plan_id, write=True)
-        if plan.status == "draft":
-            require_if_match(plan.version)
-        content = plans.sign_plan(plan, client, plan.version)
-        return plans.plan_view(plan, client, content), 200, etag(plan.version)
+        return _answer(plans.sign(current_actor(), treatment_plan_id, sent=sent_versions()))

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from practice import versions
 from practice.actor import Actor
 from practice.audit import service as audit
 from practice.clients.models import Client
@@ -23,9 +24,11 @@ from practice.errors import Conflict, Invalid, Stale
 from practice.extensions import db
 from practice.keys import client_keys as keys
 from practice.notes.models import Script
+from practice.paging import paginate
+from practice.record import access
 from practice.record.content import PlanContentSchema, plain
+from practice.record.drafts import compare_and_set
 from practice.record.models import TreatmentPlan
-from practice.record.versions import compare_and_set
 
 TABLE = "treatment_plans"
 DUE_WITHIN = timedelta(days=14)  # "due for review": the review date is this close or past
@@ -214,3 +217,48 @@ def read_plan(plan: TreatmentPlan, client: Client) -> dict:
     view = plan_view(plan, client)
     audit.record(db.session, "treatment_plan.read", object_type="treatment_plan", object_id=plan.id)
     return view
+
+
+# --- the whole read or write, for the front ends ----------------------------------------
+
+
+def _plan_for(actor: Actor, plan_id: uuid.UUID, **kwargs) -> tuple[TreatmentPlan, Client]:
+    return access.record_item_for(actor, TreatmentPlan, "treatment_plan", plan_id, **kwargs)
+
+
+def page_of_plans(actor: Actor, client_id: uuid.UUID, *, page: int, page_size: int) -> dict:
+    """One page of the client's plan versions, newest first; audited."""
+    client = access.record_client_for(actor, client_id)
+    found = paginate(plans_query(client), page, page_size)
+    audit.record(db.session, "treatment_plan.list", object_type="client", object_id=client.id)
+    return {**found, "items": [read_plan(plan, client) for plan in found["items"]]}
+
+
+def start(actor: Actor, client_id: uuid.UUID, raw: dict | None, review_date: date | None) -> dict:
+    """A new draft version (see create_plan), by a clinician in the client's care."""
+    client = access.record_client_for(actor, client_id, write=True)
+    plan, content = create_plan(actor, client, raw, review_date)
+    return plan_view(plan, client, content)
+
+
+def read(actor: Actor, plan_id: uuid.UUID) -> dict:
+    """One plan version, for a reader of the client's record; audited."""
+    return read_plan(*_plan_for(actor, plan_id))
+
+
+def update(actor: Actor, plan_id: uuid.UUID, raw: dict, review_date: date | None, *, sent) -> dict:
+    """Replace the author's draft, based on one of the versions `sent`."""
+    plan, client = _plan_for(actor, plan_id, write=True)
+    if plan.status == "draft":
+        versions.check_version(plan.version, sent)
+    content = replace_plan(plan, client, raw, review_date, plan.version)
+    return plan_view(plan, client, content)
+
+
+def sign(actor: Actor, plan_id: uuid.UUID, *, sent) -> dict:
+    """Sign the author's draft at the version they read: it is the plan in force."""
+    plan, client = _plan_for(actor, plan_id, write=True)
+    if plan.status == "draft":
+        versions.check_version(plan.version, sent)
+    content = sign_plan(plan, client, plan.version)
+    return plan_view(plan, client, content)

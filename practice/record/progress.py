@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from practice import versions
 from practice.actor import Actor
 from practice.audit import service as audit
 from practice.auth.models import Practice
@@ -24,10 +25,11 @@ from practice.database import new_id, utcnow
 from practice.errors import Conflict, Invalid, Stale
 from practice.extensions import db
 from practice.keys import client_keys as keys
-from practice.record import codes, plans
+from practice.paging import paginate
+from practice.record import access, codes, plans
 from practice.record.content import ProgressContentSchema, plain
+from practice.record.drafts import compare_and_set
 from practice.record.models import ProgressNote, ProgressNoteAddendum, TreatmentPlan
-from practice.record.versions import compare_and_set
 from practice.scheduling.models import Appointment
 
 TABLE = "progress_notes"
@@ -250,3 +252,57 @@ def list_notes(client: Client, items) -> list[dict]:
             db.session, "progress_note.read", object_type="progress_note", object_id=note.id
         )
     return views
+
+
+# --- the whole read or write, for the front ends ----------------------------------------
+
+
+def _note_for(actor: Actor, note_id: uuid.UUID, **kwargs) -> tuple[ProgressNote, Client]:
+    return access.record_item_for(actor, ProgressNote, "progress_note", note_id, **kwargs)
+
+
+def page_of_notes(
+    actor: Actor, client_id: uuid.UUID, *, status: str | None, page: int, page_size: int
+) -> dict:
+    """One page of the client's notes, newest first, for a reader of the record; audited."""
+    client = access.record_client_for(actor, client_id)
+    found = paginate(notes_query(client, status=status), page, page_size)
+    audit.record(db.session, "progress_note.list", object_type="client", object_id=client.id)
+    return {**found, "items": list_notes(client, found["items"])}
+
+
+def start(actor: Actor, client_id: uuid.UUID, appointment_id: uuid.UUID, raw: dict) -> dict:
+    """A new draft for an appointment of the client, by a clinician in its care."""
+    client = access.record_client_for(actor, client_id, write=True)
+    note, content = create_note(actor, client, appointment_id, raw)
+    return note_view(note, client, [], content)
+
+
+def read(actor: Actor, note_id: uuid.UUID) -> dict:
+    """One note, for a reader of the client's record; audited."""
+    return read_note(*_note_for(actor, note_id))
+
+
+def update(actor: Actor, note_id: uuid.UUID, raw: dict, *, sent) -> dict:
+    """Replace the author's draft, based on one of the versions `sent`."""
+    note, client = _note_for(actor, note_id, write=True)
+    if note.status == "draft":
+        versions.check_version(note.version, sent)
+    content = replace_note(note, client, raw, note.version)
+    return note_view(note, client, [], content)
+
+
+def sign(actor: Actor, note_id: uuid.UUID, *, sent) -> dict:
+    """Sign the author's draft at the version they read (one of `sent`)."""
+    note, client = _note_for(actor, note_id, write=True)
+    if note.status == "draft":
+        versions.check_version(note.version, sent)
+    content = sign_note(note, client, note.version)
+    return note_view(note, client, [], content)
+
+
+def addendum(actor: Actor, note_id: uuid.UUID, text: str) -> dict:
+    """Append a correction to a signed note: any clinician in the client's care."""
+    note, client = _note_for(actor, note_id, write=True, author=False)
+    add_addendum(actor, note, client, text)
+    return note_view(note, client)

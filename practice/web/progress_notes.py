@@ -17,6 +17,7 @@ from practice.errors import Invalid, Stale
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.login import current_actor
+from practice.notes import service as note_service
 from practice.record import access, codes, own_copy, plans, progress
 from practice.record.content import (
     GOAL_RATINGS,
@@ -79,13 +80,13 @@ def for_appointment(appointment_id):
 def start(client_id):
     """Start a draft for one of the client's sessions; the form opens."""
     actor = current_actor()
-    client = access.record_client_for(actor, client_id, write=True)
+    access.record_client_for(actor, client_id, write=True)  # who may, before what was sent
     try:
         appointment_id = uuid.UUID(request.form.get("appointment_id", ""))
     except ValueError:
         abort(422, "Choose the session the note is for.")
-    note, _content = progress.create_note(actor, client, appointment_id, {})
-    return redirect(url_for("web_progress.edit", progress_note_id=note.id))
+    note = progress.start(actor, client_id, appointment_id, {})
+    return redirect(url_for("web_progress.edit", progress_note_id=note["id"]))
 
 
 @bp.get("/progress-notes/<uuid:progress_note_id>")
@@ -164,7 +165,7 @@ def save(progress_note_id):
     goal_ids = [goal["id"] for goal in _goals(note, client)]
     content = progress_content(request.form, goal_ids)
     try:
-        progress.replace_note(note, client, content, version)
+        progress.update(current_actor(), note.id, content, sent={str(version)})
     except ValidationError as exc:
         refused("progress_note.update", "progress_note", note.id)
         return _editor(note, client, content, version, errors=flat_errors(exc.messages), status=422)
@@ -198,9 +199,8 @@ def confirm_sign(progress_note_id):
 @clinician_pages
 def sign(progress_note_id):
     """Lock the draft for good, at the version the confirmation was shown for."""
-    note, client = _load(progress_note_id, write=True)
-    progress.sign_note(note, client, form_version(request.form))
-    return redirect(url_for("web_progress.view", progress_note_id=note.id))
+    progress.sign(current_actor(), progress_note_id, sent={str(form_version(request.form))})
+    return redirect(url_for("web_progress.view", progress_note_id=progress_note_id))
 
 
 @bp.post("/progress-notes/<uuid:progress_note_id>/addenda")
@@ -213,7 +213,7 @@ def addendum(progress_note_id):
     except ValidationError as exc:
         refused("progress_note.addendum", "progress_note", note.id)
         return _page(note, client, exc.messages, request.form.get("text", ""), 422)
-    progress.add_addendum(actor, note, client, args["text"])
+    progress.addendum(actor, note.id, args["text"])
     return redirect(url_for("web_progress.view", progress_note_id=note.id) + "#addenda")
 
 
@@ -232,10 +232,20 @@ def own_notes(client_id):
         "record/own_copy.html",
         document=document,
         title=f"Own copy {client_initials}",
-        **note_pages._references(client, cipher),  # the names its content shows
+        **_names(client, cipher, document["notes"]),
         **note_pages._vocab(),
     )
     headers = {}
     if request.args.get("download") == "1":
         headers["Content-Disposition"] = f'attachment; filename="own-notes-{client_id}.html"'
     return page, 200, headers
+
+
+def _names(client, cipher, notes: list[dict]) -> dict:
+    """The names of the figures and scripts the notes refer to, for showing their content."""
+    names: dict = {"figure_names": {}, "script_names": {}}
+    for item in notes:
+        found = note_service.names_in(client, cipher, item["content"])
+        for kind, named in found.items():
+            names[kind].update(named)
+    return names

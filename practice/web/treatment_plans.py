@@ -65,10 +65,8 @@ def versions(client_id):
 @clinician_pages
 def new_version(client_id):
     """Start a new version: a copy of the plan in force (or an empty plan)."""
-    actor = current_actor()
-    client = access.record_client_for(actor, client_id, write=True)
-    plan, _content = plans.create_plan(actor, client, None, None)
-    return redirect(url_for("web_plans.edit", treatment_plan_id=plan.id))
+    plan = plans.start(current_actor(), client_id, None, None)
+    return redirect(url_for("web_plans.edit", treatment_plan_id=plan["id"]))
 
 
 @bp.get("/treatment-plans/<uuid:treatment_plan_id>")
@@ -139,7 +137,7 @@ def save(treatment_plan_id):
         errors = [("review_date", "Give the review date as a date.")]
         return _editor(plan, client, content, version, review_text, errors=errors, status=422)
     try:
-        plans.replace_plan(plan, client, content, review, version)
+        plans.update(current_actor(), plan.id, content, review, sent={str(version)})
     except (ValidationError, Invalid) as exc:
         refused("treatment_plan.update", "treatment_plan", plan.id)
         found = exc.messages if isinstance(exc, ValidationError) else exc.errors
@@ -173,6 +171,5 @@ def confirm_sign(treatment_plan_id):
 @clinician_pages
 def sign(treatment_plan_id):
     """Sign the draft at the version the confirmation was shown for: it is now in force."""
-    plan, client = _load(treatment_plan_id, write=True)
-    plans.sign_plan(plan, client, form_version(request.form))
-    return redirect(url_for("web_plans.view", treatment_plan_id=plan.id))
+    plans.sign(current_actor(), treatment_plan_id, sent={str(form_version(request.form))})
+    return redirect(url_for("web_plans.view", treatment_plan_id=treatment_plan_id))
