@@ -235,6 +235,29 @@ EXPECTED.update({
         row(404, 200, 404, 404, 200, 404, 302),
     ("GET", "/clients/<uuid:client_id>/themes/scripts/<uuid:script_id>"):
         row(404, 200, 404, 404, 200, 404, 302),
+    # The front desk's scheduling (owners and schedulers; clinicians have their own week).
+    ("GET", "/day"):
+        row(302, 404, 404, 302, 404, 302, 302),
+    ("GET", "/day/<day>"):
+        row(200, 404, 404, 200, 404, 200, 302),
+    ("GET", "/day/<day>/rooms"):
+        row(200, 404, 404, 200, 404, 200, 302),
+    ("GET", "/clinicians/<uuid:clinician_id>/week"):
+        row(200, 404, 404, 200, 404, 404, 302),
+    ("GET", "/clinicians/<uuid:clinician_id>/week/<start>"):
+        row(200, 404, 404, 200, 404, 404, 302),
+    ("GET", "/bookings/new"):
+        row(200, 404, 404, 200, 404, 200, 302),
+    ("POST", "/bookings/new"):
+        row(302, 404, 404, 302, 404, 422, 401),
+    ("GET", "/bookings/<uuid:appointment_id>"):
+        row(200, 404, 404, 200, 404, 404, 302),
+    ("POST", "/bookings/<uuid:appointment_id>/change"):
+        row(302, 404, 404, 302, 404, 404, 401),
+    ("POST", "/bookings/<uuid:appointment_id>/status"):
+        row(302, 404, 404, 302, 404, 404, 401),
+    ("POST", "/bookings/<uuid:appointment_id>/undo"):
+        row(409, 404, 404, 409, 404, 404, 401),
     ("GET", "/static/<path:filename>"):
         row(200, 200, 200, 200, 200, 200, 200),
 })

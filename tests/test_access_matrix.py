@@ -72,6 +72,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         "link_id": ids["pending_link"] if rule.endswith(("/accept", "/decline")) else ids["link"],
         "filename": "docs.js",
         "start": "2026-12-07",
+        "day": "2026-12-07",
     }
     url = rule
     for name, value in params.items():
@@ -168,6 +169,16 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
     if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
         kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
+    if (method, rule) == ("POST", "/bookings/new"):
+        kwargs["data"] = {
+            "client_id": str(ids["client"]),
+            "clinician_id": str(author.id),
+            "kind": "individual",
+            "modality": "video",
+            "date": start.date().isoformat(),
+            "time": "10:00",
+            "duration_minutes": "50",
+        }
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
     versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
     if versioned_write and any(part in rule for part in versioned):
@@ -185,6 +196,11 @@ PAGE_FORMS = {
     },
     ("POST", "/account/two-factor/enable"): {"password": PASSWORD, "code": "000000"},
     ("POST", "/appointments/<uuid:appointment_id>/status"): {"status": "attended"},
+    ("POST", "/bookings/<uuid:appointment_id>/change"): {"modality": "phone"},
+    ("POST", "/bookings/<uuid:appointment_id>/status"): {
+        "status": "cancelled",
+        "cancelled_by": "client",
+    },
     ("POST", "/clients/<uuid:client_id>/notes"): {"session_date": "2026-10-01"},
     ("POST", "/notes/<uuid:note_id>/edit"): {"version": "1", "narrative.summary": "More."},
     ("POST", "/notes/<uuid:note_id>/autosave"): {"version": "1", "narrative.summary": "More."},

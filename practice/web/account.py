@@ -38,6 +38,8 @@ def home_for(user: User) -> str:
         return url_for("web_schedule.week")
     if user.has_role("supervisor"):
         return url_for("web_clients.supervision")
+    if user.has_role("owner", "scheduler"):
+        return url_for("web_frontdesk.today")  # the front desk starts from the practice's day
     return url_for("web_account.account")
 
 
