@@ -45,6 +45,12 @@ class ProgressNoteListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(RECORD_STATUSES))
 
 
+class ParticipantSchema(Schema):
+    role = fields.String(metadata={"description": "client or clinician"})
+    id = fields.UUID()
+    name = fields.String()
+
+
 class SessionSchema(Schema):
     """The session, from the appointment (never copied into the note)."""
 
@@ -54,6 +60,7 @@ class SessionSchema(Schema):
     modality = fields.String()
     status = fields.String()
     clinician_id = fields.UUID()
+    participants = fields.List(fields.Nested(ParticipantSchema))
 
 
 class ProgressAddendumSchema(Schema):

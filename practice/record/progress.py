@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from practice import versions
 from practice.actor import Actor
 from practice.audit import service as audit
-from practice.auth.models import Practice
+from practice.auth.models import Practice, User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.errors import Conflict, Invalid, Stale
@@ -64,11 +64,19 @@ def notes_query(client: Client, *, status: str | None = None, desc: bool = True)
 
 
 def session_of(appointment: Appointment) -> dict:
-    """What a progress note shows of its session, from the appointment."""
-    return {
+    """What a progress note shows of its session, from the appointment: times, kind,
+    modality, attendance, and who took part (the client and the clinician)."""
+    session = {
         column: getattr(appointment, column)
         for column in ("starts_at", "ends_at", "kind", "modality", "status", "clinician_id")
     }
+    client = db.session.get(Client, appointment.client_id)
+    clinician = db.session.get(User, appointment.clinician_id)
+    session["participants"] = [
+        {"role": "client", "id": client.id, "name": f"{client.first_name} {client.last_name}"},
+        {"role": "clinician", "id": clinician.id, "name": clinician.name},
+    ]
+    return session
 
 
 def _appointment_for(client: Client, appointment_id: uuid.UUID) -> Appointment:

@@ -28,6 +28,10 @@ def test_a_session_recorded_rated_against_the_plan_signed_and_addended(client, d
     note = created.get_json()
     assert note["plan_id"] == plan["id"] and note["version"] == 1
     assert note["session"]["modality"] == "video" and note["session"]["kind"] == "individual"
+    assert [(p["role"], p["id"]) for p in note["session"]["participants"]] == [
+        ("client", str(team.client.id)),
+        ("clinician", str(team.author.id)),
+    ]
     content = {
         "service_code": "90834",
         "diagnoses": ["F41.1", "F33.0"],
