@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         row(200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/appointments"):
         row(200, 200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/appointments/free-slots"):
+        row(200, 200, 422, 200, 403, 422, 401),
     ("GET", "/api/v1/appointments/<uuid:appointment_id>"):
         row(200, 200, 404, 200, 403, 404, 401),
     ("GET", "/api/v1/audit"):

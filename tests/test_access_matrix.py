@@ -169,6 +169,11 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
     if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
         kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
+    if rule == "/api/v1/appointments/free-slots":
+        url += (
+            f"?client_id={ids['client']}&clinician_id={author.id}&duration_minutes=50"
+            f"&starts_at={start.isoformat().replace('+', '%2B')}"
+        )
     if (method, rule) == ("POST", "/bookings/new"):
         kwargs["data"] = {
             "client_id": str(ids["client"]),

@@ -205,7 +205,14 @@ class Appointments(MethodView):
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, description="The time is taken: `conflicts` lists what you may see")
     def post(self, args):
-        """Book an appointment, or a recurring series (every occurrence is checked)."""
+        """Book an appointment, or a recurring series (every occurrence is checked).
+
+        The clinician must be in the client's care (the primary clinician or on the care
+        team); otherwise 422 on `clinician_id`: add them first with
+        `PATCH /api/v1/clients/{id}` (`care_team_ids`), then book. Times carry an offset
+        (a time without one is refused); the web app's booking form converts a local time
+        in the practice's zone on the server instead.
+        """
         booked = service.book(current_user, args)
         for appointment in booked:
             audit.record(

@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from practice.auth.models import User
 from practice.database import utcnow
-from practice.scheduling import recurrence
+from practice.scheduling import recurrence, service
 from practice.scheduling.conflicts import Slot, find_conflicts
 
 OFFERS = 3
@@ -57,3 +58,22 @@ def next_free(
             if len(offers) == count:
                 break
     return offers
+
+
+def offers_for(actor: User, data: dict, *, count: int = OFFERS) -> list[datetime]:
+    """The next free starts for a booking the actor may make (`data` as for
+    service.book: client, clinician, optional room, start, end or duration, optional
+    recurrence); the same refusals as a booking for ids the actor may not use."""
+    client, clinician = service.resolve_people(actor, data["client_id"], data["clinician_id"])
+    room = service.resolve_room(actor, data.get("room_id"))
+    start = data["starts_at"]
+    end = data.get("ends_at") or start + timedelta(minutes=data["duration_minutes"])
+    service.check_duration(start, end)
+    slot = Slot(start, end, clinician.id, client.id, room.id if room else None)
+    rule = recurrence.Rule(**data["recurrence"]) if data.get("recurrence") else None
+    if rule is not None:
+        try:
+            recurrence.check_rule(rule, start.astimezone(service.practice_zone(actor)).date())
+        except recurrence.RecurrenceError as error:
+            raise service.invalid(error.field, error.message) from None
+    return next_free(slot, service.practice_zone(actor), rule, count=count)

@@ -7,7 +7,7 @@ to be added to the care team in the same step."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,8 +22,7 @@ from practice.clients import service as client_service
 from practice.clients.models import Client
 from practice.errors import Conflict, Invalid
 from practice.extensions import db
-from practice.scheduling import free_slots, local_time, recurrence, service
-from practice.scheduling.conflicts import Slot
+from practice.scheduling import free_slots, local_time, service
 from practice.scheduling.models import KINDS, MODALITIES
 from practice.web.frontdesk import EARLIEST, LATEST, clinicians_of_practice, desk_pages
 from practice.web.frontdesk import rooms_of_practice as practice_rooms
@@ -176,13 +175,9 @@ def care_offer(loaded: dict, values: dict, errors: dict) -> tuple | None:
     return None
 
 
-def offers_for(loaded: dict, zone) -> list[datetime]:
+def offers_for(loaded: dict) -> list[datetime]:
     """The next free starts for the refused booking (the series as a whole)."""
-    start = loaded["starts_at"]
-    end = loaded.get("ends_at") or start + timedelta(minutes=loaded["duration_minutes"])
-    slot = Slot(start, end, loaded["clinician_id"], loaded["client_id"], loaded.get("room_id"))
-    rule = recurrence.Rule(**loaded["recurrence"]) if loaded.get("recurrence") else None
-    return free_slots.next_free(slot, zone, rule)
+    return free_slots.offers_for(current_user, loaded)
 
 
 def conflict_rows(conflicts: list[dict], zone) -> list[dict]:
@@ -295,7 +290,7 @@ def new_booking():
             {},
             409,
             conflicts=conflict_rows(clashes, zone),
-            offers=offers_for(loaded, zone),
+            offers=offers_for(loaded),
         )
     for appointment in booked:
         audit.record(

@@ -41,3 +41,47 @@ def test_the_primary_clinician_needs_no_care_team_entry(client):
     clinic = make_clinic()
     response = client.post(URL, json=payload(clinic), headers=bearer(clinic.scheduler))
     assert response.status_code == 201, response.get_json()
+
+
+def test_free_slots_offer_the_next_free_days_at_the_same_time(client):
+    from tests.scheduling.helpers import MONDAY, at
+
+    clinic = make_clinic()
+    taken = client.post(URL, json=payload(clinic), headers=bearer(clinic.scheduler))
+    assert taken.status_code == 201
+    # Tuesday is taken too (the client elsewhere), so Wednesday comes first.
+    other = payload(clinic, start=at(MONDAY, days=1), clinician_id=str(clinic.clinician.id))
+    assert client.post(URL, json=other, headers=bearer(clinic.scheduler)).status_code == 201
+    query = {
+        "client_id": str(clinic.client.id),
+        "clinician_id": str(clinic.clinician.id),
+        "starts_at": MONDAY.isoformat(),
+        "duration_minutes": 50,
+    }
+    found = client.get(f"{URL}/free-slots", query_string=query, headers=bearer(clinic.scheduler))
+    assert found.status_code == 200, found.get_json()
+    assert found.get_json()["starts_at"][:3] == [
+        at(MONDAY, days=2).isoformat(),
+        at(MONDAY, days=3).isoformat(),
+        at(MONDAY, days=4).isoformat(),
+    ]
+    series = {**query, "every_weeks": 1, "count": 2, "offers": 1}
+    one = client.get(f"{URL}/free-slots", query_string=series, headers=bearer(clinic.scheduler))
+    assert one.get_json()["starts_at"] == [at(MONDAY, days=2).isoformat()]
+    for bad in (
+        {**query, "client_id": "nope"},
+        {**query, "every_weeks": 1},
+        {**query, "count": 2},
+        {**query, "starts_at": "2031-01-06T10:00:00"},
+        {**query, "offers": 0},
+    ):
+        assert_error(
+            client.get(f"{URL}/free-slots", query_string=bad, headers=bearer(clinic.scheduler)),
+            422,
+        )
+    refused = client.get(
+        f"{URL}/free-slots",
+        query_string={**query, "clinician_id": str(clinic.other_clinician.id)},
+        headers=bearer(clinic.scheduler),
+    )
+    assert "not in the client's care" in str(assert_error(refused, 422))

@@ -417,3 +417,29 @@ def test_cancelling_the_rest_of_a_series_says_how_many_beforehand(client, team):
     )  # fmt: skip
     assert done.status_code == 302 and "n=3" in done.headers["Location"]
     assert {a.status for a in _series(team)} == {"cancelled"}
+
+
+def test_a_bad_change_is_a_422_page_and_changes_nothing(client, team):
+    elsewhere = Room(practice_id=team.stranger.practice_id, name="Their room")
+    start = datetime(2037, 3, 16, 9, 0, tzinfo=UTC)
+    mine = make_appointment(team.client, team.author, starts_at=start)
+    db.session.add(elsewhere)
+    settle()
+    sign_in(client, team.scheduler)
+    token = csrf_of(client)
+    for form, words in (
+        ({"room_id": str(elsewhere.id)}, "No such room."),
+        ({"room_id": "not-an-id"}, "Not a valid UUID."),
+        ({"date": "2037-13-01"}, "Enter a date (YYYY-MM-DD)."),
+        ({"date": "2037-03-29", "time": "02:15"}, "02:15 does not exist"),
+        ({"date": "2037-10-25", "time": "02:15"}, "02:15 happens twice"),
+        ({"duration_minutes": "0"}, "greater than or equal to 1"),
+        ({"kind": "party"}, "Must be one of"),
+    ):
+        page = assert_page(
+            client.post(f"/bookings/{mine.id}/change", data={"csrf_token": token, **form}), 422
+        )
+        assert words in page, (form, page[-2500:])
+    db.session.refresh(mine)
+    assert mine.starts_at.replace(tzinfo=UTC) == start and mine.room_id is None
+    assert mine.kind == "individual"
