@@ -53,3 +53,16 @@ def own_copy(actor: Actor, client_id: uuid.UUID) -> dict:
     document = plain(document)
     audit.record(db.session, "process_note.own_copy", object_type="client", object_id=client.id)
     return document
+
+
+def own_copy_page(actor: Actor, client_id: uuid.UUID) -> tuple[dict, dict]:
+    """The document, and the names of the figures and scripts its notes refer to (for a
+    readable page: {"figure_names": {...}, "script_names": {...}})."""
+    document = own_copy(actor, client_id)
+    client = db.session.get(Client, client_id)
+    cipher = client_keys.client_cipher(client)
+    names: dict = {"figure_names": {}, "script_names": {}}
+    for item in document["notes"]:
+        for kind, named in notes.names_in(client, cipher, item["content"]).items():
+            names[kind].update(named)
+    return document, names

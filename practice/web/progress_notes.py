@@ -12,12 +12,9 @@ from marshmallow import ValidationError
 
 from practice.api.progress_notes import ProgressAddendumCreateSchema
 from practice.auth import policy
-from practice.clients.models import Client
 from practice.errors import Invalid, Stale
 from practice.extensions import db
-from practice.keys import client_keys
 from practice.login import current_actor
-from practice.notes import service as note_service
 from practice.record import access, codes, own_copy, plans, progress
 from practice.record.content import (
     GOAL_RATINGS,
@@ -222,30 +219,18 @@ def addendum(progress_note_id):
 def own_notes(client_id):
     """Your own copy of your process notes about this client, printable; `?download=1`
     saves it as a file."""
-    document = own_copy.own_copy(current_actor(), client_id)
+    document, names = own_copy.own_copy_page(current_actor(), client_id)
     client_initials = "".join(
         (document["client"][part] or "?")[:1] for part in ("first_name", "last_name")
     ).upper()
-    client = db.session.get(Client, client_id)
-    cipher = client_keys.client_cipher(client)
     page = render_template(
         "record/own_copy.html",
         document=document,
         title=f"Own copy {client_initials}",
-        **_names(client, cipher, document["notes"]),
+        **names,
         **note_pages._vocab(),
     )
     headers = {}
     if request.args.get("download") == "1":
         headers["Content-Disposition"] = f'attachment; filename="own-notes-{client_id}.html"'
     return page, 200, headers
-
-
-def _names(client, cipher, notes: list[dict]) -> dict:
-    """The names of the figures and scripts the notes refer to, for showing their content."""
-    names: dict = {"figure_names": {}, "script_names": {}}
-    for item in notes:
-        found = note_service.names_in(client, cipher, item["content"])
-        for kind, named in found.items():
-            names[kind].update(named)
-    return names

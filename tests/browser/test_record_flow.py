@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from practice.extensions import db
 from practice.notes import scripts
 from practice.notes import service as notes
+from practice.notes.figures import ensure_therapist_figure
 from tests.browser.conftest import HERE, Shots
 from tests.factories import PASSWORD, make_appointment, make_client, make_practice, make_user
 
@@ -29,14 +30,23 @@ def _seed(server) -> dict:
         make_appointment(
             client, clinician, starts_at=yesterday, status="attended", modality="video"
         )
-        scripts.create_script(
+        script = scripts.create_script(
             clinician, client, {"name": "Expects to be left when he asks for something"}, "focal"
         )
+        therapist = ensure_therapist_figure(client, clinician)
+        episode = {
+            "figure_id": str(therapist.id),
+            "wish": "to hear that the next session is certain",
+            "script_id": str(script.id),
+        }
         notes.create_note(
             clinician,
             client,
             yesterday.date(),
-            {"narrative": {"summary": "He spoke of the move and looked at the door."}},
+            {
+                "relationship_episodes": [episode],
+                "narrative": {"summary": "He spoke of the move and looked at the door."},
+            },
         )
         db.session.commit()
         return {"client": str(client.id)}
@@ -150,5 +160,7 @@ def test_writing_and_signing_a_plan_and_a_progress_note(live_server, browser, re
     page.goto(f"{base}/clients/{seeded['client']}")
     page.get_by_role("link", name=re.compile("Your own copy")).click()
     expect(page.get_by_text("He spoke of the move and looked at the door.")).to_be_visible()
+    expect(page.get_by_text("to hear that the next session is certain")).to_be_visible()
+    expect(page.get_by_text(re.compile("with Therapist"))).to_be_visible()
     shots.take(page, "own-copy")
     context.close()
