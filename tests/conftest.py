@@ -66,14 +66,20 @@ def app(database, keyring_path) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
-def db(request, app) -> Iterator:
+def db(request) -> Iterator:
     """The database session for one test; everything it commits is rolled back after.
 
     The test client shares this session with the test (one app context), so a refused
     request rolls back what the test only flushed: commit setup before such requests.
     Tests that start a `live_server` keep the real session, so the server's own app and
     its threads use their own database and connections, not this test's.
+    Tests marked `pure` (computations on plain values) get no app and no database: none
+    is created or migrated for them.
     """
+    if request.node.get_closest_marker("pure"):
+        yield None
+        return
+    app = request.getfixturevalue("app")
     if "live_server" in request.fixturenames:
         yield _db
         return

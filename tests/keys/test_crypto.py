@@ -33,6 +33,8 @@ from practice.keys.errors import (
 )
 from practice.keys.keyring import Keyring, load_keyring, save_keyring
 
+pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
+
 CANARY = "Zwieback-canary: the critical-parent script, again"
 PRACTICE, CLIENT, KEY_ID, ROW = (uuid.uuid4() for _ in range(4))
 KEYRING = Keyring("ka01", {"ka01": bytes(range(32)), "kb01": bytes(range(1, 33))})

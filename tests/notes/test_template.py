@@ -11,6 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from practice.notes import template
 
+pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
+
 FULL = {
     "scripts_active": [str(uuid.uuid4())],
     "relationship_episodes": [

@@ -7,6 +7,8 @@ import pytest
 
 from practice.scheduling.recurrence import RecurrenceError, Rule, expand, local_to_utc
 
+pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
+
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 HOUR = timedelta(minutes=50)

@@ -13,6 +13,8 @@ from practice.themes.formats import BOM, CSV_COLUMNS, csv_safe, history_csv, his
 from practice.themes.history import theme_history
 from practice.themes.inputs import FigureInput, NoteInput, ScriptInput
 
+pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
+
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '=HYPERLINK("http://x")<script>alert(1)</script> & \'quote\' "dq" ]]>'
 

@@ -17,6 +17,8 @@ from practice.themes.inputs import (
 )
 from practice.themes.scripts import least_squares_slope
 
+pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
+
 START = date(2026, 1, 5)
 FATHER, PARTNER, BOSS, THERAPIST = "f-father", "f-partner", "f-boss", "f-therapist"
 FIGURES = [
