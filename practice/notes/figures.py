@@ -127,6 +127,16 @@ def list_figures(user: User, client_id: uuid.UUID, *, page: int, page_size: int)
     return {**result, "items": [figure_view(figure, cipher) for figure in result["items"]]}
 
 
+def read_figure(
+    user: User, client_id: uuid.UUID, figure_id: uuid.UUID, *, write: bool = False
+) -> dict:
+    """One figure of the client, decrypted and audited (`write`: for its editor)."""
+    client = get_clinical_client_for(user, client_id, write=write)
+    figure = get_figure(client, figure_id)
+    audit.record(db.session, "figure.read", object_type="figure", object_id=figure.id)
+    return figure_view(figure, client_keys.client_cipher(client))
+
+
 def add_figure(user: User, client_id: uuid.UUID, payload: dict) -> dict:
     """A new person in the client's life (sealed, audited by create_figure)."""
     client = get_clinical_client_for(user, client_id, write=True)

@@ -175,6 +175,23 @@ def read_script(user: User, client_id: uuid.UUID, script_id: uuid.UUID) -> dict:
     return _shown(client, script)
 
 
+def merge_candidates(
+    user: User, client_id: uuid.UUID, script_id: uuid.UUID
+) -> tuple[dict, list[dict]]:
+    """A script the user may merge, and the client's other live scripts it may be merged
+    into, decrypted; audited as a list of the client's scripts."""
+    client = get_clinical_client_for(user, client_id, write=True)
+    script = get_script(client, script_id)
+    cipher = client_keys.client_cipher(client)
+    others = [
+        script_view(other, cipher)
+        for other in db.session.scalars(scripts_query(client))
+        if other.id != script.id
+    ]
+    audit.record(db.session, "script.list", object_type="client", object_id=client.id)
+    return script_view(script, cipher), others
+
+
 def start_script(user: User, client_id: uuid.UUID, payload: dict, status: str) -> dict:
     """Name a new script of the client (sealed, audited by create_script)."""
     client = get_clinical_client_for(user, client_id, write=True)

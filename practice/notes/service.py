@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -23,14 +24,16 @@ from practice import paging, versions
 from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
+from practice.clients import service as client_service
 from practice.clients.models import Client
 from practice.database import insert_now, new_id, utcnow
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.notes.access import get_clinical_client_for, get_note_for, note_authors_for
-from practice.notes.figures import ensure_therapist_figure
+from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
 from practice.notes.models import FIRST_VERSION, Figure, NoteAddendum, ProcessNote, Script
 from practice.notes.rules import Conflict, Invalid, Stale, compare_and_set
+from practice.notes.scripts import script_view, scripts_query
 from practice.notes.template import TEMPLATE_VERSION, reference_errors
 from practice.scheduling.models import Appointment
 
@@ -373,3 +376,108 @@ def add_note_addendum(user: User, note_id: uuid.UUID, text: str) -> dict:
     audit.record(db.session, "note.addendum", object_type="note", object_id=note.id)
     audit.record(db.session, "addendum.create", object_type="addendum", object_id=addendum.id)
     return shown(note)
+
+
+@dataclass(frozen=True)
+class OpenNote:
+    """A note opened for a page: the row, its client, the note as shown (decrypted, with
+    addenda), the names of the figures and scripts it refers to, and whether the user
+    may change it."""
+
+    note: ProcessNote
+    client: Client
+    view: dict
+    names: dict
+    writable: bool
+
+
+def open_note(user: User, note_id: uuid.UUID, *, write: bool = False) -> OpenNote:
+    """`read_note` for a page: decrypted and audited, with what the page names."""
+    note = get_note_for(user, note_id, write=write)
+    audit.record(db.session, "note.read", object_type="note", object_id=note.id)
+    client = db.session.get(Client, note.client_id)
+    cipher = client_keys.client_cipher(client)
+    addenda = [] if note.status == "draft" else addenda_of(note)
+    view = note_view(note, cipher, addenda)
+    names = names_in(client, cipher, view["content"])
+    return OpenNote(note, client, view, names, policy.can_write_note(user, note))
+
+
+def names_in(client: Client, cipher, content: dict) -> dict:
+    """The names of the figures and scripts a note refers to (only those are unsealed):
+    {"figure_names": {id: label}, "script_names": {id: name}}."""
+    figure_ids, script_ids = set(), set(content.get("scripts_active") or ())
+    for part in ("relationship_episodes", "enactments", "ruptures"):
+        for row in content.get(part) or ():
+            figure_ids.add(row.get("figure_id"))
+            script_ids.add(row.get("script_id"))
+    transference = content.get("transference") or {}
+    figure_ids.add(transference.get("therapist_experienced_as"))
+    script_ids.add(transference.get("script_id"))
+    figures, scripts_named = _ids(figure_ids), _ids(script_ids)
+    names: dict = {"figure_names": {}, "script_names": {}}
+    if figures:
+        query = figures_query(client).where(Figure.id.in_(figures))
+        names["figure_names"] = {
+            str(f.id): figure_view(f, cipher)["label"] for f in db.session.scalars(query)
+        }
+    if scripts_named:
+        query = scripts_query(client, include_merged=True).where(Script.id.in_(scripts_named))
+        names["script_names"] = {
+            str(s.id): script_view(s, cipher)["name"] for s in db.session.scalars(query)
+        }
+    return names
+
+
+def _ids(values) -> set[uuid.UUID]:
+    found = set()
+    for value in values:
+        try:
+            found.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue  # None, or a figure named in words ("therapist experienced as")
+    return found
+
+
+def editor_references(user: User, client: Client) -> dict:
+    """The client's figures and scripts for the note editor's pickers (the therapist
+    figure always among them), and their names for the rows that refer to them."""
+    ensure_therapist_figure(client, user)
+    cipher = client_keys.client_cipher(client)
+    figures = [figure_view(f, cipher) for f in db.session.scalars(figures_query(client))]
+    scripts = [
+        script_view(s, cipher)
+        for s in db.session.scalars(scripts_query(client, include_merged=True))
+    ]
+    return {
+        "figures": figures,
+        "scripts": [s for s in scripts if not s["merged_into_id"]],
+        "figure_names": {str(f["id"]): f["label"] for f in figures},
+        "script_names": {str(s["id"]): s["name"] for s in scripts},
+    }
+
+
+def open_client_record(user: User, client_id: uuid.UUID) -> tuple[Client, bool]:
+    """A client's clinical page: the client, and whether the user may write (their own
+    client). A supervisor of the client's care reads; everyone else: NotFound. Audited
+    as a read of the client."""
+    client = db.session.get(Client, client_id)
+    if client is not None and policy.can_do_clinical_work(user, client):
+        return client_service.read_client(user, client_id), True
+    client = get_clinical_client_for(user, client_id)
+    audit.record(db.session, "client.read", object_type="client", object_id=client.id)
+    return client, False
+
+
+def figures_and_scripts(user: User, client: Client, *, writable: bool) -> tuple[list, list]:
+    """The client's figures and live scripts, decrypted and audited as listed. The
+    therapist figure is created on first need by the client's clinicians (`writable`),
+    never by a supervisor's read."""
+    if writable:
+        ensure_therapist_figure(client, user)
+    cipher = client_keys.client_cipher(client)
+    figures = [figure_view(f, cipher) for f in db.session.scalars(figures_query(client))]
+    scripts = [script_view(s, cipher) for s in db.session.scalars(scripts_query(client))]
+    audit.record(db.session, "figure.list", object_type="client", object_id=client.id)
+    audit.record(db.session, "script.list", object_type="client", object_id=client.id)
+    return figures, scripts

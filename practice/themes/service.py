@@ -11,11 +11,13 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.errors import Invalid
 from practice.extensions import db
-from practice.notes.access import theme_authors_for
+from practice.notes.access import note_authors_for, theme_authors_for
+from practice.notes.service import notes_query
 from practice.scheduling.models import Appointment
 from practice.scheduling.service import get_appointment_for, practice_zone
 from practice.themes.brief import session_brief
-from practice.themes.loader import client_theme_history
+from practice.themes.inputs import AppointmentInput, NoteInput, session_numbers
+from practice.themes.loader import client_theme_history, load_attended
 
 
 def theme_history(
@@ -61,3 +63,21 @@ def brief_for(user: User, appointment_id: uuid.UUID) -> tuple[Appointment, Clien
     for note_id in brief["read"]:
         audit.record(db.session, "note.read", object_type="note", object_id=note_id)
     return appointment, client, brief
+
+
+def numbered_notes(user: User, client: Client) -> list[tuple]:
+    """The notes about the client the user may read, newest first, each with its session
+    number (attended appointments count too); each listed note audited."""
+    authors = note_authors_for(user, client)
+    if not authors:
+        return []
+    listed = db.session.scalars(notes_query(authors, client, desc=True)).all()
+    attended = [
+        AppointmentInput(uuid.UUID(str(aid)), day)
+        for aid, day in load_attended(client, user.practice.timezone)
+    ]
+    inputs = [NoteInput(n.id, n.session_date, n.status, None, n.appointment_id) for n in listed]
+    numbers = session_numbers(inputs, attended)
+    for note in listed:
+        audit.record(db.session, "note.list_item", object_type="note", object_id=note.id)
+    return [(note, numbers.get(note.id)) for note in listed]

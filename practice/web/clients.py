@@ -3,8 +3,6 @@ way in (supervisees → their clients)."""
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
@@ -18,15 +16,11 @@ from practice.clients import service as client_service
 from practice.clients.models import Client
 from practice.database import utcnow
 from practice.extensions import db
-from practice.keys import client_keys
 from practice.measures.service import risk_flags
 from practice.notes import service as notes
-from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
-from practice.notes.scripts import script_view, scripts_query
 from practice.record.summary import client_record
 from practice.scheduling import service as scheduling
-from practice.themes.inputs import NoteInput, session_numbers
-from practice.themes.loader import load_attended
+from practice.themes import service as themes
 from practice.web.pages import clinician_pages
 
 bp = Blueprint("web_clients", __name__)
@@ -52,47 +46,18 @@ def clients():
     )
 
 
-def load_client_page(client_id: uuid.UUID) -> tuple[Client, bool]:
-    """The client and whether the caller may write (their own client); a supervisor of the
-    client's care reads; everyone else: 404."""
-    client = db.session.get(Client, client_id)
-    if client is not None and policy.can_do_clinical_work(current_user, client):
-        return client_service.read_client(current_user, client_id), True
-    client = notes.get_clinical_client_for(current_user, client_id)
-    audit.record(db.session, "client.read", object_type="client", object_id=client.id)
-    return client, False
-
-
-def numbered_notes(client: Client, authors: set) -> list[tuple]:
-    """The readable notes of the client, newest first, each with its session number."""
-    listed = db.session.scalars(notes.notes_query(authors, client, desc=True)).all()
-    attended = load_attended(client, current_user.practice.timezone)
-    inputs = [NoteInput(n.id, n.session_date, n.status, None, n.appointment_id) for n in listed]
-    numbers = session_numbers(inputs, attended)
-    for note in listed:
-        audit.record(db.session, "note.list_item", object_type="note", object_id=note.id)
-    return [(note, numbers.get(note.id)) for note in listed]
-
-
 @bp.get("/clients/<uuid:client_id>")
 @clinician_pages
 def client(client_id):
     """Demographics (read), appointments, notes, figures and scripts."""
-    record, writes = load_client_page(client_id)
-    cipher = client_keys.client_cipher(record)
+    record, writes = notes.open_client_record(current_user, client_id)
     zone = scheduling.practice_zone(current_user)
     appointments = []
     if writes:
         query = scheduling.appointment_query(current_user, {"client_id": record.id})
         appointments = db.session.scalars(query).all()
-    authors = notes.note_authors_for(current_user, record)
-    listed = numbered_notes(record, authors) if authors else []
-    if writes:  # as the API's figure list: created on first need, never by a supervisor
-        ensure_therapist_figure(record, current_user)
-    figures = [figure_view(f, cipher) for f in db.session.scalars(figures_query(record))]
-    scripts = [script_view(s, cipher) for s in db.session.scalars(scripts_query(record))]
-    audit.record(db.session, "figure.list", object_type="client", object_id=record.id)
-    audit.record(db.session, "script.list", object_type="client", object_id=record.id)
+    listed = themes.numbered_notes(current_user, record)
+    figures, scripts = notes.figures_and_scripts(current_user, record, writable=writes)
     now = utcnow()
     return render_template(
         "clients/client.html",

@@ -3,7 +3,6 @@ the version (a stale save shows both texts), signing with a confirmation, addend
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -12,15 +11,10 @@ from marshmallow import ValidationError
 
 from practice.api.notes import AddendumCreateSchema, NoteCreateSchema, NoteReplaceSchema
 from practice.api.scripts import ScriptCreateSchema
-from practice.audit import service as audit
-from practice.auth import policy
 from practice.clients.models import Client
+from practice.errors import Invalid, Stale
 from practice.extensions import db
-from practice.keys import client_keys
-from practice.notes import rules, scripts, service
-from practice.notes.figures import ensure_therapist_figure, figure_view, figures_query
-from practice.notes.models import Figure, Script
-from practice.notes.scripts import script_view, scripts_query
+from practice.notes import scripts, service
 from practice.notes.template import ccrt_tags, dmrs_defenses, vocabularies
 from practice.scheduling.service import practice_zone
 from practice.web import note_form
@@ -32,21 +26,6 @@ bp = Blueprint("web_notes", __name__)
 
 def _client_of(note) -> Client:
     return db.session.get(Client, note.client_id)
-
-
-def _references(client: Client, cipher) -> dict:
-    """Figures and scripts of the client, for pickers and for naming them in a note."""
-    figures = [figure_view(f, cipher) for f in db.session.scalars(figures_query(client))]
-    scripts = [
-        script_view(s, cipher)
-        for s in db.session.scalars(scripts_query(client, include_merged=True))
-    ]
-    return {
-        "figures": figures,
-        "scripts": [s for s in scripts if not s["merged_into_id"]],
-        "figure_names": {str(f["id"]): f["label"] for f in figures},
-        "script_names": {str(s["id"]): s["name"] for s in scripts},
-    }
 
 
 def _vocab() -> dict:
@@ -69,83 +48,37 @@ def _title(note, client: Client) -> str:
 @clinician_pages
 def new_note(client_id):
     """Start a draft for a session date; the editor opens."""
-    client = service.get_clinical_client_for(current_user, client_id, write=True)
+    service.get_clinical_client_for(current_user, client_id, write=True)  # 404/403 first
     try:
         args = NoteCreateSchema().load({"session_date": request.form.get("session_date", "")})
-        note = service.create_note(current_user, client, args["session_date"], {})
     except ValidationError:
         abort(422, "Give the session's date (not after tomorrow).")
-    except (rules.Invalid, rules.Conflict) as exc:
-        abort(409, str(exc))
-    audit.record(db.session, "note.create", object_type="note", object_id=note.id)
-    return redirect(url_for("web_notes.edit", note_id=note.id))
+    view = service.start_note(current_user, client_id, args["session_date"], {})
+    return redirect(url_for("web_notes.edit", note_id=view["id"]))
 
 
 @bp.get("/notes/<uuid:note_id>")
 @clinician_pages
 def note(note_id):
     """A note with its addenda; the author gets the controls, a supervisor none."""
-    item = service.get_note_for(current_user, note_id)
-    audit.record(db.session, "note.read", object_type="note", object_id=item.id)
-    return _note_page(item, _client_of(item))
+    return _note_page(service.open_note(current_user, note_id))
 
 
-def _note_page(item, client: Client, errors: dict | None = None, typed: str = ""):
-    cipher = client_keys.client_cipher(client)
-    addenda = [] if item.status == "draft" else service.addenda_of(item)
-    view = service.note_view(item, cipher, addenda)
+def _note_page(opened: service.OpenNote, errors: dict | None = None, typed: str = ""):
     return render_template(
         "notes/note.html",
-        note=view,
-        client=client,
-        title=_title(item, client),
-        writes=policy.can_write_note(current_user, item),
+        note=opened.view,
+        client=opened.client,
+        title=_title(opened.note, opened.client),
+        writes=opened.writable,
         errors=errors or {},
         typed=typed,
         zone=practice_zone(current_user),
-        **_names_in(client, cipher, view["content"]),
+        **opened.names,
     )
 
 
-def _names_in(client: Client, cipher, content: dict) -> dict:
-    """The names of the figures and scripts a note refers to (only those are unsealed)."""
-    figure_ids, script_ids = set(), set(content.get("scripts_active") or ())
-    for part in ("relationship_episodes", "enactments", "ruptures"):
-        for row in content.get(part) or ():
-            figure_ids.add(row.get("figure_id"))
-            script_ids.add(row.get("script_id"))
-    transference = content.get("transference") or {}
-    figure_ids.add(transference.get("therapist_experienced_as"))
-    script_ids.add(transference.get("script_id"))
-    figures = _ids(figure_ids)
-    scripts_named = _ids(script_ids)
-    names: dict = {"figure_names": {}, "script_names": {}}
-    if figures:
-        query = figures_query(client).where(Figure.id.in_(figures))
-        names["figure_names"] = {
-            str(f.id): figure_view(f, cipher)["label"] for f in db.session.scalars(query)
-        }
-    if scripts_named:
-        query = scripts_query(client, include_merged=True).where(Script.id.in_(scripts_named))
-        names["script_names"] = {
-            str(s.id): script_view(s, cipher)["name"] for s in db.session.scalars(query)
-        }
-    return names
-
-
-def _ids(values) -> set[uuid.UUID]:
-    found = set()
-    for value in values:
-        try:
-            found.add(uuid.UUID(str(value)))
-        except ValueError:
-            continue  # None, or a figure named in words ("therapist experienced as")
-    return found
-
-
 def _editor(item, client, content, version, *, errors=None, status=200, focus=None, **extra):
-    ensure_therapist_figure(client, current_user)  # the picker always offers the therapist
-    cipher = client_keys.client_cipher(client)
     return (
         render_template(
             "notes/edit.html",
@@ -157,7 +90,7 @@ def _editor(item, client, content, version, *, errors=None, status=200, focus=No
             focus=focus,
             title=_title(item, client),
             **extra,
-            **_references(client, cipher),
+            **service.editor_references(current_user, client),
             **_vocab(),
         ),
         status,
@@ -170,11 +103,13 @@ def edit(note_id):
     item = service.get_note_for(current_user, note_id, write=True)
     if item.status != "draft":
         return redirect(url_for("web_notes.note", note_id=item.id))
-    client = _client_of(item)
-    view = service.note_view(item, client_keys.client_cipher(client))
-    audit.record(db.session, "note.read", object_type="note", object_id=item.id)
+    opened = service.open_note(current_user, note_id, write=True)
     return _editor(
-        item, client, view["content"], item.version, saved=request.args.get("saved") == "1"
+        item,
+        opened.client,
+        opened.view["content"],
+        item.version,
+        saved=request.args.get("saved") == "1",
     )
 
 
@@ -210,16 +145,13 @@ def save(note_id):
     try:
         args = NoteReplaceSchema().load(body)
         _name_new_scripts(client, args["content"], new_scripts)
-        service.replace_note_content(
-            item, client, args["content"], version, args.get("session_date")
-        )
+        _update(item, args, version)
     except ValidationError as exc:
         return _refused(item, client, content, version, exc.messages)
-    except rules.Invalid as exc:
+    except Invalid as exc:
         return _refused(item, client, content, version, exc.errors)
-    except rules.Stale:
+    except Stale:
         return _stale(item, client, content)
-    audit.record(db.session, "note.update", object_type="note", object_id=item.id)
     return redirect(url_for("web_notes.edit", note_id=item.id, saved=1))
 
 
@@ -231,7 +163,6 @@ def autosave(note_id):
     new version. Never overwrites a newer save (409: "Save draft" then shows both texts),
     and creates no script: a "new script" name waits for "Save draft"."""
     item = service.get_note_for(current_user, note_id, write=True)
-    client = _client_of(item)
     if item.status != "draft":
         return _autosaved(409, "Not saved automatically: this note is signed.")
     version_text = request.form.get("version", "")
@@ -242,24 +173,32 @@ def autosave(note_id):
         body["session_date"] = request.form["session_date"]
     try:
         args = NoteReplaceSchema().load(body)
-        service.replace_note_content(
-            item, client, args["content"], version, args.get("session_date")
-        )
-    except (ValidationError, rules.Invalid):
+        _update(item, args, version)
+    except (ValidationError, Invalid):
         refused("note.update", "note", item.id)
         return _autosaved(
             422, "Not saved automatically: press “Save draft” to see what needs checking."
         )
-    except rules.Stale:
+    except Stale:
         refused("note.update", "note", item.id)
         return _autosaved(
             409,
             "Not saved automatically: the draft was saved elsewhere since you opened it. "
             "Press “Save draft” to see both texts.",
         )
-    audit.record(db.session, "note.update", object_type="note", object_id=item.id)
     at = datetime.now(practice_zone(current_user)).strftime("%H:%M")
     return _autosaved(200, f"Saved automatically at {at}.", item.version)
+
+
+def _update(item, args: dict, version: int) -> None:
+    """Save the draft's content (and date) over the version the form was opened at."""
+    service.update_note(
+        current_user,
+        item.id,
+        args["content"],
+        sent={str(version)},
+        session_date=args.get("session_date"),
+    )
 
 
 def _autosaved(status: int, message: str, version: int | None = None):
@@ -298,7 +237,7 @@ def _stale(item, client, content):
     the form, now against the newer version, so saving it is a choice."""
     db.session.refresh(item)
     refused("note.update", "note", item.id)
-    theirs = service.note_view(item, client_keys.client_cipher(client))["content"]
+    theirs = service.read_note(current_user, item.id, write=True)["content"]
     return _editor(
         item,
         client,
@@ -324,30 +263,20 @@ def confirm_sign(note_id):
 @clinician_pages
 def sign(note_id):
     """Lock the draft for good, at the version the confirmation was shown for."""
-    item = service.get_note_for(current_user, note_id, write=True)
     version_text = request.form.get("version", "")
-    try:
-        service.sign_note(item, int(version_text) if version_text.isdigit() else -1)
-    except rules.Stale:
-        abort(412, "The draft changed after you opened it; read it again before signing.")
-    except rules.Conflict as exc:
-        abort(409, str(exc))
-    audit.record(db.session, "note.sign", object_type="note", object_id=item.id)
-    return redirect(url_for("web_notes.note", note_id=item.id))
+    sent = {version_text if version_text.isdigit() else "-1"}
+    service.sign_note_for(current_user, note_id, sent=sent)
+    return redirect(url_for("web_notes.note", note_id=note_id))
 
 
 @bp.post("/notes/<uuid:note_id>/addenda")
 @clinician_pages
 def addendum(note_id):
-    item = service.get_note_for(current_user, note_id, write=True)
-    client = _client_of(item)
+    service.get_note_for(current_user, note_id, write=True)  # 404/403 before the text
     try:
         args = AddendumCreateSchema().load({"text": request.form.get("text", "")})
-        added = service.add_addendum(current_user, item, client, args["text"])
     except ValidationError as exc:
-        return _note_page(item, client, exc.messages, request.form.get("text", "")), 422
-    except rules.Conflict as exc:
-        abort(409, str(exc))
-    audit.record(db.session, "note.addendum", object_type="note", object_id=item.id)
-    audit.record(db.session, "addendum.create", object_type="addendum", object_id=added.id)
-    return redirect(url_for("web_notes.note", note_id=item.id) + "#addenda")
+        opened = service.open_note(current_user, note_id)
+        return _note_page(opened, exc.messages, request.form.get("text", "")), 422
+    service.add_note_addendum(current_user, note_id, args["text"])
+    return redirect(url_for("web_notes.note", note_id=note_id) + "#addenda")

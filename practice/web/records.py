@@ -11,10 +11,8 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.scripts import ScriptCreateSchema, ScriptMergeSchema, ScriptUpdateSchema
-from practice.audit import service as audit
-from practice.extensions import db
-from practice.keys import client_keys
-from practice.notes import figures, rules, scripts, service
+from practice.errors import Invalid, Stale
+from practice.notes import figures, scripts, service
 from practice.notes.models import SCRIPT_STATUSES
 from practice.notes.template import FigurePayloadSchema, vocabularies
 from practice.web.clients import initials
@@ -93,24 +91,23 @@ def edit_script(client_id, script_id):
     """Change a script's words or status against the version it was opened at; a stale
     save shows the newer words beside yours."""
     client, script = _script_for_writing(client_id, script_id)
-    current = scripts.script_view(script, client_keys.client_cipher(client))
     if request.method == "GET":
-        audit.record(db.session, "script.read", object_type="script", object_id=script.id)
+        current = scripts.read_script(current_user, client_id, script_id)
         return _script_page(client, script, current, script.version)
     form = {**_form(SCRIPT_TEXT, blank_is_none=True), "status": request.form.get("status")}
     try:
         args = ScriptUpdateSchema().load(form)
-        scripts.update_script(client, script, dict(args), _version())
+        sent = {str(_version())}
+        scripts.change_script(current_user, client_id, script_id, dict(args), sent=sent)
     except ValidationError as exc:
         refused("script.update", "script", script.id)
         return _script_page(
             client, script, form, _version(), errors=flatten_errors(exc.messages), status=422
         )
-    except rules.Stale:
+    except Stale:
         refused("script.update", "script", script.id)
-        return _script_page(client, script, form, script.version, status=409, theirs=current)
-    except rules.Conflict as exc:
-        abort(409, str(exc))
+        theirs = scripts.read_script(current_user, client_id, script_id)
+        return _script_page(client, script, form, script.version, status=409, theirs=theirs)
     return redirect(_back(client.id) + "#h-scripts")
 
 
@@ -119,29 +116,18 @@ def edit_script(client_id, script_id):
 def merge_script(client_id, script_id):
     """Say what a merge does, then fold this script into the one chosen."""
     client, script = _script_for_writing(client_id, script_id)
-    cipher = client_keys.client_cipher(client)
-    others = [
-        scripts.script_view(s, cipher)
-        for s in db.session.scalars(scripts.scripts_query(client))
-        if s.id != script.id
-    ]
-    view = scripts.script_view(script, cipher)
     error = None
     if request.method == "POST":
         try:
             args = ScriptMergeSchema().load({"into_script_id": request.form.get("into", "")})
-            if _version() != script.version:
-                raise rules.Stale()
-            scripts.merge_script(client, script, args["into_script_id"])
-        except (ValidationError, rules.Invalid):
+            into, sent = args["into_script_id"], {str(_version())}
+            scripts.merge_into(current_user, client_id, script_id, into, sent=sent)
+        except (ValidationError, Invalid):
             error = "Choose the script to keep."
-        except rules.Stale:
-            abort(412, "The script changed after you opened this page; open it again.")
-        except rules.Conflict as exc:
-            abort(409, str(exc))
         else:
             return redirect(_back(client.id) + "#h-scripts")
         refused("script.merge", "script", script.id)
+    view, others = scripts.merge_candidates(current_user, client_id, script_id)
     page = render_template(
         "records/merge.html",
         client=client,
@@ -179,7 +165,7 @@ def new_figure(client_id):
         figures.create_figure(current_user, client, FigurePayloadSchema().load(form))
     except ValidationError as exc:
         return _figure_page(client, None, form, errors=flatten_errors(exc.messages), status=422)
-    except rules.Invalid as exc:
+    except Invalid as exc:
         return _figure_page(client, None, form, errors=exc.errors, status=422)
     return redirect(_back(client.id) + "#h-figures")
 
@@ -190,7 +176,7 @@ def edit_figure(client_id, figure_id: uuid.UUID):
     client = service.get_clinical_client_for(current_user, client_id, write=True)
     figure = figures.get_figure(client, figure_id)
     if request.method == "GET":
-        current = figures.figure_view(figure, client_keys.client_cipher(client))
+        current = figures.read_figure(current_user, client_id, figure_id, write=True)
         return _figure_page(client, figure, current)
     form = _form(FIGURE_FIELDS, blank_is_none=False)
     try:
@@ -198,6 +184,6 @@ def edit_figure(client_id, figure_id: uuid.UUID):
         figures.update_figure(client, figure, changes)
     except ValidationError as exc:
         return _figure_page(client, figure, form, errors=flatten_errors(exc.messages), status=422)
-    except rules.Invalid as exc:
+    except Invalid as exc:
         return _figure_page(client, figure, form, errors=exc.errors, status=422)
     return redirect(_back(client.id) + "#h-figures")
