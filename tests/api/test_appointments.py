@@ -7,9 +7,8 @@ import pytest
 
 from practice.extensions import db
 from practice.scheduling.models import Appointment
-from tests.api.helpers import audit_rows
 from tests.factories import bearer, make_client, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, settle
 from tests.scheduling.helpers import (
     MONDAY,
     at,

@@ -6,9 +6,8 @@ import pytest
 from practice.auth import totp as totp_module
 from practice.auth.models import Practice
 from practice.extensions import db
-from tests.auth.helpers import Clock, audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import Clock, assert_error, audit_actions, login, login_csrf, settle
 
 URL = "/api/v1/practice"
 

@@ -11,10 +11,8 @@ from practice.auth.models import ApiToken
 from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
-from tests.api.helpers import audit_rows
-from tests.auth.helpers import audit_actions, count, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_actions, audit_rows, count, login_csrf, settle
 
 URL = "/api/v1/auth/tokens"
 

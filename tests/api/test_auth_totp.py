@@ -9,9 +9,8 @@ from practice.auth.models import User
 from practice.extensions import db
 from practice.keys.keyring import Keyring
 from practice.keys.sealed import SealedSecretError, open_secret
-from tests.auth.helpers import Clock, audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import Clock, assert_error, audit_actions, login, login_csrf, settle
 
 T0 = 1_900_000_020.0  # the start of a 30-second step
 

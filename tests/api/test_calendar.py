@@ -13,7 +13,6 @@ from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import CalendarFeed, Room
-from tests.api.helpers import audit_text
 from tests.factories import (
     bearer,
     make_appointment,
@@ -22,7 +21,7 @@ from tests.factories import (
     make_staff,
     make_user,
 )
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_text, settle
 
 BASE = "/api/v1/clinicians"
 SURNAME = "Canarywhistle"

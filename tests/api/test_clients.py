@@ -6,9 +6,8 @@ import pytest
 
 from practice.clients.models import Client
 from practice.extensions import db
-from tests.api.helpers import audit_rows, audit_text, counts
 from tests.factories import bearer, make_client, make_practice, make_staff, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, audit_text, counts, settle
 
 URL = "/api/v1/clients"
 

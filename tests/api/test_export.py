@@ -10,9 +10,8 @@ from practice import export
 from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import Room
-from tests.api.helpers import audit_rows, audit_text
 from tests.factories import bearer, make_appointment, make_client, make_practice, make_staff
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, audit_text, settle
 
 URL = "/api/v1/clients"
 

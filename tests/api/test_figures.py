@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from practice.notes.models import Figure
-from tests.api.helpers import CANARY, audit_rows, auth, count
-from tests.helpers import assert_error
+from tests.helpers import CANARY, assert_error, audit_rows, auth, count
 
 
 def url(team, client=None) -> str:

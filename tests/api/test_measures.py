@@ -14,9 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from practice.measures.models import MeasureScore
-from tests.api.helpers import audit_rows, audit_text, auth, count
 from tests.factories import make_appointment
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, audit_text, auth, count, settle
 from tests.themes.factories import make_attended, make_note
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

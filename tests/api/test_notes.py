@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from practice.notes.models import NoteAddendum, ProcessNote
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth, count
 from tests.factories import end_supervision, make_appointment
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, audit_text, auth, count, settle
 
 # A second piece of clinical text (another note, an addendum), told apart from CANARY.
 SECOND_CANARY = "Wombat-canary-4410: the uncle's blue rowing boat"

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import audit_rows
 from tests.factories import bearer
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, settle
 from tests.scheduling.helpers import MONDAY, at, make_clinic, payload
 
 URL = "/api/v1/appointments"

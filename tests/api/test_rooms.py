@@ -6,9 +6,8 @@ import pytest
 
 from practice.extensions import db
 from practice.scheduling.models import Room
-from tests.api.helpers import count
 from tests.factories import bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, count, settle
 from tests.scheduling.helpers import make_clinic, make_room, payload
 
 URL = "/api/v1/rooms"

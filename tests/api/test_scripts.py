@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from practice.notes.models import Script
-from tests.api.helpers import CANARY, audit_rows, auth, count
 from tests.factories import end_supervision
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, auth, count, settle
 
 
 def url(team, client=None) -> str:

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from practice.http import INTEGRITY_MESSAGE, SHREDDED_MESSAGE
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth
 from tests.factories import make_appointment
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, audit_text, auth, settle
 
 
 @pytest.fixture

@@ -12,10 +12,17 @@ import sqlalchemy as sa
 
 from practice.auth.models import Supervision, User
 from practice.extensions import db
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth
-from tests.auth.helpers import login, login_csrf
 from tests.factories import PASSWORD, make_client, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import (
+    CANARY,
+    assert_error,
+    audit_rows,
+    audit_text,
+    auth,
+    login,
+    login_csrf,
+    settle,
+)
 from tests.themes.factories import episode, make_figure, make_note, make_script
 
 SCRIPT_CANARY = "Pangolin-canary-5120 fears the locked drawer"

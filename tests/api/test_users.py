@@ -7,9 +7,8 @@ import sqlalchemy as sa
 
 from practice.auth.models import Supervision, User
 from practice.extensions import db
-from tests.auth.helpers import audit_actions, count, login
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_actions, count, login, settle
 
 URL = "/api/v1/users"
 NEW_PASSWORD = "heron willow tangerine dusk"

@@ -15,8 +15,7 @@ from practice.keys import client_keys
 from practice.keys.envelope import VALUE_FORMAT, VERSIONED_FORMAT, pad_json
 from practice.keys.errors import IntegrityError
 from practice.notes.models import ProcessNote, Script
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, audit_text, auth, settle
 
 OLDER = "Tapir-canary-2290: the first draft's words about the father"
 

@@ -8,9 +8,8 @@ import pytest
 
 from practice import create_app
 from practice.notes.template import ccrt_tags, load_ccrt_tags, vocabularies
-from tests.api.helpers import auth
 from tests.factories import make_client, make_practice, make_user
-from tests.helpers import assert_error
+from tests.helpers import assert_error, auth
 
 URL = "/api/v1/vocabularies"
 TAGS = {"wish": ["to be recognised", "to be close"], "response_of_self": ["withdraws"]}

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from practice.auth import passwords
 from practice.auth.models import Practice, User
 from practice.extensions import db
-from tests.auth.helpers import audit_actions, count
+from tests.helpers import audit_actions, count
 
 GOOD = "lighthouse bramble cobalt tea"
 

@@ -6,9 +6,9 @@ import pytest
 
 from practice import create_app
 from practice.extensions import db, limiter
-from tests.auth.helpers import login
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_practice, make_user
+from tests.helpers import login
 
 
 def cookie_header(response) -> str:

@@ -9,9 +9,8 @@ from practice.auth import sessions
 from practice.auth.models import UserSession
 from practice.database import utcnow
 from practice.extensions import db
-from tests.auth.helpers import audit_actions, login, login_csrf
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_actions, login, login_csrf, settle
 
 ME = "/api/v1/auth/me"
 

@@ -15,10 +15,9 @@ from limits.storage import MemoryStorage, RedisStorage
 from config import config_for
 from practice import create_app
 from practice.extensions import limiter
-from tests.auth.helpers import audit_actions
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, bearer, make_practice, make_user
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_actions, settle
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 SMALL = {

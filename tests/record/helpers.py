@@ -7,9 +7,8 @@ from datetime import timedelta
 from itertools import count
 
 from practice.database import utcnow
-from tests.api.helpers import auth
 from tests.factories import make_appointment
-from tests.helpers import settle
+from tests.helpers import auth, settle
 
 PLAN = {
     "problems": ["Low mood since the separation"],

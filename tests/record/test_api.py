@@ -7,8 +7,7 @@ import uuid
 import pytest
 
 from practice.record import codes
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, audit_text, auth, settle
 from tests.record.helpers import PLAN, draft_note, session_for, signed_plan
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

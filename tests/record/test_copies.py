@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from practice.clients.models import CareTeamMember
-from tests.api.helpers import audit_rows, audit_text, auth
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, audit_text, auth, settle
 from tests.record.helpers import draft_note, session_for, signed_plan
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from practice.http import SHREDDED_MESSAGE
-from tests.api.helpers import CANARY, audit_rows, auth
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, auth, settle
 from tests.record.helpers import draft_note, session_for, signed_plan
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

@@ -13,8 +13,7 @@ from practice.extensions import db as _db
 from practice.keys import client_keys
 from practice.keys.errors import IntegrityError
 from practice.record.models import ProgressNote, ProgressNoteAddendum, TreatmentPlan
-from tests.api.helpers import CANARY, audit_rows, audit_text, auth
-from tests.helpers import assert_error, settle
+from tests.helpers import CANARY, assert_error, audit_rows, audit_text, auth, settle
 from tests.record.helpers import draft_note, session_for, signed_plan
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from practice.record.models import ProgressNote, TreatmentPlan
-from tests.api.helpers import audit_rows, auth
-from tests.helpers import assert_error
+from tests.helpers import assert_error, audit_rows, auth
 from tests.record.helpers import draft_note, session_for
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")

@@ -16,9 +16,8 @@ from practice.clients.models import Client
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.scheduling.models import Appointment
-from tests.api.helpers import audit_rows, audit_text
 from tests.factories import bearer, make_appointment, make_client
-from tests.helpers import assert_error, settle
+from tests.helpers import assert_error, audit_rows, audit_text, settle
 from tests.scheduling.helpers import MONDAY, at, make_clinic, payload
 
 URL = "/api/v1/appointments"

@@ -19,8 +19,7 @@ from practice.extensions import db
 from practice.notes.models import ProcessNote
 from practice.web import account
 from tests.factories import PASSWORD, make_practice, make_user
-from tests.helpers import assert_error, settle
-from tests.web.helpers import assert_page, code_form, csrf_of, hidden, sign_in
+from tests.helpers import assert_error, assert_page, code_form, csrf_of, hidden, settle, sign_in
 
 
 def test_the_start_page_is_the_sign_in_page_with_the_page_headers(client):

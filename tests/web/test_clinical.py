@@ -12,8 +12,7 @@ from practice.notes import scripts
 from practice.notes.figures import create_figure, ensure_therapist_figure
 from practice.scheduling.models import Appointment
 from tests.factories import make_appointment
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, sign_in, start_note, title
+from tests.helpers import assert_page, csrf_of, settle, sign_in, start_note, title
 
 
 def test_my_week_shows_my_appointments_and_marks_them(client, team):

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from practice.audit.models import AuditEntry
 from practice.clients.models import Client
 from practice.extensions import db
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, sign_in
+from tests.helpers import assert_page, csrf_of, settle, sign_in
 
 
 def register_form(token, team, **extra):

@@ -19,8 +19,7 @@ from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import ProcessNote, Script
 from practice.scheduling.models import Appointment
 from tests.factories import make_appointment
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, sign_in, start_note
+from tests.helpers import assert_page, csrf_of, settle, sign_in, start_note
 
 
 def test_marking_from_the_week_by_htmx_answers_the_card_alone(client, team):

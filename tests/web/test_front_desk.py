@@ -17,8 +17,7 @@ from practice.database import utcnow
 from practice.extensions import db
 from practice.scheduling.models import Appointment, Room
 from tests.factories import make_appointment
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, hidden, sign_in, title
+from tests.helpers import assert_page, csrf_of, hidden, settle, sign_in, title
 
 # A Monday well ahead; Berlin goes to summer time on Sun 29 Mar 2037 and back on 25 Oct.
 MONDAY = date(2037, 3, 16)

@@ -9,10 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from practice.measures.models import MeasureScore
-from tests.api.helpers import audit_rows, count
-from tests.helpers import settle
+from tests.helpers import assert_page, audit_rows, count, csrf_of, settle, sign_in, title
 from tests.themes.factories import make_attended, make_note
-from tests.web.helpers import assert_page, csrf_of, sign_in, title
 
 START = date(2026, 3, 2)
 

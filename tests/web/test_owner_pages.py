@@ -15,8 +15,7 @@ from practice.auth import totp
 from practice.auth.models import Supervision, User, UserSession
 from practice.extensions import db
 from practice.scheduling.models import Room
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, hidden, sign_in
+from tests.helpers import assert_page, csrf_of, hidden, settle, sign_in
 
 
 def actions(name: str) -> list[AuditEntry]:

@@ -13,8 +13,7 @@ from practice.auth.models import ApiToken
 from practice.extensions import db
 from practice.scheduling.models import CalendarFeed
 from tests.factories import PASSWORD
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, sign_in
+from tests.helpers import assert_page, csrf_of, settle, sign_in
 
 
 def test_a_token_is_created_with_the_password_shown_once_and_revoked(client, team, app):

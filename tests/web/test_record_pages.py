@@ -10,9 +10,8 @@ from practice.actor import Actor
 from practice.extensions import db
 from practice.record import plans
 from practice.record.models import ProgressNote, TreatmentPlan
-from tests.helpers import settle
+from tests.helpers import assert_page, csrf_of, hidden, settle, sign_in, title
 from tests.record.helpers import PLAN, session_for
-from tests.web.helpers import assert_page, csrf_of, hidden, sign_in, title
 
 SECRET = "Kestrel-canary-1207: dreams of the flooded cellar"
 

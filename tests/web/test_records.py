@@ -5,8 +5,7 @@ from __future__ import annotations
 from practice.extensions import db
 from practice.notes import scripts
 from practice.notes.models import Script
-from tests.helpers import settle
-from tests.web.helpers import assert_page, csrf_of, sign_in
+from tests.helpers import assert_page, csrf_of, settle, sign_in
 
 
 def test_scripts_are_named_edited_and_merged(client, team):
