@@ -26,6 +26,7 @@ REASON_WORDS = {
     PHONE: "same phone number",
 }
 MAX_CANDIDATES = 10
+ROWS_READ = 200  # rows that matched in the database, checked exactly here
 
 
 @dataclass
@@ -63,7 +64,16 @@ def find(visible: sa.Select, record: dict) -> list[Candidate]:
     checks = []
     born, email, phone = record.get("date_of_birth"), record.get("email"), record.get("phone")
     if born is not None:
-        checks.append(Client.date_of_birth == born)
+        # name_search holds the names folded as Client.fold folds them, so the database
+        # narrows by birth date and last name; the exact names are compared below.
+        last = Client.fold(record.get("last_name")).replace("\\", "\\\\")
+        last = last.replace("%", "\\%").replace("_", "\\_")
+        checks.append(
+            sa.and_(
+                Client.date_of_birth == born,
+                Client.name_search.like(f"%{last}%", escape="\\"),
+            )
+        )
     if email:
         checks.append(sa.func.lower(Client.email) == email.strip().lower())
     if phone:
@@ -72,7 +82,7 @@ def find(visible: sa.Select, record: dict) -> list[Candidate]:
         return []
     query = visible.where(sa.or_(*checks)).order_by(None).order_by(Client.created_at, Client.id)
     found: list[Candidate] = []
-    for client in db.session.scalars(query.limit(MAX_CANDIDATES * 5)):
+    for client in db.session.scalars(query.limit(ROWS_READ)):
         reasons = []
         if born is not None and client.date_of_birth == born and _same_name(client, record):
             reasons.append(NAME_AND_BIRTH)

@@ -2,11 +2,13 @@
 the same email (any case) or phone (any way of writing it). 409 names the candidates' ids
 only; `allow_duplicate: true` registers anyway, audited."""
 
+from datetime import date
+
 import pytest
 
 from practice.clients.models import Client
 from practice.extensions import db
-from tests.factories import bearer, make_practice, make_staff
+from tests.factories import bearer, make_client, make_practice, make_staff
 from tests.helpers import assert_error, audit_rows, counts, settle
 
 URL = "/api/v1/clients"
@@ -126,3 +128,19 @@ def test_the_override_is_a_boolean(client, clinic, flag):
     )
     assert "allow_duplicate" in body["errors"]["json"]
     assert db.session.query(Client).count() == 0
+
+
+def test_a_namesake_is_found_among_many_born_the_same_day(client, clinic):
+    practice, staff = clinic
+    for n in range(250):  # more than the rows the check reads: the database narrows first
+        other = make_client(practice, staff["mine"], first_name="Ada", last_name=f"Other{n}")
+        other.date_of_birth = date(1990, 4, 1)
+    settle()
+    mine = str(staff["mine"].id)
+    first = register(client, staff["owner"], primary_clinician_id=mine, date_of_birth="1990-04-01")
+    assert first.status_code == 201
+    body = assert_error(
+        register(client, staff["owner"], primary_clinician_id=mine, date_of_birth="1990-04-01"),
+        409,
+    )
+    assert [d["client_id"] for d in body["duplicates"]] == [first.get_json()["id"]]
