@@ -18,6 +18,8 @@ from practice.extensions import db
 from tests.factories import PASSWORD, bearer
 
 CANARY = "Quokka-canary-7731: the grandmother's red ledger"
+# A second piece of clinical text (another note, an addendum), told apart from CANARY.
+SECOND_CANARY = "Wombat-canary-4410: the uncle's blue rowing boat"
 LOGIN = "/api/v1/auth/login"
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -97,6 +99,35 @@ class Clock:
 
     def time(self) -> float:
         return self.now
+
+
+# --- Process notes over the API -------------------------------------------------------
+
+
+def new_note(client, team, content=None, *, about=None, **extra) -> dict:
+    """A draft by the team's author about `about` (default: the team's client)."""
+    body = {"session_date": "2026-03-02", "content": content or {}, **extra}
+    about = about or team.client
+    response = client.post(
+        f"/api/v1/clients/{about.id}/notes", json=body, headers=auth(team.author)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def signed_note(client, team) -> dict:
+    note = new_note(client, team, {"narrative": {"summary": "signed one"}})
+    headers = {**auth(team.author), "If-Match": '"1"'}
+    response = client.post(f"/api/v1/notes/{note['id']}/sign", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def put(client, note_id, user, content, if_match=None):
+    headers = dict(auth(user))
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return client.put(f"/api/v1/notes/{note_id}", json={"content": content}, headers=headers)
 
 
 # --- The pages --------------------------------------------------------------------------
