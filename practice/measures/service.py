@@ -26,7 +26,7 @@ from practice.clients.models import Client
 from practice.database import new_id
 from practice.extensions import db
 from practice.keys import client_keys
-from practice.measures import scoring
+from practice.measures import scoring, series
 from practice.measures.definitions import Instrument, instruments
 from practice.measures.models import COLUMN, TABLE, MeasureScore
 from practice.measures.timeline import latest_risk_flags
@@ -127,9 +127,13 @@ def record_measure(user: User, client: Client, data: dict) -> MeasureScore:
         session_date=local_date(client, appointment),
         recorded_by=user.id,
     )
-    measure.responses = client_keys.seal(
-        client, TABLE, COLUMN, measure.id, {"responses": answers, **scored}
-    )
+    # A chunk of the series travels with the new form, so that reading a client's scores
+    # opens a few values, not one per form (practice/measures/series.py).
+    cipher = client_keys.client_cipher(client)
+    carried, before = series.chunk_for_new_form(client, cipher, instrument.id)
+    carried[str(measure.id)] = series.entry(scored)
+    payload = {"responses": answers, **scored, "series": carried, "before": before}
+    measure.responses = client_keys.seal(client, TABLE, COLUMN, measure.id, payload)
     try:
         with db.session.begin_nested():
             db.session.add(measure)
@@ -196,18 +200,28 @@ def get_measure(client: Client, measure_id: uuid.UUID) -> MeasureScore:
 def client_report(client: Client, *, date_from=None, date_to=None, audited: bool = True) -> dict:
     """Per instrument the client has scores for: each score with band, change from the
     first, reliable change, caseness and recovery; and the risk flags (see risk_flags)."""
-    rows = db.session.scalars(scores_query(client, date_from=date_from, date_to=date_to)).all()
+    rows = db.session.execute(
+        scores_query(client, date_from=date_from, date_to=date_to).with_only_columns(
+            MeasureScore.id,
+            MeasureScore.appointment_id,
+            MeasureScore.session_date,
+            MeasureScore.instrument,
+            MeasureScore.created_at,
+        )
+    ).all()
+    cipher = client_keys.client_cipher(client)
+    scores = series.read(cipher, [r[:1] + r[3:] for r in rows], series.sealed_values_of(client))
     by_instrument: dict[str, list[dict]] = {}
-    for measure in rows:
-        sealed = opened(client, measure)
-        by_instrument.setdefault(measure.instrument, []).append(
+    for mid, appointment_id, day, instrument_id, _recorded in rows:
+        score, risk, prorated = scores[str(mid)]
+        by_instrument.setdefault(instrument_id, []).append(
             {
-                "measure_id": str(measure.id),
-                "appointment_id": str(measure.appointment_id),
-                "date": measure.session_date.isoformat(),
-                "score": sealed["score"],
-                "prorated": sealed["prorated"],
-                "risk_items": sealed["risk"],
+                "measure_id": str(mid),
+                "appointment_id": str(appointment_id),
+                "date": day.isoformat(),
+                "score": score,
+                "prorated": prorated,
+                "risk_items": risk,
             }
         )
     known = instruments()
