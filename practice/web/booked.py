@@ -143,9 +143,10 @@ def _refusal(item, error: DomainError, errors_key: str, **context):
     clashes = getattr(error, "clashes", None)
     if clashes:
         context["conflicts"] = conflict_rows(clashes, zone)
-    context["refusal"] = error.message
     if isinstance(error, Invalid) and error.errors:
         context[errors_key] = schema_errors(error.errors)
+    else:
+        context["refusal"] = error.message
     return _render(item, 409 if isinstance(error, Conflict) else 422, **context)
 
 

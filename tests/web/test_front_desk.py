@@ -442,3 +442,18 @@ def test_a_bad_change_is_a_422_page_and_changes_nothing(client, team):
     db.session.refresh(mine)
     assert mine.starts_at.replace(tzinfo=UTC) == start and mine.room_id is None
     assert mine.kind == "individual"
+
+
+def test_a_scope_for_a_single_appointment_is_refused_in_words(client, team):
+    single = make_appointment(team.client, team.author)
+    settle()
+    sign_in(client, team.scheduler)
+    response = client.post(
+        f"/bookings/{single.id}/status",
+        data={"csrf_token": csrf_of(client), "status": "cancelled", "cancelled_by": "client",
+              "scope": "following"},
+    )  # fmt: skip
+    page = assert_page(response, 422)
+    assert "Only occurrences of a series take scope following or series." in page
+    db.session.refresh(single)
+    assert single.status == "scheduled"
