@@ -3,8 +3,9 @@
 Progress notes (one per appointment) and treatment plans (versions numbered per client)
 keep every clinical value sealed under the client's data key in `content`; addenda
 likewise in `text`. `record_codes` holds a practice's service-code and diagnosis-code
-lists. As for process notes (0008), a signed progress note, a signed plan and every
-addendum cannot be updated or deleted in the database: triggers refuse it.
+lists; a client has at most one draft plan (a partial unique index). As for process
+notes (0008), a signed progress note, a signed plan and every addendum cannot be updated
+or deleted in the database: triggers refuse it.
 
 Revision ID: 0015
 Revises: 0014
@@ -57,6 +58,14 @@ def upgrade():
         sa.UniqueConstraint("client_id", "number", name="uq_treatment_plans_number"),
     )
     op.create_index("ix_treatment_plans_client_id", "treatment_plans", ["client_id"])
+    op.create_index(
+        "uq_treatment_plans_one_draft",
+        "treatment_plans",
+        ["client_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'draft'"),
+        postgresql_where=sa.text("status = 'draft'"),
+    )
     op.create_table(
         "progress_notes",
         sa.Column("practice_id", sa.Uuid(), nullable=False),
@@ -161,5 +170,6 @@ def downgrade():
     op.drop_table("progress_note_addenda")
     op.drop_index("ix_progress_notes_client_date", table_name="progress_notes")
     op.drop_table("progress_notes")
+    op.drop_index("uq_treatment_plans_one_draft", table_name="treatment_plans")
     op.drop_index("ix_treatment_plans_client_id", table_name="treatment_plans")
     op.drop_table("treatment_plans")

@@ -62,7 +62,17 @@ class TreatmentPlan(IdMixin, db.Model):
     version is the current plan; a newer one supersedes it without touching it."""
 
     __tablename__ = "treatment_plans"
-    __table_args__ = (sa.UniqueConstraint("client_id", "number", name="uq_treatment_plans_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("client_id", "number", name="uq_treatment_plans_number"),
+        # One draft per client, also when two requests start one at the same moment.
+        sa.Index(
+            "uq_treatment_plans_one_draft",
+            "client_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'draft'"),
+            postgresql_where=sa.text("status = 'draft'"),
+        ),
+    )
 
     practice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("practices.id"))
     client_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("clients.id"), index=True)
