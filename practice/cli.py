@@ -22,6 +22,7 @@ from practice.audit import cli as audit_cli
 from practice.audit import service as audit
 from practice.audit.service import CheckpointMissing
 from practice.auth import service, totp
+from practice.clients import cli as clients_cli
 from practice.extensions import db
 from practice.keys import cli as keys_cli
 from practice.keys.errors import KeyringError
@@ -30,7 +31,7 @@ from practice.measures import cli as measures_cli
 practice_cli = AppGroup("practice", help="Practices and the demo practice.")
 
 # Modules that attach commands of their own: each exposes `register(app)`.
-COMMAND_MODULES = (audit_cli, keys_cli, backup_cli, measures_cli)
+COMMAND_MODULES = (audit_cli, keys_cli, clients_cli, backup_cli, measures_cli)
 
 
 @practice_cli.command("create")

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from practice import errors
 from practice.api.measures import MeasureCreateSchema
+from practice.auth import policy
 from practice.database import utcnow
 from practice.measures import service
 from practice.measures.definitions import instruments
@@ -42,8 +43,6 @@ def scores(client_id):
 
 
 def _writes(client) -> bool:
-    from practice.auth import policy
-
     return policy.can_do_clinical_work(current_user, client)
 
 
