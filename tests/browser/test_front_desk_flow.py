@@ -93,6 +93,15 @@ def test_the_front_desks_day(live_server, browser, desk_shots):
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.locator("#error-summary")).to_contain_text("02:30 does not exist")
     desk_shots.take(page, "time-that-does-not-exist")
+    # A time that happens twice (Sun 31 Oct 2027) asks which; the second one is booked.
+    page.get_by_label("Date", exact=True).fill("2027-10-31")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#error-summary")).to_contain_text("02:30 happens twice")
+    desk_shots.take(page, "time-that-happens-twice")
+    page.get_by_label(re.compile("the second 02:30")).check()
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_text("Booked: 1 appointment.")).to_be_visible()
+    expect(page.get_by_text(re.compile("Sunday 31 October 2027, 02:30"))).to_be_visible()
 
     # Jon with Dr Vell, who is not in his care, at the series' time: asked, then a conflict.
     page.goto(f"{base}/bookings/new")
