@@ -164,7 +164,7 @@ def write_results(rows: list[dict], repeats: int, host: str) -> str:
         f'\n1-minute load average at the end: {os.getloadavg()[0]:.1f}. "met" compares '
         "the wall-clock medians (the server time a person waits for)."
     )
-    return replace_section(SECTION, "\n".join(lines) + "\n")
+    return replace_section(SECTION, "\n".join(lines) + "\n\n")
 
 
 def main() -> None:
