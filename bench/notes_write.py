@@ -23,6 +23,7 @@ from practice.audit import service as audit
 from practice.auth import service as auth_service
 from practice.clients.models import Client
 from practice.extensions import db
+from practice.keys import client_keys
 from practice.notes import figures, scripts, service
 from practice.notes.models import ProcessNote, Script
 from practice.notes.template import clean_content
@@ -178,8 +179,6 @@ def time_writes(
 
 def time_parts(client, raw: dict, reps: int = 200) -> dict[str, float]:
     """Median ms of the two CPU-only steps: template validation and sealing."""
-    from practice.keys import client_keys
-
     content = clean_content(raw)
     validate, seal = [], []
     for _ in range(reps):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from practice.auth import service as auth_service
 from practice.auth import supervision
 from practice.auth.models import Practice, Supervision, User
 from practice.clients.models import CareTeamMember, Client
+from practice.database import utcnow
 from practice.extensions import db
+from practice.scheduling.cancel_reasons import seal_reason
+from practice.scheduling.models import Appointment
 
 PASSWORD = "lantern orchard velvet harbour"
 _counter = itertools.count(1)
@@ -107,11 +110,6 @@ def make_appointment(
     cancel_reason: str | None = None,
 ):
     """An Appointment row inserted directly (no conflict checks); starts tomorrow by default."""
-    from datetime import timedelta
-
-    from practice.database import utcnow
-    from practice.scheduling.models import Appointment
-
     start = starts_at or utcnow().replace(microsecond=0) + timedelta(days=1)
     appointment = Appointment(
         practice_id=client.practice_id,
@@ -129,8 +127,6 @@ def make_appointment(
     db.session.add(appointment)
     db.session.flush()
     if cancel_reason:
-        from practice.scheduling.cancel_reasons import seal_reason
-
         appointment.cancel_note = seal_reason(client, appointment, cancel_reason)
         db.session.flush()
     return appointment

@@ -24,6 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from practice.api import health
 from tests.access_world import build_world
 
 EXAMPLES = int(os.environ.get("PRACTICE_FUZZ_EXAMPLES", "6"))
@@ -115,7 +116,6 @@ def test_every_operation_survives_fuzzing(app, client):
 
 def test_fuzzing_detects_a_server_error(app, client, monkeypatch):
     """The harness itself: a planted 500 must be reported, or a green run means nothing."""
-    from practice.api import health
 
     def explode(self):
         raise RuntimeError("planted failure")

@@ -1,9 +1,13 @@
 """The migrations build exactly the schema the models describe."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
+import flask_migrate
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -46,11 +50,6 @@ def test_models_and_migrations_agree():
 def test_upgrade_renames_case_duplicates_and_downgrades_keep_data(keyring_path):
     """0004 must not stop on rooms a race already stored as 'Room A' and 'room a'; every
     later revision must go down and up again on a database that holds rows."""
-    import uuid
-
-    import flask_migrate
-    import sqlalchemy as sa
-
     with scratch_app(keyring_path) as scratch:
         flask_migrate.upgrade(revision="0003")
         engine = db.engine
@@ -95,10 +94,6 @@ def test_0009_makes_open_supervision_links_pending(keyring_path):
     """Links made before the supervised clinician had to accept become requests (no
     reach until accepted); ended ones count as accepted when made. Downgrading ends the
     links still pending, so the old schema never puts one into effect."""
-    import uuid
-
-    import flask_migrate
-    import sqlalchemy as sa
 
     def key(value: uuid.UUID):
         return value.hex if scratch.kind == "sqlite" else value
@@ -177,12 +172,6 @@ def test_0009_makes_open_supervision_links_pending(keyring_path):
 def test_0010_gives_every_token_an_expiry_and_drops_the_lockout(keyring_path):
     """A token made without an expiry gets one 90 days ahead (none stops on the day of the
     upgrade, none lives for ever); the lockout columns go, and come back on downgrade."""
-    import uuid
-    from datetime import UTC, datetime, timedelta
-
-    import flask_migrate
-    import sqlalchemy as sa
-
     with scratch_app(keyring_path) as scratch:
         flask_migrate.upgrade(revision="0009")
 

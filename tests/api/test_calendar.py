@@ -1,6 +1,7 @@
 """A clinician's secret iCalendar feed: the token, the feed, and what it must never show."""
 
 import logging
+import urllib.request
 import uuid
 from datetime import UTC, timedelta
 
@@ -12,6 +13,7 @@ from icalendar import Calendar
 from practice.auth.sessions import digest
 from practice.database import utcnow
 from practice.extensions import db
+from practice.scheduling import ical
 from practice.scheduling.models import CalendarFeed, Room
 from tests.factories import (
     bearer,
@@ -214,10 +216,6 @@ def test_window_edges_are_utc(client, clinic):
 
 @pytest.mark.live
 def test_token_is_redacted_from_the_servers_request_log(live_server, caplog):
-    import urllib.request
-
-    from practice.scheduling import ical
-
     with live_server.app.app_context():
         practice = make_practice()
         clinician = make_user(practice, ["clinician"])

@@ -6,6 +6,7 @@ reason, `hidden: true`) — the same appointment they get 404 for."""
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from practice.clients.models import CareTeamMember
 from practice.extensions import db
@@ -36,8 +37,6 @@ def scene():
 
 
 def _book(user, body) -> dict:
-    from flask import current_app
-
     response = current_app.test_client().post(URL, json=body, headers=bearer(user))
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()

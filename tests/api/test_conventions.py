@@ -2,6 +2,7 @@
 
 import pytest
 
+from practice.api import health
 from tests.factories import bearer, make_practice, make_user
 from tests.helpers import assert_error
 
@@ -52,8 +53,6 @@ def test_unknown_field_is_422(client):
 
 
 def test_unexpected_exception_is_500_without_detail(client, monkeypatch, caplog):
-    from practice.api import health
-
     def explode(self):
         raise RuntimeError("secret-detail-canary")
 

@@ -9,6 +9,7 @@ import pytest
 
 from practice.keys.client_keys import forget_keys
 from practice.keys.keyring import Keyring, generate_keyring
+from practice.notes import service
 from tests.factories import bearer, make_team
 from tests.helpers import assert_error
 
@@ -17,8 +18,6 @@ from tests.helpers import assert_error
 def keyed_note(app, db, client, tmp_path):
     """A note sealed under the app's keyring; yields (note id, author's headers, the
     master key id), then puts the app's keyring back."""
-    from practice.notes import service
-
     team = make_team()
     note = service.create_note(team.author, team.client, date(2026, 3, 2), {})
     headers = bearer(team.author)

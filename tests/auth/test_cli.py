@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from practice.auth import passwords
+from practice.auth import passwords, totp
 from practice.auth.models import Practice, User
 from practice.extensions import db
 from tests.helpers import audit_actions, count
@@ -82,8 +82,6 @@ def test_missing_options_fail(app, monkeypatch):
 
 
 def test_reset_totp_for_a_solo_owner_who_lost_their_phone(app, monkeypatch):
-    from practice.auth import totp
-
     assert run(app, monkeypatch).exit_code == 0
     owner = db.session.scalar(sa.select(User).where(User.email == "owner@quay.example.test"))
     totp.begin_enrolment(owner)

@@ -3,7 +3,7 @@
 import pytest
 
 from practice.auth import passwords, service
-from tests.factories import make_practice
+from tests.factories import PASSWORD, make_practice, make_user
 
 EMAIL = "ada.quillfeather@example.test"
 NAME = "Ada Quillfeather"
@@ -85,8 +85,6 @@ def test_verify_never_raises_on_garbage_hash(app):
 
 def test_new_password_must_differ_from_current(app):
     practice = make_practice()
-    from tests.factories import PASSWORD, make_user
-
     user = make_user(practice)
     with pytest.raises(service.PolicyError) as info:
         service.change_password(user, PASSWORD)

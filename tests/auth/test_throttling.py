@@ -14,7 +14,7 @@ from limits.storage import MemoryStorage, RedisStorage
 
 from config import config_for
 from practice import create_app
-from practice.extensions import limiter
+from practice.extensions import db, limiter
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, bearer, make_practice, make_user
 from tests.helpers import assert_error, audit_actions, settle
@@ -55,8 +55,6 @@ def _limited(database, keyring_path, **overrides):
 
 
 def _dispose(app):
-    from practice.extensions import db
-
     with app.app_context():
         db.engine.dispose()
 

@@ -7,6 +7,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from practice import create_app
+from practice.audit.models import AuditEntry
+from practice.clients.models import Client
+from practice.extensions import db as _db
 from practice.keys import client_keys
 from practice.keys.envelope import VALUE_FORMAT, generate_data_key, unwrap_data_key
 from practice.keys.errors import (
@@ -18,6 +22,7 @@ from practice.keys.errors import (
 )
 from practice.keys.keyring import Keyring, generate_keyring, new_key_id, save_keyring
 from practice.keys.models import ClientDataKey
+from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_client, make_practice, make_user
 
 CANARY = "Zwieback-canary: dreams of the strict grandmother"
@@ -242,9 +247,6 @@ def test_keyring_file_change_is_picked_up_without_restart(db, app, clinic, tmp_p
 @pytest.fixture(scope="module")
 def probe_app(database, keyring_path):
     """A second app with a route that unseals a tampered value, for the HTTP handler."""
-    from practice import create_app
-    from tests.conftest import TEST_SECRET_KEY
-
     probe = create_app(
         "testing",
         {
@@ -256,9 +258,6 @@ def probe_app(database, keyring_path):
 
     @probe.get("/api/v1/_probe/<uuid:client_id>/<uuid:row_id>")
     def unseal_tampered(client_id, row_id):
-        from practice.clients.models import Client
-        from practice.extensions import db as _db
-
         client = _db.session.get(Client, client_id)
         blob = bytearray(client_keys.seal(client, "process_notes", "content", row_id, CANARY))
         blob[-1] ^= 1
@@ -266,14 +265,10 @@ def probe_app(database, keyring_path):
 
     yield probe
     with probe.app_context():
-        from practice.extensions import db as _db
-
         _db.engine.dispose()
 
 
 def test_integrity_failure_over_http_is_a_generic_500_and_audited(db, clinic, probe_app):
-    from practice.audit.models import AuditEntry
-
     _, _, client, _ = clinic
     db.session.commit()
     row_id = uuid.uuid4()

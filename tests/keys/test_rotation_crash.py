@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from practice.clients.models import Client
@@ -147,8 +148,6 @@ def _assert_no_loss(ring: Path) -> Keyring:
         unwrap_data_key(
             keyring, row.practice_id, row.client_id, row.id, row.master_key_id, row.wrapped_key
         )
-    from flask import current_app
-
     current_app.extensions["keyring"] = keyring
     client_keys.forget_keys()
     figures = session.scalars(sa.select(Figure)).all()

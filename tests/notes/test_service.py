@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -142,8 +142,6 @@ def test_list_access_follows_authorship_not_only_the_care_team(db, clinic):
 
 
 def test_one_note_per_appointment_of_the_same_client(db, clinic):
-    from datetime import UTC, datetime
-
     client = clinic["client"]
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
     appointment = make_appointment(

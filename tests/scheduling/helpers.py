@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from practice.auth.models import Practice, User
 from practice.clients.models import Client
 from practice.extensions import db
@@ -68,8 +70,6 @@ def payload(clinic: Clinic, start: datetime = MONDAY, minutes: int = 50, **extra
 
 
 def count_appointments() -> int:
-    from sqlalchemy import func, select
-
     return db.session.scalar(select(func.count()).select_from(Appointment))
 
 

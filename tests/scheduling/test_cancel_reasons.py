@@ -8,14 +8,18 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import scoped_session, sessionmaker
 
+from practice import create_app
 from practice.clients.models import Client
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.scheduling.models import Appointment
+from tests.conftest import TEST_SECRET_KEY
+from tests.databases import TestDatabase
 from tests.factories import bearer, make_appointment, make_client
 from tests.helpers import assert_error, audit_rows, audit_text, settle
 from tests.scheduling.helpers import MONDAY, at, make_clinic, payload
@@ -167,12 +171,6 @@ def test_migration_0012_seals_old_reasons_and_its_downgrade_opens_them(keyring_p
     """Down to 0011 the words go back into the plain column; up again they are sealed
     (filed as "other"), the plain column is gone, and a shredded client's words are
     dropped. Without a keyring the upgrade refuses before changing anything."""
-    import flask_migrate
-
-    from practice import create_app
-    from tests.conftest import TEST_SECRET_KEY
-    from tests.databases import TestDatabase
-
     scratch = TestDatabase().create()
     try:
         app = create_app(
