@@ -27,6 +27,12 @@ from practice.measures.models import COLUMN, TABLE, MeasureScore
 CHUNK = 32
 
 
+def key(measure_id) -> str:
+    """A form's id as 32 hex digits: how a series names it (SQLite returns ids so, and a
+    uuid.UUID says it through .hex, so no id is parsed or formatted for nothing)."""
+    return measure_id if measure_id.__class__ is str else measure_id.hex
+
+
 def entry(sealed: dict) -> list:
     """A form's line in a series: [score, risk items, prorated]."""
     return [sealed["score"], sealed["risk"], sealed["prorated"]]
@@ -39,43 +45,44 @@ def next_chunk(previous_id, previous: dict | None) -> tuple[dict, str | None]:
     if previous is None:
         return {}, None
     carried = dict(previous.get("series") or {})
-    carried.setdefault(str(previous_id), entry(previous))
+    carried.setdefault(key(previous_id), entry(previous))
     if len(carried) >= CHUNK:
-        return {}, str(previous_id)
+        return {}, key(previous_id)
     return carried, previous.get("before")
 
 
 def sealed_values_of(client) -> Callable[[list], dict]:
-    """A function answering {measure id: sealed value} for ids of this client's forms."""
+    """A function answering {key: sealed value} for keys of this client's forms."""
 
-    def sealed_values(ids: list) -> dict:
-        if not ids:
+    def sealed_values(keys: list) -> dict:
+        if not keys:
             return {}
         query = sa.select(MeasureScore.id, MeasureScore.responses).where(
-            MeasureScore.id.in_(ids),
+            MeasureScore.id.in_([uuid.UUID(hex=k) for k in keys]),
             MeasureScore.client_id == client.id,
             MeasureScore.practice_id == client.practice_id,
         )
-        return dict(db.session.execute(query).all())
+        return {mid.hex: blob for mid, blob in db.session.execute(query).all()}
 
     return sealed_values
 
 
 def _latest(rows: Iterable[tuple]) -> tuple[dict, dict]:
-    """The latest recorded form of each instrument, and every form by instrument."""
+    """The key of the latest recorded form of each instrument, and every form's key by
+    instrument."""
     latest: dict[str, tuple] = {}
     by_instrument: dict[str, list] = {}
     for mid, instrument, recorded in rows:
-        by_instrument.setdefault(instrument, []).append(mid)
-        key = (recorded, str(mid))
-        if instrument not in latest or key > latest[instrument][0]:
-            latest[instrument] = (key, mid)
-    return {i: mid for i, (_key, mid) in latest.items()}, by_instrument
+        k = key(mid)
+        by_instrument.setdefault(instrument, []).append(k)
+        if instrument not in latest or (recorded, k) > latest[instrument]:
+            latest[instrument] = (recorded, k)
+    return {i: k for i, (_recorded, k) in latest.items()}, by_instrument
 
 
 def read(cipher, rows: Iterable[tuple], sealed_values) -> dict[str, list]:
-    """Measure id (text) → [score, risk items, prorated] for `rows` of (measure id,
-    instrument, recorded-at). `sealed_values(ids)` answers {id: sealed value}."""
+    """Key → [score, risk items, prorated] for `rows` of (measure id, instrument,
+    recorded-at). `sealed_values(keys)` answers {key: sealed value}."""
     latest, by_instrument = _latest(rows)
     unseal = cipher.unseal
     found: dict[str, list] = {}
@@ -84,20 +91,20 @@ def read(cipher, rows: Iterable[tuple], sealed_values) -> dict[str, list]:
     while wanted:
         values = sealed_values(wanted)
         following = []
-        for mid in wanted:
-            opened.add(mid)
-            if mid not in values:
+        for k in wanted:
+            opened.add(k)
+            if k not in values:
                 continue
-            value = unseal(TABLE, COLUMN, mid, values[mid])
+            value = unseal(TABLE, COLUMN, uuid.UUID(hex=k), values[k])
             found.update(value.get("series") or {})
-            found[str(mid)] = entry(value)
+            found[k] = entry(value)
             before = value.get("before")
             if before and before not in found:
-                following.append(uuid.UUID(before))
-        wanted = [mid for mid in following if mid not in opened]
-    missing = [m for forms in by_instrument.values() for m in forms if str(m) not in found]
-    for mid, blob in sealed_values(missing).items():
-        found[str(mid)] = entry(unseal(TABLE, COLUMN, mid, blob))
+                following.append(before)
+        wanted = [k for k in following if k not in opened]
+    missing = [k for keys in by_instrument.values() for k in keys if k not in found]
+    for k, blob in sealed_values(missing).items():
+        found[k] = entry(unseal(TABLE, COLUMN, uuid.UUID(hex=k), blob))
     return found
 
 
@@ -111,8 +118,8 @@ def chunk_for_new_form(client, cipher, instrument_id: str) -> tuple[dict, str | 
         )
     ).all()
     latest, _ = _latest(rows)
-    previous_id = latest.get(instrument_id)
-    if previous_id is None:
+    previous = latest.get(instrument_id)
+    if previous is None:
         return next_chunk(None, None)
-    blob = sealed_values_of(client)([previous_id])[previous_id]
-    return next_chunk(previous_id, cipher.unseal(TABLE, COLUMN, previous_id, blob))
+    blob = sealed_values_of(client)([previous])[previous]
+    return next_chunk(previous, cipher.unseal(TABLE, COLUMN, uuid.UUID(hex=previous), blob))

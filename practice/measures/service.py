@@ -131,7 +131,7 @@ def record_measure(user: User, client: Client, data: dict) -> MeasureScore:
     # opens a few values, not one per form (practice/measures/series.py).
     cipher = client_keys.client_cipher(client)
     carried, before = series.chunk_for_new_form(client, cipher, instrument.id)
-    carried[str(measure.id)] = series.entry(scored)
+    carried[series.key(measure.id)] = series.entry(scored)
     payload = {"responses": answers, **scored, "series": carried, "before": before}
     measure.responses = client_keys.seal(client, TABLE, COLUMN, measure.id, payload)
     try:
@@ -213,7 +213,7 @@ def client_report(client: Client, *, date_from=None, date_to=None, audited: bool
     scores = series.read(cipher, [r[:1] + r[3:] for r in rows], series.sealed_values_of(client))
     by_instrument: dict[str, list[dict]] = {}
     for mid, appointment_id, day, instrument_id, _recorded in rows:
-        score, risk, prorated = scores[str(mid)]
+        score, risk, prorated = scores[series.key(mid)]
         by_instrument.setdefault(instrument_id, []).append(
             {
                 "measure_id": str(mid),

@@ -17,16 +17,17 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from practice.database import as_uuid, raw
+from practice.database import raw
 from practice.extensions import db
 from practice.measures import scoring, series
 from practice.measures.definitions import instruments
 from practice.measures.models import MeasureScore
 
-# Built once: the theme history asks for it on every request.
+# Built once: the theme history asks for it on every request. Ids come as the driver
+# returns them (hex text from SQLite, uuid.UUID from PostgreSQL) and are compared as hex.
 _SCORES = (
     sa.select(
-        MeasureScore.id,
+        raw(MeasureScore.id),
         raw(MeasureScore.appointment_id),
         raw(MeasureScore.session_date),
         MeasureScore.instrument,
@@ -41,22 +42,30 @@ _SCORES = (
 )
 
 
+def _dashed(hex_id: str) -> str:
+    """32 hex digits as the canonical UUID text."""
+    h = hex_id
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def load_scores(client, cipher) -> list[tuple]:
-    """(measure id, appointment id, ISO date, instrument, {"score", "risk"}) of every form
-    of the client, in session order, opening a few sealed values (series.py);
-    dates as ISO text (SQLite gives text)."""
+    """(measure id, appointment id as hex, ISO date, instrument, score, risk items) of every
+    form of the client, in session order, opening a few sealed values (series.py); the
+    measure id as UUID text, dates as ISO text (SQLite gives text)."""
     parameters = {"client_id": client.id, "practice_id": client.practice_id}
     rows = db.session.connection().execute(_SCORES, parameters).all()
+    key = series.key
     # Every sealed value comes with the rows (each holds one chunk, about a kilobyte):
     # one query, rather than one more per chunk followed back.
-    blobs = {r[0]: r[5] for r in rows}
+    blobs = {key(r[0]): r[5] for r in rows}
     forms = [(r[0], r[3], r[4]) for r in rows]
-    scores = series.read(cipher, forms, lambda ids: {m: blobs[m] for m in ids if m in blobs})
+    scores = series.read(cipher, forms, lambda keys: {k: blobs[k] for k in keys if k in blobs})
     out = []
     for mid, aid, day, instrument, _recorded, _blob in rows:
-        score, risk, _prorated = scores[str(mid)]
+        k = key(mid)
+        score, risk, _prorated = scores[k]
         iso = day if day.__class__ is str else day.isoformat()
-        out.append((mid, as_uuid(aid), iso, instrument, {"score": score, "risk": risk}))
+        out.append((_dashed(k), key(aid), iso, instrument, score, risk))
     return out
 
 
@@ -71,55 +80,74 @@ def attach_scores(
 ) -> dict:
     """Add `measures` (one lane per instrument) to `history`, and `scores`
     ({instrument: score}) to each of its sessions. `note_appointments`: note id (text) →
-    appointment id; `attended_ranks`: appointment id → session number."""
+    appointment id; `attended_ranks`: appointment id → session number. Each score's
+    band, change from the first, reliable change, caseness and recovery as
+    scoring.series_report has them, computed here in the same pass."""
+    key = series.key
     sessions = history["per_session"]
     by_appointment, by_date = {}, {}
     for i, session in enumerate(sessions):
         session["scores"] = {}
         aid = note_appointments.get(session["note_id"])
         if aid is not None:
-            by_appointment[aid] = i
+            by_appointment[key(aid)] = i
         by_date.setdefault(session["date"], i)
-    low = date_from.isoformat() if date_from else None
-    high = date_to.isoformat() if date_to else None
+    ranks = None  # hex → session number, built only for a score off every note's session
+    low = date_from.isoformat() if date_from else ""
+    high = date_to.isoformat() if date_to else "9999"
     known = instruments()
-    series: dict[str, list[dict]] = {}
-    for mid, aid, day, instrument_id, sealed in scores:
-        if instrument_id not in known:
+    lanes: dict[str, list] = {}
+    firsts: dict[str, tuple] = {}
+    for mid, aid, day, instrument_id, score, risk in scores:
+        instrument = known.get(instrument_id)
+        if instrument is None:
             continue
+        first = firsts.get(instrument_id)
+        if first is None:
+            first = firsts[instrument_id] = (score, scoring.is_case(instrument, score))
+        if day < low or day > high:
+            continue  # outside the window, but counted as the first score all the same
+        change = score - first[0]
+        direction = scoring.reliable(instrument, change)
+        case = scoring.is_case(instrument, score)
         column = by_appointment.get(aid)
         if column is None:
             column = by_date.get(day)
-        series.setdefault(instrument_id, []).append(
+        if column is not None:
+            session = sessions[column]
+            session["scores"][instrument_id] = score
+            number, note_id = session["session_number"], session["note_id"]
+        else:
+            if ranks is None:
+                ranks = {key(a): n for a, n in attended_ranks.items()}
+            number, note_id = ranks.get(aid), None
+        lanes.setdefault(instrument_id, []).append(
             {
-                "measure_id": str(mid),
+                "measure_id": mid,
                 "date": day,
-                "session_number": (
-                    sessions[column]["session_number"]
-                    if column is not None
-                    else attended_ranks.get(aid)
-                ),
-                "note_id": sessions[column]["note_id"] if column is not None else None,
-                "score": sealed["score"],
-                "risk_items": sealed["risk"],
-                "_column": column,
+                "session_number": number,
+                "note_id": note_id,
+                "score": score,
+                "risk_items": risk,
+                "band": instrument.band(score),
+                "change_from_first": change,
+                "reliable_change": direction,
+                "case": case,
+                "recovered": None
+                if case is None
+                else bool(first[1] and not case and direction == "improvement"),
             }
         )
-    lanes = []
-    for instrument_id in sorted(series):
-        instrument = known[instrument_id]
-        shown = []
-        for row in scoring.series_report(instrument, series[instrument_id]):
-            if (low and row["date"] < low) or (high and row["date"] > high):
-                continue
-            column = row.pop("_column")
-            if column is not None:
-                sessions[column]["scores"][instrument_id] = row["score"]
-            shown.append(row)
-        if shown:
-            bands = [{"min": b.low, "max": b.high, "label": b.label} for b in instrument.bands]
-            lanes.append({**instrument.summary(), "bands": bands, "scores": shown})
-    history["measures"] = lanes
+    history["measures"] = [
+        {
+            **known[instrument_id].summary(),
+            "bands": [
+                {"min": b.low, "max": b.high, "label": b.label} for b in known[instrument_id].bands
+            ],
+            "scores": rows,
+        }
+        for instrument_id, rows in sorted(lanes.items())
+    ]
     return history
 
 

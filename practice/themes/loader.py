@@ -167,7 +167,7 @@ def client_theme_history(
         attach_scores(
             result,
             load_scores(client, cipher),
-            {str(note.note_id): note.appointment_id for note in notes},
+            {text_id: note.appointment_id for _day, _number, text_id, note in window},
             {a.appointment_id: rank for rank, a in enumerate(attended, 1)},
             date_from=date_from,
             date_to=date_to,

@@ -35,10 +35,11 @@ def test_the_latest_form_carries_every_score_and_one_value_is_opened(client, db,
     ids = [_record(client, team, day, total) for day, total in zip(days, (15, 9, 4), strict=True)]
     latest = db.session.get(MeasureScore, uuid.UUID(ids[-1]))
     sealed = client_keys.unseal(team.client, TABLE, COLUMN, latest.id, latest.responses)
+    hexes = [uuid.UUID(i).hex for i in ids]
     assert sealed["series"] == {
-        ids[0]: [15, [], False],
-        ids[1]: [9, [], False],
-        ids[2]: [4, [], False],
+        hexes[0]: [15, [], False],
+        hexes[1]: [9, [], False],
+        hexes[2]: [4, [], False],
     }
     cipher = client_keys.client_cipher(team.client)
     opened = []
@@ -104,14 +105,15 @@ def test_chunks_keep_each_value_small_and_reading_opens_one_per_chunk():
     for n, mid in enumerate(ids, 1):
         carried, before = series.next_chunk(previous_id, previous)
         scored = {"score": n % 28, "risk": [], "prorated": False}
-        carried[str(mid)] = series.entry(scored)
+        carried[series.key(mid)] = series.entry(scored)
         previous_id, previous = mid, {**scored, "series": carried, "before": before}
         payloads[mid] = previous
     assert max(len(p["series"]) for p in payloads.values()) == series.CHUNK
-    assert payloads[ids[32]]["before"] == str(ids[31])  # the 33rd form starts a chunk
+    assert payloads[ids[32]]["before"] == ids[31].hex  # the 33rd form starts a chunk
     cipher = FakeCipher()
     rows = [(mid, "phq9", n) for n, mid in enumerate(ids)]
-    found = series.read(cipher, rows, lambda wanted: {m: payloads[m] for m in wanted})
-    assert [found[str(mid)][0] for mid in ids] == [n % 28 for n in range(1, 71)]
+    by_key = {mid.hex: payload for mid, payload in payloads.items()}
+    found = series.read(cipher, rows, lambda wanted: {k: by_key[k] for k in wanted})
+    assert [found[mid.hex][0] for mid in ids] == [n % 28 for n in range(1, 71)]
     assert cipher.opened == [ids[69], ids[63], ids[31]]
     assert series.read(cipher, [], lambda wanted: {}) == {}
