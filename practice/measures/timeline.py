@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from practice.database import raw
 from practice.extensions import db
-from practice.measures import scoring, series
+from practice.measures import series
 from practice.measures.definitions import instruments
 from practice.measures.models import MeasureScore
 
@@ -97,19 +97,32 @@ def attach_scores(
     high = date_to.isoformat() if date_to else "9999"
     known = instruments()
     lanes: dict[str, list] = {}
-    firsts: dict[str, tuple] = {}
+    # Per instrument: its band of each possible score, the reliable-change value with the
+    # sign of an improvement, caseness, and the first score (value, case) once seen.
+    rules: dict[str, tuple] = {}
     for mid, aid, day, instrument_id, score, risk in scores:
-        instrument = known.get(instrument_id)
-        if instrument is None:
-            continue
-        first = firsts.get(instrument_id)
-        if first is None:
-            first = firsts[instrument_id] = (score, scoring.is_case(instrument, score))
+        rule = rules.get(instrument_id)
+        if rule is None:
+            instrument = known.get(instrument_id)
+            if instrument is None:
+                continue
+            bands = [instrument.band(v) for v in range(instrument.low, instrument.high + 1)]
+            better = -1 if instrument.higher_is_worse else 1
+            caseness = instrument.caseness
+            first_case = None if caseness is None else score >= caseness
+            rule = rules[instrument_id] = (
+                bands, instrument.low, better, instrument.reliable_change, caseness,
+                score, first_case,
+            )  # fmt: skip
+        bands, lowest, better, threshold, caseness, first, first_case = rule
         if day < low or day > high:
             continue  # outside the window, but counted as the first score all the same
-        change = score - first[0]
-        direction = scoring.reliable(instrument, change)
-        case = scoring.is_case(instrument, score)
+        change = score - first
+        gain = change * better
+        direction = (
+            "improvement" if gain >= threshold else "deterioration" if -gain >= threshold else None
+        )
+        case = None if caseness is None else score >= caseness
         column = by_appointment.get(aid)
         if column is None:
             column = by_date.get(day)
@@ -129,13 +142,13 @@ def attach_scores(
                 "note_id": note_id,
                 "score": score,
                 "risk_items": risk,
-                "band": instrument.band(score),
+                "band": bands[score - lowest],
                 "change_from_first": change,
                 "reliable_change": direction,
                 "case": case,
                 "recovered": None
                 if case is None
-                else bool(first[1] and not case and direction == "improvement"),
+                else bool(first_case and not case and direction == "improvement"),
             }
         )
     history["measures"] = [

@@ -164,3 +164,26 @@ def test_proration_where_an_instrument_allows_it():
     assert scoring.score(custom, {"1": 1, "2": 0, "4": 0})["score"] == 1
     with pytest.raises(scoring.FormRefused):
         scoring.score(custom, {"1": 3, "2": 2})
+
+
+@pytest.mark.parametrize("instrument", [PHQ9, GAD7], ids=lambda i: i.id)
+def test_the_timeline_reads_scores_exactly_as_the_report_does(app, instrument):
+    """attach_scores computes band, change, reliable change, caseness and recovery in its
+    own pass (for speed); over every score in a long wandering series it must agree."""
+    from practice.measures.timeline import attach_scores
+
+    totals = [(n * 7 + 3) % (instrument.high + 1) for n in range(60)]
+    totals[:4] = [instrument.high, 0, instrument.caseness or 0, instrument.high // 2]
+    report = scoring.series_report(instrument, [{"score": t} for t in totals])
+    history = {"per_session": []}
+    rows = [
+        (f"m{n}", None, f"2026-01-{1 + n % 28:02d}", instrument.id, t, [])
+        for n, t in enumerate(totals)
+    ]
+    with app.app_context():
+        attach_scores(history, rows, {}, {})
+    [lane] = history["measures"]
+    fields = ("band", "change_from_first", "reliable_change", "case", "recovered")
+    assert [{f: s[f] for f in fields} for s in lane["scores"]] == [
+        {f: r[f] for f in fields} for r in report
+    ]
