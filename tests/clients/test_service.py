@@ -4,12 +4,13 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.exceptions import HTTPException
 
 from practice.audit.service import PENDING
 from practice.clients import service
 from practice.clients.models import Client
+from practice.errors import NotFound
 from practice.extensions import db
+from practice.http import domain_status
 from tests.factories import make_client, make_practice, make_user
 
 
@@ -94,14 +95,13 @@ def test_loader_denies_with_404_and_audits(app):
     clinician = make_user(practice)
     other = make_user(practice)
     client = make_client(practice, clinician)
-    with app.test_request_context():
-        assert service.get_client_for(clinician, client.id) is client
-        with pytest.raises(HTTPException) as caught:
-            service.get_client_for(other, client.id)
-        assert caught.value.code == 404
-        events = db.session.info[PENDING]
-        assert events[-1].action == "access.denied"
-        assert events[-1].object_id == str(client.id)
+    assert service.get_client_for(clinician, client.id) is client
+    with pytest.raises(NotFound) as caught:  # the domain's error: no request needed
+        service.get_client_for(other, client.id)
+    assert domain_status(caught.value) == 404 and caught.value.message == "No such client."
+    events = db.session.info[PENDING]
+    assert events[-1].action == "access.denied"
+    assert events[-1].object_id == str(client.id)
 
 
 def test_discharge_defaults_to_today_and_readmission_clears_it(app):
