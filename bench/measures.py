@@ -154,7 +154,7 @@ def write_results(rows: list[dict], repeats: int, started: str) -> str:
         "",
         "1-minute load average at the end of each database's run: "
         + ", ".join(f"{r['kind']} {r['load_end']:.1f}" for r in rows)
-        + ". The scores cost two more queries, about ten small decryptions (each form carries "
+        + ". The scores cost one more query, about ten small decryptions (each form carries "
         "a chunk of the series, so 300 scores open 10 values: practice/measures/series.py) "
         "and placing them on the axis.",
         "",
