@@ -15,6 +15,7 @@ from werkzeug.exceptions import abort
 
 from practice.database import utcnow
 from practice.extensions import db
+from practice.notes import scripts
 from practice.notes.figures import ensure_therapist_figure
 from practice.notes.models import ProcessNote, Script
 from practice.scheduling.models import Appointment
@@ -135,11 +136,15 @@ def ccrt_tags(app):
 
 def test_the_editor_offers_the_practices_ccrt_tags_beside_the_quick_picks(client, team, ccrt_tags):
     therapist = ensure_therapist_figure(team.client)
+    script = scripts.create_script(
+        team.author, team.client, {"name": "Leaves before being left"}, "working"
+    )
     settle()
     sign_in(client, team.author)
     edit = start_note(client, team)
     token = csrf_of(client)
     form = {
+        "relationship_episodes.0.script_id": str(script.id),
         "csrf_token": token,
         "version": "1",
         "action": "save",
@@ -180,6 +185,8 @@ def test_the_editor_offers_the_practices_ccrt_tags_beside_the_quick_picks(client
     note_id = edit.split("/")[2]
     shown = assert_page(client.get(f"/notes/{note_id}"))
     assert "to be close" in shown and "rejecting" in shown and "withdrawn" in shown
+    assert "Episode 1 — with Therapist" in shown  # the figure named, not its id
+    assert "Leaves before being left" in shown and str(script.id) not in shown
 
 
 def test_without_ccrt_tags_no_tag_list_is_drawn(client, team):
