@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
+
 SHIPPED = Path(__file__).parent / "data"
 FORMAT = 1
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -317,8 +319,6 @@ def load_instruments(folder: str | Path | None = None) -> dict[str, Instrument]:
 
 def instruments() -> dict[str, Instrument]:
     """The instruments of the running app (loaded at start-up)."""
-    from flask import current_app
-
     registry = current_app.extensions.get("instruments")
     if registry is None:
         registry = current_app.extensions["instruments"] = load_instruments(

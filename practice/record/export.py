@@ -1,6 +1,6 @@
 """The clinical record's part of a client's export (the client's right of access): the
 signed progress notes with their sessions and addenda, and every signed plan version.
-Drafts are not yet part of the record; process notes never are (practice/clients/export.py)."""
+Drafts are not yet part of the record; process notes never are (practice/export.py)."""
 
 from __future__ import annotations
 
