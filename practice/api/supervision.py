@@ -65,15 +65,13 @@ def get_link_for(user, link_id) -> Supervision:
 
 
 def _answer(step, link_id) -> Supervision:
-    """Run the supervisee's `step` on the link: 403 for its supervisor, 409 when its
-    state no longer allows the step."""
+    """Run the supervisee's `step` on the link: 403 for its supervisor (audited); a state
+    that no longer allows the step is the domain's Conflict (supervision.Refused)."""
     link = get_link_for(current_user, link_id)
     try:
         return step(current_user, link)
     except PermissionError as exc:
         policy.deny("supervision", link_id, forbidden=True, message=str(exc))
-    except supervision.Refused as exc:
-        abort(409, message=str(exc))
 
 
 @blp.route("")

@@ -17,14 +17,15 @@ from practice.audit import service as audit
 from practice.auth.models import Supervision, User
 from practice.auth.service import PolicyError
 from practice.database import utcnow
+from practice.errors import Conflict
 from practice.extensions import db
 
 OPEN = Supervision.ended_at.is_(None)
 PENDING = sa.and_(OPEN, Supervision.accepted_at.is_(None))
 
 
-class Refused(ValueError):
-    """A step the link's state does not allow (409)."""
+class Refused(Conflict, ValueError):
+    """A step the link's state does not allow."""
 
 
 def open_link(supervisor_id: uuid.UUID, supervisee_id: uuid.UUID) -> Supervision | None:
