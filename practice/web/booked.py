@@ -28,7 +28,8 @@ from practice.scheduling.models import (
 )
 from practice.scheduling.scope_preview import scope_preview
 from practice.web.booking import conflict_rows, local_start, schema_errors
-from practice.web.frontdesk import desk_pages, rooms_of_practice
+from practice.web.frontdesk import rooms_of_practice
+from practice.web.pages import desk_pages
 
 bp = Blueprint("web_booked", __name__)
 

@@ -24,8 +24,9 @@ from practice.errors import Conflict, Invalid
 from practice.extensions import db
 from practice.scheduling import free_slots, local_time, service
 from practice.scheduling.models import KINDS, MODALITIES
-from practice.web.frontdesk import EARLIEST, LATEST, clinicians_of_practice, desk_pages
+from practice.web.frontdesk import EARLIEST, LATEST, clinicians_of_practice
 from practice.web.frontdesk import rooms_of_practice as practice_rooms
+from practice.web.pages import desk_pages
 
 bp = Blueprint("web_booking", __name__)
 

@@ -22,7 +22,7 @@ from practice.clients import duplicates
 from practice.clients import service as client_service
 from practice.clients.models import CLIENT_STATUSES
 from practice.extensions import db
-from practice.web.pages import role_pages
+from practice.web.pages import desk_pages
 
 bp = Blueprint("web_desk", __name__)
 LIST_LIMIT = 200
@@ -30,9 +30,6 @@ TEXT_FIELDS = ("first_name", "last_name", "preferred_name", "email", "phone")
 DATE_FIELDS = ("date_of_birth", "intake_date", "discharge_date")
 DONE = {"saved": "Saved.", "registered": "The client is registered."}
 
-
-# Front-desk pages: owners and schedulers.
-desk_pages = role_pages("owner", "scheduler")
 
 
 def clinicians() -> list[User]:

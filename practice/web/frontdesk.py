@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from functools import wraps
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -21,7 +20,7 @@ from practice.clients.service import practice_today
 from practice.extensions import db
 from practice.scheduling import service
 from practice.scheduling.models import LIVE_STATUSES, Appointment, Room
-from practice.web.pages import signed_in
+from practice.web.pages import desk_pages
 
 bp = Blueprint("web_frontdesk", __name__)
 
@@ -40,19 +39,6 @@ SHOWN = (
     Appointment.modality,
     Appointment.status,
 )
-
-
-def desk_pages(view: Callable) -> Callable:
-    """Front-desk pages: owners and schedulers; everyone else gets the 404 page."""
-
-    @wraps(view)
-    @signed_in
-    def wrapper(*args, **kwargs):
-        if not current_user.has_role("owner", "scheduler"):
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def parse_day(text: str | None) -> date:

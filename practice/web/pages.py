@@ -111,6 +111,8 @@ def role_pages(*roles: str) -> Callable[[Callable], Callable]:
 
 # Clinical pages: clinicians and supervisors.
 clinician_pages = role_pages("clinician", "supervisor")
+# Front-desk pages (calendar, booking, clients' demographics): owners and schedulers.
+desk_pages = role_pages("owner", "scheduler")
 
 
 def kept_form() -> list[tuple[str, str]]:
