@@ -145,6 +145,13 @@ def merge_script(client: Client, script: Script, into_id: uuid.UUID) -> Script:
 # Each checks access (practice/notes/access.py), audits, and seals or unseals.
 
 
+def live_scripts(client: Client) -> list[dict]:
+    """The client's live scripts, decrypted, for pickers and for naming them on a page of
+    the clinical record (the caller loaded `client` through its access loader)."""
+    cipher = client_keys.client_cipher(client)
+    return [script_view(script, cipher) for script in db.session.scalars(scripts_query(client))]
+
+
 def _shown(client: Client, script: Script) -> dict:
     return script_view(script, client_keys.client_cipher(client))
 

@@ -13,9 +13,8 @@ from marshmallow import ValidationError
 from practice.auth import policy
 from practice.errors import Invalid, Stale
 from practice.extensions import db
-from practice.keys import client_keys
 from practice.login import current_actor
-from practice.notes.scripts import script_view, scripts_query
+from practice.notes.scripts import live_scripts
 from practice.record import access, plans
 from practice.record.content import SESSION_FREQUENCIES
 from practice.record.models import TreatmentPlan
@@ -37,10 +36,7 @@ def _title(plan, client) -> str:
 
 
 def _script_names(client) -> dict[str, str]:
-    cipher = client_keys.client_cipher(client)
-    return {
-        str(s.id): script_view(s, cipher)["name"] for s in db.session.scalars(scripts_query(client))
-    }
+    return {str(script["id"]): script["name"] for script in live_scripts(client)}
 
 
 @bp.get("/clients/<uuid:client_id>/treatment-plans")
@@ -88,8 +84,7 @@ def view(treatment_plan_id):
 
 
 def _editor(plan, client, content, version, review_date, *, errors=None, status=200, stale=False):
-    cipher = client_keys.client_cipher(client)
-    scripts = [script_view(s, cipher) for s in db.session.scalars(scripts_query(client))]
+    scripts = live_scripts(client)
     return (
         render_template(
             "record/plan_edit.html",
