@@ -412,6 +412,8 @@ def _before_commit(session: Session) -> None:
     # the outermost commit only, so its lock stays the last one a transaction takes.
     if session.in_nested_transaction():
         return
+    if session.info.get(PENDING):
+        session.connection()  # the chain's connection: `_commits_alone` looks at it
     write_pending(session, committing=_commits_alone(session))
 
 

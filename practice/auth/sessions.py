@@ -140,7 +140,7 @@ def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
     throttled, at the login endpoint)."""
     if limiter.enabled:
         window = math.ceil(REJECTION_AUDIT_EVERY)
-        if limiter.storage.incr(f"audit-rejected/{credential.id}", window) > 1:
+        if window > 0 and limiter.storage.incr(f"audit-rejected/{credential.id}", window) > 1:
             return None
         return _audit_rejected(kind, credential)
     now = time.monotonic()

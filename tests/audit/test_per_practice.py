@@ -227,3 +227,41 @@ def test_a_practice_holding_its_chain_lock_does_not_block_another_practice(live_
         result = verify_chain(_db.session)
         assert result.ok, result.problem
         assert result.heads[first.id][0] == 2 and result.heads[second.id][0] == 2
+
+
+@pytest.fixture
+def commits(monkeypatch) -> list[bool]:
+    """Whether each chain append carried the transaction's COMMIT, in order."""
+    seen: list[bool] = []
+    append = audit._append
+
+    def spy(connection, rows, head, commit):
+        seen.append(commit)
+        return append(connection, rows, head, commit)
+
+    monkeypatch.setattr(audit, "_append", spy)
+    return seen
+
+
+def test_the_test_suites_savepoint_sessions_never_send_the_commit_early(db, commits):
+    """The COMMIT rides with the chain's append only when the session owns the
+    transaction: here (a savepoint inside the test's transaction) it must not."""
+    audit.record(db.session, "test.event", object_type="thing")
+    db.session.commit()
+    assert commits == [False]
+
+
+@pytest.mark.live
+@pytest.mark.skipif(TestDatabase().kind != "postgresql", reason="psycopg's pipeline")
+def test_an_audited_commit_ends_in_the_chains_round_trip(live_server, commits):
+    """On PostgreSQL the append, the checkpoint move and COMMIT go in one round trip, so
+    the chain lock is held for that round trip only; the commit is complete and whole."""
+    with live_server.app.app_context():
+        practice = make_practice("Round Trip Practice")
+        _db.session.commit()
+        with Session(_db.engine) as session:
+            audit.record(session, "test.event", object_type="thing", practice_id=practice.id)
+            session.commit()
+        assert commits == [False, True, True]  # creation (two chains: the last commits), event
+        result = verify_chain(_db.session)
+        assert result.ok and result.heads[practice.id][0] == 2
