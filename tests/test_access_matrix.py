@@ -92,6 +92,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         ("POST", "/api/v1/auth/totp/disable"): {"password": PASSWORD, "code": "000000"},
         ("POST", "/api/v1/auth/totp/recovery-codes"): {"password": PASSWORD, "code": "000000"},
         ("POST", "/api/v1/auth/tokens"): {"name": "matrix", "password": PASSWORD},
+        ("DELETE", "/api/v1/users/<uuid:user_id>/totp"): {"password": PASSWORD},
         ("POST", "/api/v1/auth/email"): {
             "password": PASSWORD,
             "email": f"changed.{uuid.uuid4().hex[:8]}@matrix.practice.test",
@@ -228,6 +229,7 @@ PAGE_FORMS = {
         "review_date": "2027-09-01",
     },
     ("POST", "/treatment-plans/<uuid:treatment_plan_id>/sign"): {"version": "1"},
+    ("POST", "/admin/users/<uuid:user_id>/two-factor-reset"): {"password": PASSWORD},
 }
 
 

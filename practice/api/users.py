@@ -15,7 +15,15 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, TrimmedEmail, page_of, paginate, refuse_fields
+from practice.api.auth import ReauthSchema
+from practice.api.common import (
+    PageArgs,
+    TrimmedEmail,
+    page_of,
+    paginate,
+    reauthenticate,
+    refuse_fields,
+)
 from practice.api.schemas import UserSchema
 from practice.api.supervision import SupervisionSchema
 from practice.auth import admin, policy, service, supervision
@@ -120,13 +128,21 @@ class UserItem(MethodView):
 @blp.route("/<uuid:user_id>/totp")
 class UserTotp(MethodView):
     @roles_required("owner")
+    @blp.arguments(ReauthSchema)
     @blp.response(204)
+    @blp.alt_response(403, description="Your password or second factor not correct")
     @blp.alt_response(409, description="Your own factor: use /api/v1/auth/totp/disable")
-    def delete(self, user_id):
+    @blp.alt_response(429, description="Too many failed attempts")
+    def delete(self, args, user_id):
         """Reset a user's second factor (a lost phone): it is removed, their sessions end
         and their API tokens are revoked (one may have gone with the phone); they enrol
-        again at their next login when the practice requires it."""
+        again at their next login when the practice requires it. Recent authentication:
+        the body carries the owner's own `password`, and `totp` (a current code or a
+        recovery code) when the owner has a second factor; a wrong answer is 403, audited
+        as a failed `user.totp_reset` and counted by the sign-in throttle (429 when used
+        up), so a stolen owner session cannot strip someone's factor."""
         user = get_user_for(current_user, user_id)
+        reauthenticate("user.totp_reset", args["password"], args.get("totp"))
         try:
             admin.reset_second_factor(current_user, user)
         except admin.OwnSeat:

@@ -164,8 +164,21 @@ def user_active(user_id: uuid.UUID):
 @bp.post("/admin/users/<uuid:user_id>/two-factor-reset")
 @owner_pages
 def user_factor_reset(user_id: uuid.UUID):
-    """Remove a user's lost second factor (their sessions end and tokens are revoked)."""
+    """Remove a user's lost second factor (their sessions end and tokens are revoked),
+    after the owner's own password (and code when they have a factor): a wrong answer is
+    403, audited and counted by the sign-in throttle (429 when used up)."""
     person = _user(user_id)
+    try:
+        service.reauthenticate(
+            current_user._get_current_object(),
+            request.form.get("password", ""),
+            request.form.get("totp", "").strip() or None,
+            "user.totp_reset",
+        )
+    except service.SignInRefused as refusal:
+        db.session.commit()  # the failure counters and audit entries stick
+        status = 429 if refusal.retry_after is not None else 403
+        return _user_page(person, status, reset_errors={"reset_password": [refusal.message]})
     try:
         admin.reset_second_factor(current_user, person)
     except admin.OwnSeat:

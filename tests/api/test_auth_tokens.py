@@ -267,7 +267,10 @@ def test_recovering_an_account_revokes_its_tokens(app, client, monkeypatch, how)
         )
     elif how == "owner totp reset":
         assert (
-            client.delete(f"/api/v1/users/{user.id}/totp", headers=bearer(owner)).status_code == 204
+            client.delete(
+                f"/api/v1/users/{user.id}/totp", json={"password": PASSWORD}, headers=bearer(owner)
+            ).status_code
+            == 204
         )
     else:
         monkeypatch.setenv("PRACTICE_NEW_PASSWORD", "temporary lantern password")

@@ -212,7 +212,6 @@ def test_owner_resets_a_lost_second_factor(client, clock):
     owner = make_user(practice, ("owner", "clinician"))
     user = make_user(practice)
     secret = enrol(client, login_csrf(client, user), clock)
-    owner.totp_enabled = True  # as the practice setting demands (its enrolment is tested above)
     practice.require_totp = True
     settle()
     clock.now += 30
@@ -220,7 +219,25 @@ def test_owner_resets_a_lost_second_factor(client, clock):
     assert login(phone_session, user, totp=code_at(secret, clock.now)).status_code == 200
     assert phone_session.get("/api/v1/auth/me").status_code == 200
 
-    response = client.delete(f"/api/v1/users/{user.id}/totp", headers=bearer(owner))
+    url = f"/api/v1/users/{user.id}/totp"
+    # Recent authentication (SECURITY 30): the owner has a factor, so password and code.
+    owners_browser = client.application.test_client()
+    owner_secret = enrol(owners_browser, login_csrf(owners_browser, owner), clock)
+    clock.now += 30
+    for body in ({}, {"password": PASSWORD}, {"password": "not my password", "totp": "123456"}):
+        refused = client.delete(url, json=body, headers=bearer(owner))
+        assert refused.status_code in (403, 422), body
+        assert_error(refused, refused.status_code)
+    wrong_code = {"password": PASSWORD, "totp": "000000"}
+    assert_error(client.delete(url, json=wrong_code, headers=bearer(owner)), 403)
+    db.session.refresh(user)
+    assert user.totp_enabled  # nothing reset by a wrong answer
+    assert phone_session.get("/api/v1/auth/me").status_code == 200
+    failures = audit_actions(object_id=str(owner.id)).count(("user.totp_reset", "failure"))
+    assert failures == 3  # each wrong answer audited (and counted: tests/auth/test_throttling)
+
+    body = {"password": PASSWORD, "totp": code_at(owner_secret, clock.now)}
+    response = client.delete(url, json=body, headers=bearer(owner))
     assert response.status_code == 204, response.get_data(as_text=True)
     db.session.refresh(user)
     assert (user.totp_enabled, user.totp_secret, user.totp_last_step) == (False, None, None)
@@ -236,7 +253,14 @@ def test_owner_resets_a_lost_second_factor(client, clock):
     # Idempotent for a user without a factor; 204 again.
     other = make_user(practice)
     settle()
-    assert client.delete(f"/api/v1/users/{other.id}/totp", headers=bearer(owner)).status_code == 204
+    clock.now += 30
+    body = {"password": PASSWORD, "totp": code_at(owner_secret, clock.now)}
+    assert (
+        client.delete(
+            f"/api/v1/users/{other.id}/totp", json=body, headers=bearer(owner)
+        ).status_code
+        == 204
+    )
 
 
 def test_totp_reset_refusals(client, clock):
@@ -246,11 +270,17 @@ def test_totp_reset_refusals(client, clock):
     stranger_owner = make_user(make_practice("Far Shore Therapy"), ("owner",))
     settle()
     url = f"/api/v1/users/{clinician.id}/totp"
-    assert_error(client.delete(f"/api/v1/users/{owner.id}/totp", headers=bearer(owner)), 409)
-    assert_error(client.delete(url, headers=bearer(clinician)), 403)
-    assert_error(client.delete(url, headers=bearer(stranger_owner)), 404)
-    assert_error(client.delete(url), 401)
-    assert_error(client.delete("/api/v1/users/not-a-uuid/totp", headers=bearer(owner)), 404)
+    body = {"password": PASSWORD}
+    mine = f"/api/v1/users/{owner.id}/totp"
+    assert_error(client.delete(mine, json=body, headers=bearer(owner)), 409)
+    assert_error(client.delete(url, json=body, headers=bearer(clinician)), 403)
+    assert_error(client.delete(url, json=body, headers=bearer(stranger_owner)), 404)
+    assert_error(client.delete(url, json=body), 401)
+    bad = "/api/v1/users/not-a-uuid/totp"
+    assert_error(client.delete(bad, json=body, headers=bearer(owner)), 404)
+    for wrong in ({}, {"password": 12}, {"password": PASSWORD, "totp": ["1"]}, [body]):
+        assert_error(client.delete(url, json=wrong, headers=bearer(owner)), 422)
+    assert_error(client.delete(url, json={"password": "a guess"}, headers=bearer(owner)), 403)
 
 
 def test_recovery_codes_each_work_once_instead_of_a_code(client, clock):

@@ -254,3 +254,26 @@ def test_redis_storage_is_shared_and_names_nobody(database, keyring_path, restor
         for each in (app, other):
             if each is not None:
                 _dispose(each)
+
+
+def test_an_owner_totp_reset_step_up_is_counted(small):
+    """SECURITY 30: removing someone's second factor asks for the owner's password; wrong
+    answers count like failed sign-ins, so a stolen owner session cannot guess it."""
+    practice = make_practice()
+    owner = make_user(practice, ["owner"])
+    user = make_user(practice)
+    user.totp_secret = "sealed seed stand-in"
+    user.totp_enabled = True
+    headers = bearer(owner)
+    settle()
+    client = small.test_client()
+    environ = {"REMOTE_ADDR": "198.51.100.71"}
+    url = f"/api/v1/users/{user.id}/totp"
+    for _ in range(3):
+        wrong = {"password": "a guess"}
+        assert_error(client.delete(url, json=wrong, headers=headers, environ_base=environ), 403)
+    right = {"password": PASSWORD}
+    assert_throttled(client.delete(url, json=right, headers=headers, environ_base=environ))
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).totp_enabled
+    assert audit_actions(object_id=str(owner.id)).count(("user.totp_reset", "failure")) == 3

@@ -15,6 +15,7 @@ from practice.auth import totp
 from practice.auth.models import Supervision, User, UserSession
 from practice.extensions import db
 from practice.scheduling.models import Room
+from tests.factories import PASSWORD
 from tests.helpers import assert_page, csrf_of, hidden, settle, sign_in
 
 
@@ -158,16 +159,45 @@ def test_resetting_a_lost_second_factor(client, team):
     sign_in(client, team.owner)
     token = csrf_of(client)
     page = assert_page(client.get(f"/admin/users/{user.id}"))
-    assert "second factor" in page
-    done = client.post(f"/admin/users/{user.id}/two-factor-reset", data={"csrf_token": token})
+    assert "second factor" in page and 'name="password"' in page and 'name="totp"' not in page
+    url = f"/admin/users/{user.id}/two-factor-reset"
+    # Recent authentication (SECURITY 30): the owner's own password, 403 when wrong.
+    for wrong in ({}, {"password": "not my password"}):
+        text = assert_page(client.post(url, data={"csrf_token": token, **wrong}), 403)
+        assert 'aria-invalid="true"' in text and "was not reset" in text
+    settle()
+    assert db.session.get(User, user.id).totp_enabled
+    failed = [e for e in actions("user.totp_reset") if e.outcome == "failure"]
+    assert len(failed) == 2 and {str(e.object_id) for e in failed} == {str(team.owner.id)}
+    done = client.post(url, data={"csrf_token": token, "password": PASSWORD})
     assert done.status_code == 302
     settle()
     assert not db.session.get(User, user.id).totp_enabled
-    assert len(actions("user.totp_reset")) == 1
-    assert_page(
-        client.post(f"/admin/users/{team.owner.id}/two-factor-reset", data={"csrf_token": token}),
-        409,
-    )
+    assert len([e for e in actions("user.totp_reset") if e.outcome == "success"]) == 1
+    mine = f"/admin/users/{team.owner.id}/two-factor-reset"
+    assert_page(client.post(mine, data={"csrf_token": token, "password": PASSWORD}), 409)
+
+
+def test_an_owner_with_a_second_factor_resets_with_a_code(client, team):
+    owner, user = team.owner, team.colleague
+    codes = {}
+    for person in (owner, user):
+        secret, _uri = totp.begin_enrolment(person)
+        codes[person.id] = totp.enable(person, pyotp.TOTP(secret).now())
+    settle()
+    sign_in(client, owner, code=codes[owner.id][0])  # recovery codes: no clock to wait for
+    token = csrf_of(client)
+    page = assert_page(client.get(f"/admin/users/{user.id}"))
+    assert 'name="totp"' in page
+    url = f"/admin/users/{user.id}/two-factor-reset"
+    wrong = {"csrf_token": token, "password": PASSWORD, "totp": "000000"}
+    assert_page(client.post(url, data=wrong), 403)
+    assert_page(client.post(url, data={**wrong, "totp": ""}), 403)
+    settle()
+    assert db.session.get(User, user.id).totp_enabled
+    assert client.post(url, data={**wrong, "totp": codes[owner.id][1]}).status_code == 302
+    settle()
+    assert not db.session.get(User, user.id).totp_enabled
 
 
 def test_supervision_links_are_asked_and_take_effect_only_when_accepted(client, team):
