@@ -13,6 +13,9 @@ appointment's state forbids it):
   cancellation's who, category and words are cleared. No other way leads out of a
   cancellation (cancelled → attended is refused), and an attended or no-show
   appointment cannot be cancelled.
+- a session with a signed progress note keeps its times, room, kind, modality and
+  status: the signed note shows them from the appointment (practice/record/progress.py),
+  so changing them would rewrite the signed record (409; the note takes an addendum).
 
 Scopes for series members: `this` changes one occurrence and marks it detached;
 `following` and `series` change the target plus every later (resp. every) occurrence
@@ -57,6 +60,24 @@ TRANSITIONS = {
     "late_cancelled": {"scheduled"},
 }
 FIELDS = ("starts_at", "ends_at", "duration_minutes", "room_id", "kind", "modality")
+# Named as a table, not imported: the record package builds on scheduling, not the reverse.
+_PROGRESS_NOTES = sa.table(
+    "progress_notes", sa.column("appointment_id", sa.Uuid()), sa.column("status", sa.String())
+)
+SIGNED_SESSION = (
+    "This session has a signed progress note, which shows its time, kind, modality and "
+    "attendance as they are: they cannot change (add an addendum to the note instead)."
+)
+
+
+def refuse_signed_sessions(appointments) -> None:
+    """Conflict when any of `appointments` has a signed progress note."""
+    ids = [item.id for item in appointments]
+    signed = sa.select(_PROGRESS_NOTES.c.appointment_id).where(
+        _PROGRESS_NOTES.c.appointment_id.in_(ids), _PROGRESS_NOTES.c.status == "signed"
+    )
+    if ids and db.session.scalar(signed.limit(1)) is not None:
+        raise Conflict(SIGNED_SESSION)
 
 
 def targets(appointment: Appointment, scope: str, *, include_detached: bool) -> list:
@@ -107,6 +128,7 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
         raise invalid("scope", "Only cancellations reach following occurrences.")
     now = utcnow()
     changed = targets(appointment, scope, include_detached=True)
+    refuse_signed_sessions(changed)
     client = db.session.get(Client, appointment.client_id)
     for item in changed:
         item.status = status
@@ -171,6 +193,7 @@ def change_fields(actor: User, appointment: Appointment, changes: dict, scope: s
     room = resolve_room(actor, changes["room_id"]) if changes.get("room_id") else None
     zone = practice_zone(actor)
     changed = targets(appointment, scope, include_detached=False)
+    refuse_signed_sessions(changed)
     plan = []
     for item in changed:
         start, end = _new_times(appointment, item, changes, zone)
