@@ -1,5 +1,6 @@
 """A client's record as one JSON document: demographics, care team, appointments, and the
-signed progress notes and treatment plans (practice/record/export.py).
+signed progress notes, treatment plans and outcome measures (practice/record/export.py),
+or, for a client whose key was shredded, a `record_destroyed` message in their place.
 
 Built from explicit allowlists, so a column added to a model later never leaks into the
 export by accident. Process notes, figures, scripts and every clinical field stay out
@@ -31,6 +32,8 @@ EXPORT_FIELDS = (
     "appointments",
     "progress_notes",
     "treatment_plans",
+    "measures",
+    "record_destroyed",
 )
 # An explicit allowlist: the demographics the record keeps, and its plain bookkeeping.
 CLIENT_FIELDS = (

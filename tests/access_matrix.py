@@ -419,5 +419,9 @@ EXPECTED.update({
         row(404, 200, 404, 404, 403, 404, 302),
     ("POST", "/clients/<uuid:client_id>/measures/new"):
         row(404, 302, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/clients/<uuid:client_id>/measures/<uuid:measure_id>/void"):
+        row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/clients/<uuid:client_id>/measures/<uuid:measure_id>/void"):
+        row(404, 302, 404, 404, 403, 404, 401),
 })
 # fmt: on

@@ -143,6 +143,9 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             "appointment_id": str(ids["appointment"]),
             "responses": {str(item): 0 for item in range(1, 10)},
         },
+        ("POST", "/api/v1/clients/<uuid:client_id>/measures/<uuid:measure_id>/void"): {
+            "reason": "wrong_session"
+        },
         ("POST", "/api/v1/notes/<uuid:note_id>/addenda"): {"text": "A later correction."},
         ("POST", "/api/v1/clients/<uuid:client_id>/progress-notes"): {
             "appointment_id": str(ids["appointment"])
@@ -271,6 +274,9 @@ ID_PAGE_FORMS = {
         "timezone": "Europe/Berlin",
     },
     ("POST", "/account/tokens"): lambda world: {"name": "matrix", "password": PASSWORD},
+    ("POST", "/clients/<uuid:client_id>/measures/<uuid:measure_id>/void"): lambda world: {
+        "reason": "duplicate"
+    },
     ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
         "instrument": "phq9",
         "appointment_id": str(world.ids["appointment"]),

@@ -16,7 +16,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from practice.api.common import audit_refusals
+from practice.login import current_actor
 from practice.measures import definitions, service
+from practice.measures.models import VOID_REASONS
 
 blp = Blueprint(
     "measures",
@@ -112,6 +114,29 @@ class MeasureSchema(Schema):
     risk_items = fields.List(
         fields.String(), metadata={"description": "items answered above their risk threshold"}
     )
+    voided = fields.Boolean(
+        metadata={"description": "entered in error: left out of every score, band and flag"}
+    )
+    voided_at = fields.DateTime(allow_none=True)
+    voided_by = fields.UUID(allow_none=True)
+    void_reason = fields.String(allow_none=True, validate=validate.OneOf(sorted(VOID_REASONS)))
+
+
+class MeasureVoidSchema(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(VOID_REASONS)),
+        metadata={"description": "why the form was entered in error (a category, no text)"},
+    )
+
+
+class VoidedFormSchema(Schema):
+    measure_id = fields.String()
+    appointment_id = fields.String()
+    instrument = fields.String()
+    date = fields.String()
+    voided_at = fields.String()
+    void_reason = fields.String()
 
 
 class ScoreRowSchema(Schema):
@@ -158,6 +183,10 @@ class MeasureReportSchema(Schema):
     client_id = fields.String()
     instruments = fields.List(fields.Nested(InstrumentScoresSchema))
     risk_flags = fields.List(fields.Nested(RiskFlagSchema))
+    voided = fields.List(
+        fields.Nested(VoidedFormSchema),
+        metadata={"description": "forms entered in error (kept, sealed, never scored)"},
+    )
 
 
 @blp.route("/instruments")
@@ -200,6 +229,21 @@ class MeasureItem(MethodView):
         """One recorded form with its answers."""
         client = service.measures_client_for(current_user, client_id)
         return service.measure_view(client, service.get_measure(client, measure_id))
+
+
+@blp.route("/clients/<uuid:client_id>/measures/<uuid:measure_id>/void")
+class MeasureVoid(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(MeasureVoidSchema)
+    @blp.alt_response(409, description="The form was already marked as entered in error")
+    @blp.response(200, MeasureSchema)
+    def post(self, args, client_id, measure_id):
+        """Mark a form as entered in error (a clinician in the client's care): it stays,
+        sealed, and is left out of scores, bands, change, flags and the theme timeline."""
+        client = service.measures_client_for(current_user, client_id, write=True)
+        measure = service.void_measure(current_actor(), client, measure_id, args["reason"])
+        return service.measure_view(client, measure)
 
 
 class LaneScoreSchema(ScoreRowSchema):

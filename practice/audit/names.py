@@ -93,6 +93,7 @@ ACTION_NAMES: dict[str, str] = {
     "measure.list": "Outcome measures listed",
     "measure.read": "Outcome measure opened",
     "measure.risk_read": "Risk answers of a measure read",
+    "measure.void": "Outcome measure marked as entered in error",
     "process_note.own_copy": "Process note copied by its author",
     "progress_note.addendum": "Addendum added to a progress note",
     "progress_note.create": "Progress note started",

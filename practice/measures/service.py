@@ -8,6 +8,11 @@ owners who are not the client's clinicians included (404). Loaders are
 Everything a form holds (answers, total, risk items) is sealed under the client's data
 key; the instrument's id and the session's local date are plain. Every read and write
 is audited with ids only. Services flush; the request commits.
+
+A form entered in error is voided (void_measure): it stays, sealed, and every reader
+here and in timeline.py leaves it out of scores, bands, change, flags and lanes. The
+forms carry chunks of earlier scores (series.py), so a reader never lists a score from
+a chunk: it lists the rows that are not void and only looks their scores up there.
 """
 
 from __future__ import annotations
@@ -20,15 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from practice import errors
+from practice.actor import Actor
 from practice.audit import service as audit
 from practice.auth.models import Practice, User
 from practice.clients.models import Client
-from practice.database import new_id
+from practice.database import new_id, utcnow
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.measures import scoring, series
 from practice.measures.definitions import Instrument, instruments
-from practice.measures.models import COLUMN, TABLE, MeasureScore
+from practice.measures.models import COLUMN, TABLE, VOID_REASONS, MeasureScore
 from practice.measures.timeline import latest_risk_flags
 from practice.notes.access import get_clinical_client_for
 from practice.scheduling.models import Appointment
@@ -112,6 +118,7 @@ def record_measure(user: User, client: Client, data: dict) -> MeasureScore:
     taken = sa.select(MeasureScore.id).where(
         MeasureScore.appointment_id == appointment.id,
         MeasureScore.instrument == instrument.id,
+        MeasureScore.voided_at.is_(None),
     )
     if db.session.scalar(taken) is not None:
         raise errors.Conflict(DUPLICATE)
@@ -178,11 +185,22 @@ def measure_view(client: Client, measure: MeasureScore) -> dict:
         "prorated": sealed["prorated"],
         "band": instrument.band(sealed["score"]) if instrument else None,
         "risk_items": sealed["risk"],
+        **void_view(measure),
     }
 
 
-def get_measure(client: Client, measure_id: uuid.UUID) -> MeasureScore:
-    """One form of this client; NotFound (audited) for anything else."""
+def void_view(measure: MeasureScore) -> dict:
+    """Whether the form was voided, when, by whom and why (plain bookkeeping)."""
+    return {
+        "voided": measure.voided_at is not None,
+        "voided_at": measure.voided_at,
+        "voided_by": measure.voided_by,
+        "void_reason": measure.void_reason,
+    }
+
+
+def _form_of(client: Client, measure_id: uuid.UUID, actor=None) -> MeasureScore:
+    """The form `measure_id` of this client; NotFound (audited) for anything else."""
     measure = db.session.get(MeasureScore, measure_id)
     if measure is None or measure.client_id != client.id:
         audit.record(
@@ -191,8 +209,41 @@ def get_measure(client: Client, measure_id: uuid.UUID) -> MeasureScore:
             object_type="measure",
             object_id=measure_id,
             outcome="denied",
+            actor=actor,
         )
         raise errors.NotFound("measure")
+    return measure
+
+
+def void_measure(actor: Actor, client: Client, measure_id: uuid.UUID, reason) -> MeasureScore:
+    """Mark a form as entered in error, with a reason category (VOID_REASONS). The caller
+    loaded `client` for writing (a clinician in the client's care, the form's author
+    among them; a supervisor gets 403). The form stays, sealed, and is left out of every
+    score, band, change, flag and lane from now on. Invalid for an unknown reason;
+    NotFound for another client's form; Conflict when it is void already. Audited."""
+    if not isinstance(reason, str) or reason not in VOID_REASONS:
+        known = ", ".join(sorted(VOID_REASONS))
+        raise errors.Invalid({"reason": [f"Choose why the form is void; one of: {known}."]})
+    measure = _form_of(client, measure_id, actor)
+    # Voided once, by one request: the row is updated only while it is not void yet.
+    done = db.session.execute(
+        sa.update(MeasureScore)
+        .where(MeasureScore.id == measure.id, MeasureScore.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by=actor.user.id, void_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise errors.Conflict("This form was already marked as entered in error.")
+    db.session.refresh(measure)
+    audit.record(
+        db.session, "measure.void", object_type="measure", object_id=measure.id, actor=actor
+    )
+    return measure
+
+
+def get_measure(client: Client, measure_id: uuid.UUID) -> MeasureScore:
+    """One form of this client; NotFound (audited) for anything else."""
+    measure = _form_of(client, measure_id)
     audit.record(db.session, "measure.read", object_type="measure", object_id=measure.id)
     return measure
 
@@ -207,12 +258,30 @@ def client_report(client: Client, *, date_from=None, date_to=None, audited: bool
             MeasureScore.session_date,
             MeasureScore.instrument,
             MeasureScore.created_at,
+            MeasureScore.voided_at,
+            MeasureScore.void_reason,
         )
     ).all()
     cipher = client_keys.client_cipher(client)
-    scores = series.read(cipher, [r[:1] + r[3:] for r in rows], series.sealed_values_of(client))
+    # Every form, void or not, so the chunks are followed as they were written; only the
+    # forms not void are listed.
+    forms = [(r[0], r[3], r[4]) for r in rows]
+    scores = series.read(cipher, forms, series.sealed_values_of(client))
     by_instrument: dict[str, list[dict]] = {}
-    for mid, appointment_id, day, instrument_id, _recorded in rows:
+    voided = []
+    for mid, appointment_id, day, instrument_id, _recorded, voided_at, reason in rows:
+        if voided_at is not None:
+            voided.append(
+                {
+                    "measure_id": str(mid),
+                    "appointment_id": str(appointment_id),
+                    "instrument": instrument_id,
+                    "date": day.isoformat(),
+                    "voided_at": voided_at.isoformat(),
+                    "void_reason": reason,
+                }
+            )
+            continue
         score, risk, prorated = scores[series.key(mid)]
         by_instrument.setdefault(instrument_id, []).append(
             {
@@ -235,7 +304,12 @@ def client_report(client: Client, *, date_from=None, date_to=None, audited: bool
     if audited:
         audit.record(db.session, "measure.list", object_type="client", object_id=client.id)
     flags = latest_risk_flags({"measures": report})
-    return {"client_id": str(client.id), "instruments": report, "risk_flags": flags}
+    return {
+        "client_id": str(client.id),
+        "instruments": report,
+        "risk_flags": flags,
+        "voided": voided,
+    }
 
 
 def risk_flags(client: Client) -> list[dict]:

@@ -33,6 +33,7 @@ _SCORES = (
         MeasureScore.instrument,
         raw(MeasureScore.created_at),
         MeasureScore.responses,
+        raw(MeasureScore.voided_at),
     )
     .where(
         MeasureScore.client_id == sa.bindparam("client_id"),
@@ -50,7 +51,7 @@ def _dashed(hex_id: str) -> str:
 
 def load_scores(client, cipher) -> list[tuple]:
     """(measure id, appointment id as hex, ISO date, instrument, score, risk items) of every
-    form of the client, in session order, opening a few sealed values (series.py); the
+    form of the client not voided, in session order, opening a few sealed values (series.py); the
     measure id as UUID text, dates as ISO text (SQLite gives text)."""
     parameters = {"client_id": client.id, "practice_id": client.practice_id}
     rows = db.session.connection().execute(_SCORES, parameters).all()
@@ -61,7 +62,9 @@ def load_scores(client, cipher) -> list[tuple]:
     forms = [(r[0], r[3], r[4]) for r in rows]
     scores = series.read(cipher, forms, lambda keys: {k: blobs[k] for k in keys if k in blobs})
     out = []
-    for mid, aid, day, instrument, _recorded, _blob in rows:
+    for mid, aid, day, instrument, _recorded, _blob, voided_at in rows:
+        if voided_at is not None:
+            continue  # entered in error: read for the chunks it carries, never listed
         k = key(mid)
         score, risk, _prorated = scores[k]
         iso = day if day.__class__ is str else day.isoformat()

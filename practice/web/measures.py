@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -13,8 +13,10 @@ from practice import errors
 from practice.api.measures import MeasureCreateSchema
 from practice.auth import policy
 from practice.database import utcnow
+from practice.login import current_actor
 from practice.measures import service
 from practice.measures.definitions import instruments
+from practice.measures.models import VOID_REASONS
 from practice.web.clients import initials
 from practice.web.note_form import flatten_errors
 from practice.web.pages import clinician_pages, refused
@@ -39,7 +41,21 @@ def scores(client_id):
         report=report,
         writes=writes,
         instruments=instruments(),
+        void_reasons=VOID_REASONS,
     )
+
+
+@bp.post("/clients/<uuid:client_id>/measures/<uuid:measure_id>/void")
+@clinician_pages
+def void(client_id, measure_id):
+    """Mark a form as entered in error with a reason; back to the scores."""
+    client = service.measures_client_for(current_user, client_id, write=True)
+    try:
+        service.void_measure(current_actor(), client, measure_id, request.form.get("reason"))
+    except errors.Invalid:
+        refused("measure.void", "measure", measure_id)
+        abort(422, "Choose why the form was entered in error.")
+    return redirect(url_for("web_measures.scores", client_id=client.id) + f"#m-{measure_id}")
 
 
 def _writes(client) -> bool:

@@ -147,6 +147,7 @@ def test_responses_and_scores_are_sealed_and_kept_out_of_the_audit(client, db, t
     assert set(plain_columns) == {
         "id", "practice_id", "client_id", "appointment_id", "instrument",
         "instrument_version", "session_date", "recorded_by", "created_at",
+        "voided_at", "voided_by", "void_reason",  # a void's bookkeeping: no clinical words
     }  # fmt: skip
     assert '"score"' not in audit_text() and "Moderately" not in audit_text()
 

@@ -44,4 +44,7 @@ def test_a_shredded_record_is_gone_and_the_export_keeps_the_rest(app, client, db
     assert exported.status_code == 200
     body = exported.get_json()
     assert body["progress_notes"] == [] and body["treatment_plans"] == []
+    # Empty, and saying why: destroyed with the key, not "none were written".
+    assert body["measures"] == []
+    assert "destroyed when the client's key was shredded" in body["record_destroyed"]
     assert body["appointments"] and CANARY not in exported.get_data(as_text=True)
