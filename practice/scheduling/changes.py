@@ -14,8 +14,9 @@ appointment's state forbids it):
   cancellation (cancelled → attended is refused), and an attended or no-show
   appointment cannot be cancelled.
 - a session with a signed progress note keeps its times, room, kind, modality and
-  status: the signed note shows them from the appointment (practice/record/progress.py),
-  so changing them would rewrite the signed record (409; the note takes an addendum).
+  status (scheduled → attended excepted: it says what the note says); the signed note
+  shows them from the appointment (practice/record/progress.py), so changing them would
+  rewrite the signed record (409; the note takes an addendum).
 
 Scopes for series members: `this` changes one occurrence and marks it detached;
 `following` and `series` change the target plus every later (resp. every) occurrence
@@ -128,7 +129,8 @@ def change_status(appointment: Appointment, changes: dict, scope: str) -> list:
         raise invalid("scope", "Only cancellations reach following occurrences.")
     now = utcnow()
     changed = targets(appointment, scope, include_detached=True)
-    refuse_signed_sessions(changed)
+    if (appointment.status, status) != ("scheduled", "attended"):  # marking it held is fine
+        refuse_signed_sessions(changed)
     client = db.session.get(Client, appointment.client_id)
     for item in changed:
         item.status = status

@@ -75,6 +75,19 @@ def test_an_attended_session_with_a_signed_note_is_not_turned_into_a_no_show(cli
     assert shown.get_json()["session"]["status"] == "attended"
 
 
+def test_a_signed_session_is_still_marked_attended(client, db, team):
+    appointment = _unmarked_session(team, utcnow().replace(microsecond=0) - timedelta(hours=1))
+    note = _signed_note_for(client, team, appointment)
+    marked = client.patch(
+        f"/api/v1/appointments/{appointment.id}",
+        json={"status": "attended"},
+        headers=auth(team.author),
+    )
+    assert marked.status_code == 200, marked.get_json()
+    shown = client.get(f"/api/v1/progress-notes/{note['id']}", headers=auth(team.author))
+    assert shown.get_json()["session"]["status"] == "attended"
+
+
 def test_the_session_of_a_draft_still_moves(client, db, team):
     appointment = _unmarked_session(team, utcnow().replace(microsecond=0) - timedelta(hours=1))
     draft_note(client, team, appointment)
