@@ -66,3 +66,20 @@ def to_utc(day: date, wall_time: time, zone: ZoneInfo, fold: str | None = None) 
             ("second", f"the second {shown} ({_offset(second)}, an hour later)"),
         ],
     )
+
+
+def which_of_two(moment: datetime) -> str | None:
+    """For an aware local time the clocks show twice (the fall-back hour): which of the
+    two it is, in plain words ("first, UTC+02:00, before the clocks go back"); None for
+    any other time. `astimezone` sets `fold` on the second one."""
+    zone = moment.tzinfo
+    naive = moment.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return None  # the spring-forward gap: shown once (never, in fact)
+    if moment.utcoffset() == first.utcoffset():
+        return f"first, {_offset(first)}, before the clocks go back"
+    return f"second, {_offset(second)}, after the clocks go back"

@@ -18,7 +18,7 @@ from practice.auth.models import User
 from practice.clients.models import Client
 from practice.clients.service import practice_today
 from practice.extensions import db
-from practice.scheduling import service
+from practice.scheduling import local_time, service
 from practice.scheduling.models import LIVE_STATUSES, Appointment, Room
 from practice.web.pages import desk_pages
 
@@ -39,6 +39,15 @@ SHOWN = (
     Appointment.modality,
     Appointment.status,
 )
+
+
+@bp.app_template_filter("clock")
+def clock(moment: datetime) -> str:
+    """A local time as "14:30"; a time the clocks show twice that night says which one:
+    "02:30 (first, UTC+02:00, before the clocks go back)"."""
+    shown = moment.strftime("%H:%M")
+    which = local_time.which_of_two(moment)
+    return f"{shown} ({which})" if which else shown
 
 
 def parse_day(text: str | None) -> date:
@@ -119,6 +128,7 @@ def grid_for(appointments, names, key: Callable, zone, room_names, clinician_nam
     hours = set(DAY_HOURS)
     nil = str(uuid.UUID(int=0))
     link = url_for("web_booked.appointment", appointment_id=nil).removesuffix(nil)
+    client_link = url_for("web_desk.client", client_id=nil).removesuffix(nil)
     for item in appointments:
         local = item.starts_at.astimezone(zone)
         hours.add(local.hour)
@@ -137,6 +147,7 @@ def grid_for(appointments, names, key: Callable, zone, room_names, clinician_nam
                 "status_words": _label(item.status),
                 "when": f"{local:%H:%M}\u2013{item.ends_at.astimezone(zone):%H:%M}",
                 "who": names.get(item.client_id, "Client"),
+                "client_href": f"{client_link}{item.client_id}",
                 "with": clinician_names.get(item.clinician_id) if clinician_names else None,
                 "what": what,
             }

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from practice.scheduling.local_time import which_of_two
 from practice.scheduling.recurrence import RecurrenceError, Rule, expand, local_to_utc
 
 pytestmark = pytest.mark.pure  # plain values in, plain values out: no database
@@ -98,3 +99,16 @@ def test_impossible_or_unbounded_rules_are_refused(rule, field):
     with pytest.raises(RecurrenceError) as caught:
         expand(first, HOUR, rule, UTC)
     assert caught.value.field == field
+
+
+def test_which_of_two_names_a_repeated_time_and_nothing_else():
+    first = datetime(2037, 10, 25, 0, 30, tzinfo=UTC).astimezone(BERLIN)
+    second = datetime(2037, 10, 25, 1, 30, tzinfo=UTC).astimezone(BERLIN)
+    assert f"{first:%H:%M}" == f"{second:%H:%M}" == "02:30"
+    assert which_of_two(first) == "first, UTC+02:00, before the clocks go back"
+    assert which_of_two(second) == "second, UTC+01:00, after the clocks go back"
+    spring = datetime(2037, 3, 29, 1, 30, tzinfo=UTC).astimezone(BERLIN)  # 03:30, after a gap
+    ordinary = datetime(2037, 10, 25, 9, 0, tzinfo=UTC).astimezone(BERLIN)
+    assert which_of_two(spring) is None and which_of_two(ordinary) is None
+    assert which_of_two(datetime(2037, 10, 25, 2, 30, tzinfo=BERLIN)) is not None
+    assert which_of_two(datetime(2037, 3, 29, 2, 30, tzinfo=BERLIN)) is None  # never shown

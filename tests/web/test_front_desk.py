@@ -86,13 +86,14 @@ def test_the_day_shows_every_clinician_with_free_hours_and_no_clinical_detail(cl
     assert f'id="a-{shown.id}"' in page and "10:00\u201310:50" in page
     assert f'id="a-{gone.id}"' in page and "status-cancelled" in page and "1 cancelled" in page
     assert team.client.last_name in page and 'class="free"' in page
-    assert (
-        "/notes" not in page and "/themes" not in page and f"/clients/{team.client.id}" not in page
-    )
+    assert "/notes" not in page and "/themes" not in page
+    assert f'href="/clients/{team.client.id}' not in page  # the clinical client page
+    assert f'href="/desk/clients/{team.client.id}"' in page  # the front desk's one
     rooms = assert_page(client.get(f"/day/{MONDAY}/rooms"))
     assert "No rooms are set up yet." in rooms
     week = assert_page(client.get(f"/clinicians/{team.author.id}/week/{MONDAY}"))
     assert f'id="a-{shown.id}"' in week and "Mon 16 Mar" in week
+    assert f'href="/desk/clients/{team.client.id}"' in week
     assert client.get(f"/day?day={MONDAY}").headers["Location"] == f"/day/{MONDAY}"
     assert client.get(f"/day?day={MONDAY}&view=rooms").headers["Location"] == f"/day/{MONDAY}/rooms"
     for bad in ("/day/2037-02-30", "/day/yesterday", "/day/1999-12-31", "/day/2037-03-16/roomz"):
@@ -152,6 +153,14 @@ def test_a_time_that_does_not_exist_or_happens_twice_is_said_in_plain_words(clie
     assert _series(team) == []
     second = _booked(client, team, date="2037-10-25", time="02:30", fold="second")
     assert second.starts_at.replace(tzinfo=UTC) == datetime(2037, 10, 25, 1, 30, tzinfo=UTC)
+    # The appointment's page says which 02:30 it is, in words and with the offset.
+    page = assert_page(client.get(f"/bookings/{second.id}"))
+    assert "02:30 (second, UTC+01:00, after the clocks go back)" in page
+    assert "(first," not in page
+    first = _booked(client, team, date="2037-10-25", time="02:30", fold="first")
+    page = assert_page(client.get(f"/bookings/{first.id}"))
+    assert "02:30 (first, UTC+02:00, before the clocks go back)" in page
+    assert "02:20 (second, UTC+01:00" in page  # 50 minutes later is the second 02:20
 
 
 @pytest.mark.parametrize(
