@@ -87,6 +87,16 @@ class OwnCopySchema(Schema):
         fields.Nested(NoteSchema),
         metadata={"description": "Your notes about the client, oldest first, with addenda"},
     )
+    figure_names = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "figure id → its label, for each figure the notes refer to"},
+    )
+    script_names = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "script id → its name, for each script the notes refer to"},
+    )
 
 
 @blp.route("/clients/<uuid:client_id>/own-notes")

@@ -99,6 +99,21 @@ def dmrs_defenses() -> dict[str, int]:
     return {name: int(level) for level, item in levels.items() for name in item["defenses"]}
 
 
+def words_for_pages() -> dict:
+    """The words a page needs to show (or edit) a process note's content: every
+    vocabulary, the countertransference reactions, the defense levels highest first, the
+    CCRT tags and the defense names. The editor and the author's own copy use it."""
+    words = vocabularies()
+    levels = words["defenses"]["levels"]
+    return {
+        "v": words,
+        "reactions": words["countertransference_reactions"]["items"],
+        "defense_levels": sorted(levels.items(), key=lambda item: -int(item[0])),
+        "tags": ccrt_tags(),
+        "defense_names": dmrs_defenses(),
+    }
+
+
 def _one_of(name: str) -> validate.OneOf:
     return validate.OneOf(_vocab(name))
 

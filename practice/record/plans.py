@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from practice import versions
 from practice.actor import Actor
 from practice.audit import service as audit
+from practice.auth.models import Practice
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.errors import Conflict, Invalid, Stale
@@ -75,9 +76,16 @@ def plan_view(plan: TreatmentPlan, client: Client, content: dict | None = None) 
     return view
 
 
+def practice_today(practice_id: uuid.UUID) -> date:
+    """Today in the practice's time zone (not the server's): a review date is a date on
+    the practice's calendar, as scheduling's "today" is."""
+    return utcnow().astimezone(db.session.get(Practice, practice_id).zone).date()
+
+
 def is_due(plan: TreatmentPlan, today: date | None = None) -> bool:
-    """A signed plan whose review date is past or within two weeks."""
-    today = today or date.today()
+    """A signed plan whose review date is past or within two weeks of the practice's
+    today."""
+    today = today or practice_today(plan.practice_id)
     return (
         plan.status == "signed"
         and plan.review_date is not None

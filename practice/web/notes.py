@@ -15,7 +15,7 @@ from practice.clients.models import Client
 from practice.errors import Invalid, Stale
 from practice.extensions import db
 from practice.notes import scripts, service
-from practice.notes.template import ccrt_tags, dmrs_defenses, vocabularies
+from practice.notes.template import words_for_pages
 from practice.scheduling.service import practice_zone
 from practice.web import note_form
 from practice.web.clients import initials
@@ -26,18 +26,6 @@ bp = Blueprint("web_notes", __name__)
 
 def _client_of(note) -> Client:
     return db.session.get(Client, note.client_id)
-
-
-def _vocab() -> dict:
-    words = vocabularies()
-    levels = words["defenses"]["levels"]
-    return {
-        "v": words,
-        "reactions": words["countertransference_reactions"]["items"],
-        "defense_levels": sorted(levels.items(), key=lambda item: -int(item[0])),
-        "tags": ccrt_tags(),
-        "defense_names": dmrs_defenses(),
-    }
 
 
 def _title(note, client: Client) -> str:
@@ -91,7 +79,7 @@ def _editor(item, client, content, version, *, errors=None, status=200, focus=No
             title=_title(item, client),
             **extra,
             **service.editor_references(current_user, client),
-            **_vocab(),
+            **words_for_pages(),
         ),
         status,
     )

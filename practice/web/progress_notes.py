@@ -15,6 +15,7 @@ from practice.auth import policy
 from practice.errors import Invalid, Stale
 from practice.extensions import db
 from practice.login import current_actor
+from practice.notes.template import words_for_pages
 from practice.record import access, codes, own_copy, plans, progress
 from practice.record.content import (
     GOAL_RATINGS,
@@ -26,7 +27,6 @@ from practice.record.content import (
 from practice.record.models import ProgressNote, TreatmentPlan
 from practice.scheduling.models import Appointment
 from practice.scheduling.service import practice_zone
-from practice.web import notes as note_pages
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused
 from practice.web.record_form import flat_errors, form_version, progress_content
@@ -219,7 +219,7 @@ def addendum(progress_note_id):
 def own_notes(client_id):
     """Your own copy of your process notes about this client, printable; `?download=1`
     saves it as a file."""
-    document, names = own_copy.own_copy_page(current_actor(), client_id)
+    document = own_copy.own_copy(current_actor(), client_id)
     client_initials = "".join(
         (document["client"][part] or "?")[:1] for part in ("first_name", "last_name")
     ).upper()
@@ -227,8 +227,9 @@ def own_notes(client_id):
         "record/own_copy.html",
         document=document,
         title=f"Own copy {client_initials}",
-        **names,
-        **note_pages._vocab(),
+        figure_names=document["figure_names"],
+        script_names=document["script_names"],
+        **words_for_pages(),
     )
     headers = {}
     if request.args.get("download") == "1":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from practice.clients.models import CareTeamMember
-from tests.helpers import assert_error, audit_rows, audit_text, auth, settle
+from tests.helpers import assert_error, audit_rows, audit_text, auth, settle, sign_in
 from tests.record.helpers import draft_note, session_for, signed_plan
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -111,3 +111,38 @@ def test_a_clinician_who_left_the_care_keeps_their_copy(client, db, team):
     response = client.get(url, headers=auth(team.author))
     assert response.status_code == 200
     assert PROCESS_CANARY in response.get_data(as_text=True)
+
+
+def test_the_json_copy_names_the_figures_and_scripts_its_notes_refer_to(client, db, team):
+    base = f"/api/v1/clients/{team.client.id}"
+    figure = client.post(
+        f"{base}/figures",
+        json={"label": "Older brother", "role": "sibling"},
+        headers=auth(team.author),
+    ).get_json()
+    script = client.post(
+        f"{base}/scripts", json={"name": "Expects to be left"}, headers=auth(team.author)
+    ).get_json()
+    unused = client.post(
+        f"{base}/scripts", json={"name": "Pleases to be kept"}, headers=auth(team.author)
+    ).get_json()
+    content = {
+        "scripts_active": [script["id"]],
+        "relationship_episodes": [
+            {"figure_id": figure["id"], "when": "past", "wish": "to be seen", "fit": "clear"}
+        ],
+    }
+    made = client.post(
+        f"{base}/notes",
+        json={"session_date": "2026-03-02", "content": content},
+        headers=auth(team.author),
+    )
+    assert made.status_code == 201, made.get_json()
+    body = client.get(f"{base}/own-notes", headers=auth(team.author)).get_json()
+    assert body["figure_names"] == {figure["id"]: "Older brother"}
+    assert body["script_names"] == {script["id"]: "Expects to be left"}
+    assert unused["id"] not in body["script_names"]
+    # The page shows the same names, from the same document.
+    sign_in(client, team.author)
+    page = client.get(f"/clients/{team.client.id}/own-notes").get_data(as_text=True)
+    assert "Older brother" in page and "Expects to be left" in page
