@@ -173,6 +173,25 @@ def test_deactivated_clinician_feed_stops(client, clinic):
     assert_error(client.get(feed_url(staff["mine"], token)), 404)
 
 
+@pytest.mark.parametrize(
+    "off_and_on",
+    [({"active": False}, {"active": True}), ({"roles": ["scheduler"]}, {"roles": ["clinician"]})],
+    ids=["deactivated", "clinician-role-dropped"],
+)
+def test_a_feed_stopped_by_deactivation_or_a_role_change_stays_stopped(client, clinic, off_and_on):
+    """The link may sit in a lost phone's calendar: giving the account (or the clinician
+    role) back must not open the old link again."""
+    _practice, staff, _person = clinic
+    token = issue(client, staff["mine"]).get_json()["token"]
+    assert client.get(feed_url(staff["mine"], token)).status_code == 200
+    for change in off_and_on:
+        url = f"/api/v1/users/{staff['mine'].id}"
+        changed = client.patch(url, json=change, headers=bearer(staff["owner"]))
+        assert changed.status_code == 200, changed.get_json()
+        assert_error(client.get(feed_url(staff["mine"], token)), 404)
+    assert db.session.get(CalendarFeed, staff["mine"].id) is None
+
+
 @pytest.mark.parametrize(("who", "code"), [("colleague", 403), ("owner", 403), ("outsider", 404)])
 def test_only_the_clinician_issues_their_token(client, clinic, who, code):
     _practice, staff, _person = clinic
