@@ -42,7 +42,9 @@ DONE = {
     "deactivated": "The user is deactivated: their sessions have ended and their API tokens "
     "are revoked. An open browser of theirs is signed out at its next click.",
     "reactivated": "The user is active again.",
-    "factor_reset": "The second factor is removed; their sessions have ended.",
+    "factor_reset": "The second factor is removed: their sessions have ended and their API "
+    "tokens are revoked. They set up a new one at their next sign-in if the practice "
+    "requires it.",
     "requested": "Asked. The link takes effect only when the clinician accepts it.",
     "open": "This pair already has an open link (shown below).",
     "ended": "The link has ended; the supervisor has lost access.",

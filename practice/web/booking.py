@@ -182,12 +182,19 @@ def offers_for(loaded: dict) -> list[datetime]:
 
 
 def conflict_rows(conflicts: list[dict], zone) -> list[dict]:
-    """What is in the way, as the caller may see it: times, names, room; no clinical detail."""
+    """What is in the way, as the caller may see it: times, names, room; no clinical detail.
+    One line an appointment: one in the way for two reasons (the clinician and the room)
+    says both on its line rather than appearing twice."""
     rows = []
+    seen: dict = {}
     for c in conflicts:
         other = c["appointment"]
+        if other.id in seen:
+            seen[other.id]["reason"] += f" and {REASONS[c['reason']]}"
+            continue
         if not policy.can_see_appointment(current_user, other):
-            rows.append({"hidden": True, "reason": REASONS[c["reason"]]})
+            seen[other.id] = {"hidden": True, "reason": REASONS[c["reason"]]}
+            rows.append(seen[other.id])
             continue
         client = db.session.get(Client, other.client_id)
         clinician = db.session.get(User, other.clinician_id)
@@ -201,6 +208,7 @@ def conflict_rows(conflicts: list[dict], zone) -> list[dict]:
                 "reason": REASONS[c["reason"]],
             }
         )
+        seen[other.id] = rows[-1]
     return rows
 
 

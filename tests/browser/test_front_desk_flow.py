@@ -157,6 +157,18 @@ def test_the_front_desks_day(live_server, browser, desk_shots):
 
     page.goto(f"{base}/day/2027-03-16")
     desk_shots.take(page, "day-with-free-hours")
+    # On a tablet at the desk (768 px): the day, the booking form and, from a client's
+    # name on the day, the client's page.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    desk_shots.take(page, "day-tablet")
+    page.get_by_role("link", name=re.compile("^Jon Ashgrove")).first.click()
+    expect(page.get_by_role("heading", name=re.compile("Jon Ashgrove"))).to_be_visible()
+    assert "/desk/clients/" in page.url
+    desk_shots.take(page, "client-from-the-day-tablet")
+    page.goto(f"{base}/bookings/new")
+    desk_shots.take(page, "booking-form-tablet")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{base}/day/2027-03-16")
     page.get_by_role("link", name="By room").click()
     expect(page.get_by_role("heading", name=re.compile("Rooms"))).to_be_visible()
     desk_shots.take(page, "rooms")

@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
+from practice.auth import totp
 from practice.clients.models import Client
 from practice.extensions import db
 from tests.browser.conftest import HERE, Shots
@@ -34,6 +35,8 @@ def _seed(server) -> None:
             practice, ["clinician", "supervisor"], name="Dr Sol Brandt", email="sol@alder.test"
         )
         link_supervisor(owner, supervisor, ines)
+        totp.begin_enrolment(supervisor)  # Sol has a second factor (and will lose his phone)
+        supervisor.totp_enabled = True
         db.session.add(
             Client(
                 practice_id=practice.id,
@@ -160,8 +163,21 @@ def test_the_front_desk_and_the_owner(live_server, browser):
     expect(owner.locator("#err-phone_region")).to_be_visible()
     shots.take(owner, "owner-settings-refused")
 
-    # Deactivating Teo ends his session: his open browser is signed out at its next click.
+    # Sol lost his phone: the owner removes his second factor with her own password.
     owner.get_by_role("link", name="Users").click()
+    owner.get_by_role("link", name="Dr Sol Brandt").click()
+    reset = owner.get_by_role("button", name="Reset Dr Sol Brandt's second factor")
+    owner.get_by_label("Your own password").fill("not my password at all")
+    reset.click()
+    expect(owner.get_by_role("alert")).to_contain_text("The second factor was not reset")
+    shots.take(owner, "owner-factor-reset-refused")
+    owner.get_by_label("Your own password").fill(PASSWORD)
+    reset.click()
+    expect(owner.get_by_role("status")).to_contain_text("The second factor is removed")
+    shots.take(owner, "owner-factor-reset")
+
+    # Deactivating Teo ends his session: his open browser is signed out at its next click.
+    owner.get_by_role("link", name="Users").first.click()
     owner.get_by_role("link", name="Dr Teo Marsh").click()
     shots.take(owner, "owner-user")
     owner.get_by_role("button", name="Deactivate Dr Teo Marsh").click()

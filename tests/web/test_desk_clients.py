@@ -113,6 +113,10 @@ def test_editing_a_record_status_dates_and_care_team(client, team):
     page = assert_page(client.get(url))
     assert "Process notes" not in page and "Theme history" not in page
     assert "Download the record export" not in page  # schedulers do not export
+    booking = f'href="/bookings/new?client_id={team.client.id}"'
+    assert booking in page  # the next thing the desk does: book them
+    chosen = assert_page(client.get(f"/bookings/new?client_id={team.client.id}"))
+    assert f'value="{team.client.id}" checked' in chosen
     form = register_form(
         token,
         team,
@@ -133,7 +137,8 @@ def test_editing_a_record_status_dates_and_care_team(client, team):
     record = db.session.get(Client, team.client.id)
     assert record.status == "discharged" and str(record.discharge_date) == "2026-02-01"
     assert record.care_team_ids == {team.co_clinician.id, team.colleague.id}
-    assert "Saved." in assert_page(client.get(saved.headers["Location"]))
+    saved_page = assert_page(client.get(saved.headers["Location"]))
+    assert "Saved." in saved_page and booking not in saved_page  # discharged: nothing to book
 
 
 def test_the_owner_downloads_the_export_and_the_scheduler_cannot(client, team):

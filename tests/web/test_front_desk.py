@@ -234,6 +234,7 @@ def test_a_conflict_lists_what_is_in_the_way_and_an_offered_time_books(client, t
     taken = make_appointment(
         team.other_client, team.author, starts_at=datetime(2037, 3, 16, 9, 0, tzinfo=UTC)
     )
+    taken.room_id = room.id  # in the way twice: one line says both
     # The next day is taken too, so the first offer is Wednesday.
     make_appointment(
         team.other_client, team.author, starts_at=datetime(2037, 3, 17, 9, 30, tzinfo=UTC)
@@ -243,7 +244,9 @@ def test_a_conflict_lists_what_is_in_the_way_and_an_offered_time_books(client, t
     token = csrf_of(client)
     response = _book(client, token, team, room)
     page = assert_page(response, 409)
-    assert "The time is taken." in page and "the clinician is booked" in page
+    assert "The time is taken." in page
+    assert "the clinician is booked and the room is taken" in page
+    assert page.count("Mon 16 Mar 2037, 10:00\u201310:50") == 1
     assert team.other_client.last_name in page and "Mon 16 Mar 2037, 10:00\u201310:50" in page
     assert "Book Wed 18 Mar 2037, 10:00" in page
     assert "Book Thu 19 Mar 2037, 10:00" in page and "Book Fri 20 Mar 2037, 10:00" in page
