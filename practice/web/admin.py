@@ -433,6 +433,8 @@ def audit_log():
         links=links,
         errors=errors,
         people=people,
+        # A user (or clinician) an entry is about, by name beside its id.
+        named_objects={str(user_id): name for user_id, name in people.items()},
         zone=zone,
         action_names=names.ACTION_NAMES,
         outcome_names=names.OUTCOME_NAMES,

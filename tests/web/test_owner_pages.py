@@ -311,6 +311,8 @@ def test_the_audit_log_page(client, team):
     assert re.search(r"Intact, \d+ entr", text), text[:3000]
     assert "Signed in" in text and "auth.login" in text
     assert team.stranger.name not in text
+    # A user an entry is about is named beside their id (the owner's sign-in here).
+    assert f'user {team.owner.name} <span class="hint">{team.owner.id}</span>' in text
     only = assert_page(
         client.get(f"/admin/audit?action=supervision.request&actor_id={team.owner.id}")
     )
