@@ -11,12 +11,11 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.progress_notes import ProgressAddendumCreateSchema
-from practice.auth import policy
 from practice.errors import Invalid, Stale
 from practice.extensions import db
 from practice.login import current_actor
 from practice.notes.template import words_for_pages
-from practice.record import access, codes, own_copy, plans, progress
+from practice.record import access, own_copy, pages, progress
 from practice.record.content import (
     GOAL_RATINGS,
     IDEATION,
@@ -24,51 +23,33 @@ from practice.record.content import (
     MENTAL_STATUS,
     RISK_LEVELS,
 )
-from practice.record.models import ProgressNote, TreatmentPlan
-from practice.scheduling.models import Appointment
 from practice.scheduling.service import practice_zone
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused
-from practice.web.record_form import flat_errors, form_version, progress_content
+from practice.web.record_form import field_words, flat_errors, form_version, progress_content
 
 bp = Blueprint("web_progress", __name__)
-
-
-def _load(note_id, **kwargs):
-    return access.record_item_for(current_actor(), ProgressNote, "progress_note", note_id, **kwargs)
+bp.add_app_template_filter(field_words, "field_words")  # the record forms' error summary
 
 
 def _title(note, client) -> str:
     return f"Progress note {initials(client)} — {note.session_date.strftime('%-d %b %Y')}"
 
 
-def _goals(note: ProgressNote, client) -> list[dict]:
-    """The goals of the plan the note rates (none without a plan)."""
-    plan = db.session.get(TreatmentPlan, note.plan_id) if note.plan_id else None
-    return plans.open_content(plan, client).get("goals", []) if plan is not None else []
-
-
 @bp.get("/appointments/<uuid:appointment_id>/progress-note")
 @clinician_pages
 def for_appointment(appointment_id):
     """The session's progress note: opened when there is one, else offered to start."""
-    actor = current_actor()
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or not policy.in_practice(current_user, appointment):
-        policy.deny("appointment", appointment_id)
-    client = access.record_client_for(actor, appointment.client_id)
-    note = db.session.scalar(
-        db.select(ProgressNote).where(ProgressNote.appointment_id == appointment.id)
-    )
-    if note is not None:
-        return redirect(url_for("web_progress.view", progress_note_id=note.id))
+    found = pages.session_note(current_actor(), appointment_id)
+    if found["note_id"] is not None:
+        return redirect(url_for("web_progress.view", progress_note_id=found["note_id"]))
     return render_template(
         "record/start.html",
-        client=client,
-        appointment=appointment,
+        client=found["client"],
+        appointment=found["appointment"],
         zone=practice_zone(current_user),
-        writes=policy.can_do_clinical_work(current_user, client),
-        title=f"Progress note {initials(client)}",
+        writes=found["writes"],
+        title=f"Progress note {initials(found['client'])}",
     )
 
 
@@ -90,44 +71,42 @@ def start(client_id):
 @clinician_pages
 def view(progress_note_id):
     """The note with its session and addenda; controls only for who may use them."""
-    note, client = _load(progress_note_id)
-    return _page(note, client)
+    return _page(pages.progress_page(current_actor(), progress_note_id))
 
 
-def _page(note, client, errors=None, typed: str = "", status: int = 200):
-    view = progress.read_note(note, client)
-    goals = {goal["id"]: goal for goal in _goals(note, client)}
-    in_care = policy.can_do_clinical_work(current_user, client)
+def _page(found: dict, errors=None, typed: str = "", status: int = 200):
     return (
         render_template(
             "record/progress.html",
-            note=view,
-            client=client,
-            goals=goals,
+            note=found["note"],
+            client=found["client"],
+            goals=found["goals"],
             zone=practice_zone(current_user),
-            edits=in_care and note.author_id == current_user.id and note.status == "draft",
-            addends=in_care and note.status == "signed",
+            edits=found["edits"],
+            addends=found["addends"],
             errors=errors or {},
             typed=typed,
-            title=_title(note, client),
+            title=_title(found["row"], found["client"]),
         ),
         status,
     )
 
 
-def _editor(note, client, content, version, *, errors=None, status=200, stale=False):
-    listed = codes.codes_of(client.practice_id)
+def _editor(found: dict, content=None, version=None, *, errors=None, status=200, stale=False):
+    """The editor: `found` from pages.progress_editor; `content` and `version` as posted
+    when a save is answered with the form again."""
+    note, client = found["row"], found["client"]
     return (
         render_template(
             "record/progress_edit.html",
             note=note,
-            session=progress.session_of(db.session.get(Appointment, note.appointment_id)),
+            session=found["session"],
             client=client,
-            content=content,
-            version=version,
-            goals=_goals(note, client),
-            service_codes=listed["service_codes"],
-            diagnosis_codes=listed["diagnosis_codes"],
+            content=found["content"] if content is None else content,
+            version=found["version"] if version is None else version,
+            goals=found["goals"],
+            service_codes=found["service_codes"],
+            diagnosis_codes=found["diagnosis_codes"],
             mental_status=MENTAL_STATUS,
             ideation=IDEATION,
             risk_levels=RISK_LEVELS,
@@ -146,40 +125,40 @@ def _editor(note, client, content, version, *, errors=None, status=200, stale=Fa
 @bp.get("/progress-notes/<uuid:progress_note_id>/edit")
 @clinician_pages
 def edit(progress_note_id):
-    note, client = _load(progress_note_id, write=True)
-    if note.status != "draft":
-        return redirect(url_for("web_progress.view", progress_note_id=note.id))
-    content = progress.read_note(note, client)["content"]
-    return _editor(note, client, content, note.version)
+    found = pages.progress_editor(current_actor(), progress_note_id)
+    if found["row"].status != "draft":
+        return redirect(url_for("web_progress.view", progress_note_id=progress_note_id))
+    return _editor(found)
 
 
 @bp.post("/progress-notes/<uuid:progress_note_id>/edit")
 @clinician_pages
 def save(progress_note_id):
     """Save the draft against the version the form was opened at."""
-    note, client = _load(progress_note_id, write=True)
+    actor = current_actor()
+    found = pages.progress_editor(actor, progress_note_id)  # the goals the form rates
     version = form_version(request.form)
-    goal_ids = [goal["id"] for goal in _goals(note, client)]
-    content = progress_content(request.form, goal_ids)
+    content = progress_content(request.form, [goal["id"] for goal in found["goals"]])
     try:
-        progress.update(current_actor(), note.id, content, sent={str(version)})
+        progress.update(actor, progress_note_id, content, sent={str(version)})
     except ValidationError as exc:
-        refused("progress_note.update", "progress_note", note.id)
-        return _editor(note, client, content, version, errors=flat_errors(exc.messages), status=422)
+        refused("progress_note.update", "progress_note", progress_note_id)
+        return _editor(found, content, version, errors=flat_errors(exc.messages), status=422)
     except Invalid as exc:
-        refused("progress_note.update", "progress_note", note.id)
-        return _editor(note, client, content, version, errors=flat_errors(exc.errors), status=422)
+        refused("progress_note.update", "progress_note", progress_note_id)
+        return _editor(found, content, version, errors=flat_errors(exc.errors), status=422)
     except Stale:
-        refused("progress_note.update", "progress_note", note.id)
-        db.session.refresh(note)
-        return _editor(note, client, content, note.version, status=409, stale=True)
-    return redirect(url_for("web_progress.edit", progress_note_id=note.id, saved=1))
+        refused("progress_note.update", "progress_note", progress_note_id)
+        db.session.refresh(found["row"])
+        return _editor(found, content, found["row"].version, status=409, stale=True)
+    return redirect(url_for("web_progress.edit", progress_note_id=progress_note_id, saved=1))
 
 
 @bp.get("/progress-notes/<uuid:progress_note_id>/sign")
 @clinician_pages
 def confirm_sign(progress_note_id):
-    note, client = _load(progress_note_id, write=True)
+    found = pages.draft_to_sign(current_actor(), "progress_note", progress_note_id)
+    note, client = found["row"], found["client"]
     if note.status != "draft":
         return redirect(url_for("web_progress.view", progress_note_id=note.id))
     return render_template(
@@ -204,14 +183,15 @@ def sign(progress_note_id):
 @clinician_pages
 def addendum(progress_note_id):
     actor = current_actor()
-    note, client = _load(progress_note_id, write=True, author=False)
+    typed = request.form.get("text", "")
     try:
-        args = ProgressAddendumCreateSchema().load({"text": request.form.get("text", "")})
+        args = ProgressAddendumCreateSchema().load({"text": typed})
     except ValidationError as exc:
-        refused("progress_note.addendum", "progress_note", note.id)
-        return _page(note, client, exc.messages, request.form.get("text", ""), 422)
-    progress.addendum(actor, note.id, args["text"])
-    return redirect(url_for("web_progress.view", progress_note_id=note.id) + "#addenda")
+        found = pages.addendum_page(actor, progress_note_id)  # who may, before the answer
+        refused("progress_note.addendum", "progress_note", progress_note_id)
+        return _page(found, exc.messages, typed, 422)
+    progress.addendum(actor, progress_note_id, args["text"])
+    return redirect(url_for("web_progress.view", progress_note_id=progress_note_id) + "#addenda")
 
 
 @bp.get("/clients/<uuid:client_id>/own-notes")

@@ -121,3 +121,28 @@ def flat_errors(errors, prefix: str = "") -> list[tuple[str, str]]:
     else:
         found.append((prefix, str(errors)))
     return found
+
+
+# The words a record form's error summary names a field with (else its key, spaced).
+FIELD_WORDS = {
+    "diagnoses": "diagnosis code",
+    "goals": "goal",
+    "goal_progress": "goal",
+    "objectives": "objective",
+    "problems": "problem",
+    "interventions": "intervention",
+    "planned_interventions": "planned intervention",
+}
+
+
+def field_words(path: str) -> str:
+    """A field's path as words for the error summary: "diagnoses.1" → "Diagnosis code 2",
+    "goals.0.objectives.1.target_date" → "Goal 1, objective 2, target date"."""
+    words: list[str] = []
+    for part in path.removeprefix("content.").split("."):
+        if part.isdigit() and words:
+            words[-1] = f"{words[-1]} {int(part) + 1}"
+        elif part:
+            words.append(FIELD_WORDS.get(part, part.replace("_", " ")))
+    text = ", ".join(words)
+    return text[:1].upper() + text[1:]

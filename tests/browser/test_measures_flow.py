@@ -104,4 +104,15 @@ def test_recording_and_reading_measures(live_server, browser):
     page.get_by_role("link", name="Theme history").first.click()
     expect(page.get_by_role("rowheader", name=re.compile("^PHQ-9"))).to_be_visible()
     shots.take(page, "theme-history-lane")
+
+    # The form with item 9 was entered wrongly: marked void, it no longer counts or flags.
+    page.goto(f"{base}/clients/{seeded['client']}/measures")
+    latest = page.locator("tbody tr").last
+    latest.get_by_text("Mark as entered in error").click()
+    latest.get_by_label("Why").select_option(label="Answers entered wrongly")
+    shots.take(page, "void-open")
+    latest.get_by_role("button", name="Mark void").click()
+    expect(page.get_by_role("heading", name="Entered in error")).to_be_visible()
+    expect(page.get_by_role("heading", name="Risk item answered")).to_have_count(0)
+    shots.take(page, "scores-after-void")
     context.close()

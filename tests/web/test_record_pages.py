@@ -95,7 +95,8 @@ def test_bad_input_answers_the_form_again_and_a_stale_save_keeps_the_text(client
         edit_url, data={**base, "diagnoses_other": "F4", "presenting_concerns": SECRET}
     )
     text = assert_page(bad, 422)
-    assert "Not an ICD-10-CM code" in text and SECRET in text
+    assert "Diagnosis code 1: Not an ICD-10-CM code" in text and SECRET in text
+    assert "\u203a" not in text.split('id="error-summary"')[1].split("</div>")[0]
     unknown = client.post(edit_url, data={**base, "service_code": "99999"})
     assert "Not one of the practice&#39;s service codes" in assert_page(unknown, 422)
     assert client.post(edit_url, data={**base, "plan": "first"}).status_code == 302
