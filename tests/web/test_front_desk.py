@@ -89,6 +89,7 @@ def test_the_day_shows_every_clinician_with_free_hours_and_no_clinical_detail(cl
     assert "/notes" not in page and "/themes" not in page
     assert f'href="/clients/{team.client.id}' not in page  # the clinical client page
     assert f'href="/desk/clients/{team.client.id}"' in page  # the front desk's one
+    assert "Nothing is booked on this day yet." in assert_page(client.get("/day/2037-03-22"))
     rooms = assert_page(client.get(f"/day/{MONDAY}/rooms"))
     assert "No rooms are set up yet." in rooms
     week = assert_page(client.get(f"/clinicians/{team.author.id}/week/{MONDAY}"))
