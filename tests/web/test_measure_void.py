@@ -4,9 +4,12 @@ HTML error page; a supervisor reads but may not void."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from practice.measures.models import MeasureScore
 from tests.helpers import assert_page, audit_rows, csrf_of, settle, sign_in
-from tests.web.test_measures import _form, _phq9, _sessions
+from tests.themes.factories import make_attended, make_note
+from tests.web.test_measures import START, _form, _phq9, _sessions
 
 
 def _ids(db):
@@ -63,3 +66,21 @@ def test_a_supervisor_sees_no_void_control_and_may_not_void(client, db, team):
         f"{base}/{made}/void", data={"csrf_token": csrf_of(client), "reason": "duplicate"}
     )
     assert_page(refused, 403)
+
+
+def test_the_session_brief_drops_the_flag_of_a_void_form(client, db, team):
+    [appointment] = _sessions(team, 1)
+    coming = make_attended(team.client, team.author, START + timedelta(weeks=1), status="scheduled")
+    make_note(team.client, team.author, START, {}, appointment=appointment)
+    settle()
+    sign_in(client, team.author)
+    base = f"/clients/{team.client.id}/measures"
+    client.post(f"{base}/new", data=_form(client, appointment, _phq9(5, 1)))
+    assert "Risk item answered" in assert_page(client.get(f"/appointments/{coming.id}"))
+    [made] = _ids(db)
+    client.post(
+        f"{base}/{made}/void", data={"csrf_token": csrf_of(client), "reason": "wrong_client"}
+    )
+    settle()
+    brief = assert_page(client.get(f"/appointments/{coming.id}"))
+    assert "Risk item answered" not in brief and "PHQ-9 item 9" not in brief
