@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import secrets
 
-import sqlalchemy as sa
-
 from practice.audit import service as audit
 from practice.auth import service, sessions, supervision, totp
 from practice.auth.errors import PolicyError
@@ -46,17 +44,6 @@ def create_user(owner: User, *, email: str, name: str, roles, password: str | No
     return user, password
 
 
-# Named as a table, not imported: scheduling builds on auth, not the reverse.
-_CALENDAR_FEEDS = sa.table("calendar_feeds", sa.column("clinician_id", sa.Uuid()))
-
-
-def _stop_calendar_feed(user: User) -> None:
-    """Delete the user's calendar feed, so that giving the account or the clinician role
-    back does not open the old link again (it may sit in a lost phone's calendar)."""
-    feeds = _CALENDAR_FEEDS
-    db.session.execute(sa.delete(feeds).where(feeds.c.clinician_id == user.id))
-
-
 def update_user(owner: User, user: User, changes: dict) -> User:
     """Change `name`, `roles`, `active`. Dropping a role ends the supervision links it
     was part of; deactivating ends every session (an open browser is signed out at its
@@ -76,13 +63,13 @@ def update_user(owner: User, user: User, changes: dict) -> User:
         audit.record(db.session, "user.roles_change", object_type="user", object_id=user.id)
         supervision.end_for_roles(owner, user, dropped)
         if "clinician" in dropped:
-            _stop_calendar_feed(user)
+            sessions.stop_calendar_feed(user)
     if "active" in changes and changes["active"] != user.active:
         user.active = changes["active"]
         if not user.active:
             sessions.end_sessions(user, "deactivated")
             service.revoke_all_api_tokens(user)
-            _stop_calendar_feed(user)
+            sessions.stop_calendar_feed(user)
             audit.record(db.session, "user.deactivate", object_type="user", object_id=user.id)
         else:
             audit.record(db.session, "user.reactivate", object_type="user", object_id=user.id)

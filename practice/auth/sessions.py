@@ -76,6 +76,18 @@ def revoke_all_api_tokens(user: User) -> int:
     return result.rowcount or 0
 
 
+# Named as a table, not imported: scheduling builds on auth, not the reverse.
+_CALENDAR_FEEDS = sa.table("calendar_feeds", sa.column("clinician_id", sa.Uuid()))
+
+
+def stop_calendar_feed(user: User) -> None:
+    """Delete the user's calendar feed (deactivation, the clinician role taken away, a
+    lost second factor): giving the account, the role or a factor back must not open the
+    old link again, which may sit in a lost phone's calendar."""
+    feeds = _CALENDAR_FEEDS
+    db.session.execute(sa.delete(feeds).where(feeds.c.clinician_id == user.id))
+
+
 def end_session(record: UserSession | None, reason: str = "logout") -> None:
     """End one session record (logout), if it is still live."""
     if record is not None and record.ended_at is None:

@@ -122,7 +122,8 @@ def disable(user: User) -> None:
 def reset(user: User) -> bool:
     """A reset for a user who lost their authenticator (an owner's, or the operator's):
     the factor, its seed and recovery codes are removed and, if there was one (True),
-    every session of the user ends and every API token is revoked. If the practice
+    every session of the user ends, every API token is revoked and the calendar feed
+    stops. If the practice
     requires TOTP, the user's next login leads to enrolment again
     (`User.totp_enrolment_pending`)."""
     had_factor = bool(user.totp_enabled or user.totp_secret)
@@ -130,6 +131,7 @@ def reset(user: User) -> bool:
     if had_factor:
         sessions.end_sessions(user, "totp_reset")
         sessions.revoke_all_api_tokens(user)
+        sessions.stop_calendar_feed(user)  # the link may have gone with the phone
     return had_factor
 
 

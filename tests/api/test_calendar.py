@@ -16,6 +16,7 @@ from practice.extensions import db
 from practice.scheduling import ical
 from practice.scheduling.models import CalendarFeed, Room
 from tests.factories import (
+    PASSWORD,
     bearer,
     make_appointment,
     make_client,
@@ -190,6 +191,21 @@ def test_a_feed_stopped_by_deactivation_or_a_role_change_stays_stopped(client, c
         assert changed.status_code == 200, changed.get_json()
         assert_error(client.get(feed_url(staff["mine"], token)), 404)
     assert db.session.get(CalendarFeed, staff["mine"].id) is None
+
+
+def test_a_lost_second_factor_reset_stops_the_feed(client, clinic):
+    """A factor is reset because the phone is gone, and the feed link is in its calendar."""
+    _practice, staff, _person = clinic
+    token = issue(client, staff["mine"]).get_json()["token"]
+    staff["mine"].totp_enabled, staff["mine"].totp_secret = True, "JBSWY3DPEHPK3PXP"
+    settle()
+    reset = client.delete(
+        f"/api/v1/users/{staff['mine'].id}/totp",
+        json={"password": PASSWORD},
+        headers=bearer(staff["owner"]),
+    )
+    assert reset.status_code == 204, reset.get_json()
+    assert_error(client.get(feed_url(staff["mine"], token)), 404)
 
 
 @pytest.mark.parametrize(("who", "code"), [("colleague", 403), ("owner", 403), ("outsider", 404)])
