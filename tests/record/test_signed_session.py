@@ -10,7 +10,7 @@ import pytest
 
 from practice.database import utcnow
 from tests.factories import make_appointment
-from tests.helpers import assert_error, auth, settle
+from tests.helpers import assert_error, assert_page, auth, csrf_of, settle, sign_in
 from tests.record.helpers import draft_note, session_for
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -97,3 +97,17 @@ def test_the_session_of_a_draft_still_moves(client, db, team):
         headers=auth(team.scheduler),
     )
     assert moved.status_code == 200, moved.get_json()
+
+
+def test_the_front_desk_page_says_why_and_changes_nothing(app, client, db, team):
+    appointment = _unmarked_session(team, utcnow().replace(microsecond=0) - timedelta(hours=1))
+    _signed_note_for(client, team, appointment)
+    desk = app.test_client()
+    sign_in(desk, team.scheduler)
+    refused = desk.post(
+        f"/bookings/{appointment.id}/status",
+        data={"csrf_token": csrf_of(desk), "status": "cancelled", "cancelled_by": "client"},
+    )
+    assert "signed progress note" in assert_page(refused, 409)
+    db.session.refresh(appointment)
+    assert appointment.status == "scheduled"
