@@ -144,10 +144,15 @@ class ProgressNoteSign(MethodView):
     decorators = [login_required]
 
     @blp.response(200, ProgressNoteSchema)
-    @blp.alt_response(409, description="The note is signed already")
+    @blp.alt_response(
+        409,
+        description="The note is signed already, or its session has not begun or was cancelled",
+    )
     @if_match
     def post(self, progress_note_id):
-        """Sign a draft at the version you read (If-Match): locked for good."""
+        """Sign a draft at the version you read (If-Match): locked for good, and so are its
+        session's time, kind, modality and attendance (the front desk can no longer change
+        them). Only a session that has begun and was not cancelled is signed for."""
         return _answer(progress.sign(current_actor(), progress_note_id, sent=sent_versions()))
 
 

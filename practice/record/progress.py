@@ -171,6 +171,13 @@ def sign_note(note: ProgressNote, client: Client, version: int) -> dict:
         raise Conflict("This progress note is already signed.")
     if version != note.version:
         raise Stale()
+    # Signed, the note fixes its session (the front desk can no longer move or cancel it:
+    # scheduling/changes.py), so only a session that took place is signed for.
+    appointment = db.session.get(Appointment, note.appointment_id)
+    if appointment.status in NO_SESSION:
+        raise Conflict("This session was cancelled; its note cannot be signed.")
+    if appointment.starts_at > utcnow():
+        raise Conflict("A progress note is signed once its session has begun.")
     content = open_content(note, client)
     if not content.get("service_code"):
         message = "A note to sign names its service code."

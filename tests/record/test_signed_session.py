@@ -111,3 +111,19 @@ def test_the_front_desk_page_says_why_and_changes_nothing(app, client, db, team)
     assert "signed progress note" in assert_page(refused, 409)
     db.session.refresh(appointment)
     assert appointment.status == "scheduled"
+
+
+def test_a_note_is_not_signed_before_its_session_or_for_a_cancelled_one(client, db, team):
+    """Else a clinician could lock the front desk out of a future booking by signing."""
+    later = _unmarked_session(team, utcnow().replace(microsecond=0) + timedelta(days=2))
+    note = draft_note(client, team, later, {"service_code": "90834"}).get_json()
+    sign = f"/api/v1/progress-notes/{note['id']}/sign"
+    early = client.post(sign, headers={**auth(team.author), "If-Match": '"1"'})
+    assert "has begun" in assert_error(early, 409)["message"]
+    cancel = {"status": "cancelled", "cancelled_by": "client"}
+    moved = client.patch(
+        f"/api/v1/appointments/{later.id}", json=cancel, headers=auth(team.scheduler)
+    )
+    assert moved.status_code == 200, moved.get_json()
+    late = client.post(sign, headers={**auth(team.author), "If-Match": '"1"'})
+    assert "cancelled" in assert_error(late, 409)["message"]
