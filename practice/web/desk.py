@@ -2,7 +2,8 @@
 record with its edit form, registering a new client (with the possible-duplicate warning
 the user can override), and, for owners, the record export.
 
-Demographics only: no note, script, figure or cancel reason is read here. Forms go
+Demographics, and a client's next appointments (times, clinician, status) with a link
+to book another; no note, script, figure or cancel reason is read here. Forms go
 through the API's schemas (practice.api.clients) and the same service calls.
 """
 
@@ -17,11 +18,14 @@ from marshmallow import ValidationError
 
 from practice import export
 from practice.api.clients import ClientCreateSchema, ClientListArgs, ClientUpdateSchema
+from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients import duplicates
 from practice.clients import service as client_service
 from practice.clients.models import CLIENT_STATUSES
+from practice.database import utcnow
 from practice.extensions import db
+from practice.scheduling import service as scheduling
 from practice.web.pages import desk_pages
 
 bp = Blueprint("web_desk", __name__)
@@ -29,7 +33,7 @@ LIST_LIMIT = 200
 TEXT_FIELDS = ("first_name", "last_name", "preferred_name", "email", "phone")
 DATE_FIELDS = ("date_of_birth", "intake_date", "discharge_date")
 DONE = {"saved": "Saved.", "registered": "The client is registered."}
-
+UPCOMING = 10  # the client's next appointments on their page
 
 
 def clinicians() -> list[User]:
@@ -150,12 +154,24 @@ def _record_form(client) -> dict:
     return form
 
 
+def _upcoming(client) -> list:
+    """The client's next appointments with any clinician (what the desk is asked on the
+    phone): times, clinician and status only; audited as a listing, like the day."""
+    query = scheduling.appointment_query(current_user, {"client_id": client.id, "start": utcnow()})
+    rows = db.session.scalars(query.limit(UPCOMING)).all()
+    audit.record(db.session, "appointment.list", object_type="client", object_id=client.id)
+    return rows
+
+
 def _client_page(client, status: int = 200, **context):
     context.setdefault("form", _record_form(client))
     return _form_page(
         "desk/client.html",
         status,
         client=client,
+        upcoming=_upcoming(client),
+        upcoming_limit=UPCOMING,
+        zone=scheduling.practice_zone(current_user),
         names={user.id: user.name for user in _people()},
         exports=current_user.has_role("owner"),
         done_words=DONE,

@@ -5,13 +5,16 @@ beside its field, the owner's export; nobody else gets in, and nothing clinical 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from practice.audit.models import AuditEntry
 from practice.clients.models import Client
+from practice.database import utcnow
 from practice.extensions import db
+from tests.factories import make_appointment
 from tests.helpers import assert_page, csrf_of, settle, sign_in
 
 
@@ -117,6 +120,17 @@ def test_editing_a_record_status_dates_and_care_team(client, team):
     assert booking in page  # the next thing the desk does: book them
     chosen = assert_page(client.get(f"/bookings/new?client_id={team.client.id}"))
     assert f'value="{team.client.id}" checked' in chosen
+    assert "None booked." in page
+    # Their next appointments, with any clinician, each linking to its page; past and
+    # other clients' ones are not listed.
+    soon = make_appointment(team.client, team.co_clinician, starts_at=utcnow() + timedelta(days=3))
+    make_appointment(team.client, team.author, starts_at=utcnow() - timedelta(days=3))
+    make_appointment(team.other_client, team.author, starts_at=utcnow() + timedelta(days=4))
+    settle()
+    page = assert_page(client.get(url))
+    listed = page.count('href="/bookings/') - page.count('href="/bookings/new')
+    assert listed == 1  # the one coming
+    assert f'href="/bookings/{soon.id}"' in page and team.co_clinician.name in page
     form = register_form(
         token,
         team,
