@@ -268,6 +268,7 @@ def clinician_week(clinician_id: uuid.UUID, start: str | None = None):
         hours=hours,
         grid=grid,
         free=free,
+        booking=booking,
         zone=zone.key,
         today=practice_today(current_user),
         previous=first - timedelta(days=7),

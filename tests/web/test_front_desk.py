@@ -95,6 +95,7 @@ def test_the_day_shows_every_clinician_with_free_hours_and_no_clinical_detail(cl
     week = assert_page(client.get(f"/clinicians/{team.author.id}/week/{MONDAY}"))
     assert f'id="a-{shown.id}"' in week and "Mon 16 Mar" in week
     assert f'href="/desk/clients/{team.client.id}"' in week
+    assert f'href="/bookings/new?clinician_id={team.author.id}">Book with' in week
     assert client.get(f"/day?day={MONDAY}").headers["Location"] == f"/day/{MONDAY}"
     assert client.get(f"/day?day={MONDAY}&view=rooms").headers["Location"] == f"/day/{MONDAY}/rooms"
     for bad in ("/day/2037-02-30", "/day/yesterday", "/day/1999-12-31", "/day/2037-03-16/roomz"):
