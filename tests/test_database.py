@@ -15,10 +15,11 @@ from practice.notes.models import ProcessNote
 def test_driver_sql_compiles_once_per_dialect_in_the_drivers_paramstyle(db):
     connection = db.session.connection()
     statement = sa.insert(AuditEntry.__table__)
-    sql = database.driver_sql(connection, statement, ("seq", "action"))
-    assert sql is database.driver_sql(connection, statement, ("seq", "action"))
+    keys = ("chain_id", "seq", "action")  # the whole primary key, then one more column
+    sql = database.driver_sql(connection, statement, keys)
+    assert sql is database.driver_sql(connection, statement, keys)
     marker = "%(seq)s" if connection.dialect.name == "postgresql" else "?"
-    assert sql.startswith("INSERT INTO audit_entries (seq, action)") and marker in sql
+    assert sql.startswith("INSERT INTO audit_entries (chain_id, seq, action)") and marker in sql
 
 
 def test_driver_sql_refuses_a_table_whose_defaults_only_sqlalchemy_would_apply(db):
