@@ -35,6 +35,22 @@ class Forbidden(DomainError):
     default_message = "You are not allowed to do that."
 
 
+class Unauthenticated(DomainError):
+    """The credentials sent do not identify anyone (a refused sign-in)."""
+
+    default_message = "Sign in first."
+
+
+class Throttled(DomainError):
+    """Too many attempts: refused until `retry_after` seconds have passed."""
+
+    default_message = "Too many attempts; try again later."
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Invalid(DomainError):
     """Well-formed input the rules refuse; `errors` maps field names to messages.
     `location`: where the fields were sent ("json" for a body, "query" for the URL)."""

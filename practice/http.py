@@ -72,8 +72,10 @@ def error_response(error: HTTPException) -> Response:
 # The one table from domain refusals (practice/errors.py) to HTTP statuses, for the API's
 # error envelope and the web app's error pages alike. Most specific class first.
 DOMAIN_STATUSES: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.Throttled, 429),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
+    (errors.Unauthenticated, 401),
     (errors.Invalid, 422),
     (errors.Conflict, 409),
     (errors.Stale, 412),
@@ -89,13 +91,16 @@ def domain_status(error: errors.DomainError) -> int:
 
 def as_http(error: errors.DomainError) -> HTTPException:
     """The HTTP error that answers a domain refusal: its status, message, field errors
-    (under their location, as the API's schemas report theirs) and details."""
+    (under their location, as the API's schemas report theirs), details and the
+    Retry-After header of a throttled one."""
     http = default_exceptions[domain_status(error)](error.message)
     data: dict = {"message": error.message}
     if isinstance(error, errors.Invalid) and error.errors:
         data["errors"] = {error.location: error.errors}
     if isinstance(error, errors.Conflict):
         data.update(error.details)
+    if isinstance(error, errors.Throttled) and error.retry_after is not None:
+        data["headers"] = {"Retry-After": str(error.retry_after)}
     http.data = data
     return http
 

@@ -21,7 +21,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from practice import login
-from practice.api.common import TrimmedEmail, reauthenticate, refuse_fields, refuse_sign_in
+from practice.api.common import TrimmedEmail, reauthenticate, refuse_fields
 from practice.api.schemas import MeSchema
 from practice.api.tokens import TokenSchema
 from practice.audit import service as audit
@@ -137,12 +137,7 @@ class Login(MethodView):
     @blp.alt_response(429, description="Too many failed attempts (known and unknown emails alike)")
     def post(self, args):
         """Log in with email and password (and TOTP code when enabled); sets the session cookie."""
-        try:
-            user, record, secret = service.sign_in(
-                args["email"], args["password"], args.get("totp")
-            )
-        except service.SignInRefused as refusal:
-            refuse_sign_in(refusal, 401)
+        user, record, secret = service.sign_in(args["email"], args["password"], args.get("totp"))
         login.open_session(secret)
         return {
             "user": user,

@@ -30,21 +30,10 @@ def refuse_fields(errors: dict, message: str = "The request was refused.") -> No
     abort(422, message=message, errors={"json": errors})
 
 
-def refuse_sign_in(refusal: auth_service.SignInRefused, status: int) -> NoReturn:
-    """Answer a refused sign-in or step-up: `status`, or 429 with Retry-After when
-    throttled. Commits first, so the audit entries and counters stick."""
-    db.session.commit()
-    if refusal.retry_after is not None:
-        abort(429, message=refusal.message, headers={"Retry-After": str(refusal.retry_after)})
-    abort(status, message=refusal.message)
-
-
 def reauthenticate(action: str, password: str, code: str | None) -> None:
-    """Recent authentication of the caller for `action`, or 403 (429 when throttled)."""
-    try:
-        auth_service.reauthenticate(current_user._get_current_object(), password, code, action)
-    except auth_service.SignInRefused as refusal:
-        refuse_sign_in(refusal, 403)
+    """Recent authentication of the caller for `action`: StepUpRefused (403) or
+    SignInThrottled (429 with Retry-After), answered by practice/http.py."""
+    auth_service.reauthenticate(current_user._get_current_object(), password, code, action)
 
 
 class TrimmedEmail(fields.Email):

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from practice.api.common import refuse_fields
 from practice.api.schemas import PracticeSchema
 from practice.api.users import StrictBoolean
 from practice.audit import service as audit
@@ -73,9 +72,6 @@ class PracticeSettings(MethodView):
         who have TOTP on), or set `phone_region` (e.g. "DE"; null falls back to the
         deployment's setting)."""
         practice = current_user.practice
-        try:
-            service.update_practice(practice, current_user, args)
-        except service.PolicyError as exc:
-            refuse_fields(exc.errors)
+        service.update_practice(practice, current_user, args)
         audit.record(db.session, "practice.update", object_type="practice", object_id=practice.id)
         return practice

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from practice.api.common import PageArgs, page_of, paginate, reauthenticate, refuse_fields
+from practice.api.common import PageArgs, page_of, paginate, reauthenticate
 from practice.audit import service as audit
 from practice.auth import policy, service
 from practice.database import utcnow
@@ -78,12 +78,9 @@ class Tokens(MethodView):
         """Create a token with your password (and a code when you use a second factor);
         the secret is in this response and nowhere else, ever."""
         reauthenticate("auth.token_create", args["password"], args.get("totp"))
-        try:
-            token, secret = service.issue_api_token(
-                current_user, args["name"], expires_at=args["expires_at"]
-            )
-        except service.PolicyError as exc:
-            refuse_fields(exc.errors)
+        token, secret = service.issue_api_token(
+            current_user, args["name"], expires_at=args["expires_at"]
+        )
         audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
         token.secret = secret
         return token

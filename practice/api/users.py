@@ -22,11 +22,10 @@ from practice.api.common import (
     page_of,
     paginate,
     reauthenticate,
-    refuse_fields,
 )
 from practice.api.schemas import UserSchema
 from practice.api.supervision import SupervisionSchema
-from practice.auth import admin, policy, service, supervision
+from practice.auth import admin, policy, supervision
 from practice.auth.models import ROLES, User
 from practice.extensions import db
 from practice.login import roles_required
@@ -98,10 +97,7 @@ class Users(MethodView):
     def post(self, args):
         """Create a user with roles and a temporary password: at their first sign-in they
         can only choose their own (`password_reset_required`)."""
-        try:
-            user, _password = admin.create_user(current_user, **args)
-        except service.PolicyError as exc:
-            refuse_fields(exc.errors)
+        user, _password = admin.create_user(current_user, **args)
         return user
 
 
@@ -119,10 +115,7 @@ class UserItem(MethodView):
     def patch(self, args, user_id):
         """Change name or roles; `{"active": false}` deactivates and ends their sessions."""
         user = get_user_for(current_user, user_id)
-        try:
-            return admin.update_user(current_user, user, args)
-        except admin.OwnSeat as exc:
-            abort(409, message=exc.errors["active"][0])
+        return admin.update_user(current_user, user, args)
 
 
 @blp.route("/<uuid:user_id>/totp")
@@ -143,14 +136,7 @@ class UserTotp(MethodView):
         up), so a stolen owner session cannot strip someone's factor."""
         user = get_user_for(current_user, user_id)
         reauthenticate("user.totp_reset", args["password"], args.get("totp"))
-        try:
-            admin.reset_second_factor(current_user, user)
-        except admin.OwnSeat:
-            abort(
-                409,
-                message="Turn off your own second factor at /api/v1/auth/totp/disable "
-                "(it needs your password and a current code).",
-            )
+        admin.reset_second_factor(current_user, user)
 
 
 @blp.route("/<uuid:user_id>/supervisees/<uuid:clinician_id>")
@@ -164,10 +150,7 @@ class Supervisee(MethodView):
         /api/v1/auth/supervision/{link_id}/accept. An open link is answered as it is."""
         supervisor = get_user_for(current_user, user_id)
         clinician = get_user_for(current_user, clinician_id)
-        try:
-            link, created = supervision.request(current_user, supervisor, clinician)
-        except service.PolicyError as exc:
-            refuse_fields(exc.errors)
+        link, created = supervision.request(current_user, supervisor, clinician)
         return link, 201 if created else 200
 
     @roles_required("owner")

@@ -9,8 +9,8 @@ import secrets
 
 from practice.audit import service as audit
 from practice.auth import service, sessions, supervision, totp
-from practice.auth.errors import PolicyError
 from practice.auth.models import User
+from practice.errors import Conflict
 from practice.extensions import db
 
 # Lower-case letters and digits without look-alikes (no l/1, o/0), read out over a phone.
@@ -18,9 +18,9 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 TEMPORARY_GROUPS = 4
 
 
-class OwnSeat(PolicyError):
+class OwnSeat(Conflict):
     """An owner tried to lock themselves out (deactivate themselves, drop their owner
-    role, reset their own factor here): the API answers 409, the page says why."""
+    role, reset their own factor here): a Conflict (409), the page says why."""
 
 
 def temporary_password() -> str:
@@ -52,9 +52,7 @@ def update_user(owner: User, user: User, changes: dict) -> User:
     if user.id == owner.id and (
         changes.get("active") is False or ("roles" in changes and "owner" not in changes["roles"])
     ):
-        raise OwnSeat(
-            {"active": ["Owners cannot deactivate themselves or drop their own owner role."]}
-        )
+        raise OwnSeat("Owners cannot deactivate themselves or drop their own owner role.")
     if "name" in changes:
         user.name = changes["name"]
     if "roles" in changes and set(changes["roles"]) != set(user.roles):
@@ -83,7 +81,8 @@ def reset_second_factor(owner: User, user: User) -> bool:
     off their own factor with their password and a code instead (OwnSeat)."""
     if user.id == owner.id:
         raise OwnSeat(
-            {"user": ["Turn off your own second factor on your account page (password and code)."]}
+            "Turn off your own second factor yourself: on your account page, or at "
+            "/api/v1/auth/totp/disable (it needs your password and a current code)."
         )
     had = totp.reset(user)
     audit.record(db.session, "user.totp_reset", object_type="user", object_id=user.id)

@@ -13,7 +13,7 @@ from flask import current_app
 from practice.actor import acting
 from practice.audit import service as audit
 from practice.auth import passwords, sessions, throttle, totp
-from practice.auth.errors import PolicyError, SignInRefused
+from practice.auth.errors import PolicyError, SignInRefused, SignInThrottled, StepUpRefused
 from practice.auth.models import ROLES, ApiToken, Practice, User, UserSession
 from practice.auth.sessions import digest, revoke_all_api_tokens
 from practice.database import utcnow
@@ -136,7 +136,7 @@ def _throttle_check(email: str) -> None:
     try:
         throttle.check(email)
     except throttle.Throttled as exc:
-        raise SignInRefused(THROTTLED, exc.retry_after) from None
+        raise SignInThrottled(THROTTLED, exc.retry_after) from None
 
 
 def _second_factor_ok(user: User, code: str | None) -> bool:
@@ -149,8 +149,8 @@ def sign_in(email: str, password: str, code: str | None = None) -> tuple[User, U
 
     SignInRefused with one message for every failure (unknown email, wrong password,
     deactivated account, missing or wrong code), or the throttle's message and wait:
-    known and unknown accounts are answered alike. Failures are audited and counted; the
-    caller commits before answering, so both stick."""
+    known and unknown accounts are answered alike (SignInThrottled). Failures are
+    counted and audited; the boundary keeps the refusal entries when it rolls back."""
     user = check_first_factor(email, password)
     return user, *finish_sign_in(user, code)
 
@@ -193,13 +193,14 @@ def finish_sign_in(user: User, code: str | None) -> tuple[UserSession, str]:
 def reauthenticate(user: User, password: str, code: str | None, action: str) -> None:
     """Recent authentication for what outlives a session (tokens, the second factor,
     email, password): the password again, and a code when a second factor is enrolled.
-    SignInRefused otherwise, audited as `action` and counted by the sign-in throttle,
-    so a stolen session cannot be used to guess the password."""
+    StepUpRefused (403) otherwise, audited as `action` and counted by the sign-in
+    throttle (SignInThrottled, 429, when used up), so a stolen session cannot be used
+    to guess the password."""
     _throttle_check(user.email)
     if passwords.verify_password(user.password_hash, password) and _second_factor_ok(user, code):
         return
     _failed(user.email, user, action)
-    raise SignInRefused(REAUTH_FAILED)
+    raise StepUpRefused(REAUTH_FAILED)
 
 
 def _failed(email: str, user: User | None, action: str) -> None:
