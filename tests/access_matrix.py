@@ -293,6 +293,8 @@ EXPECTED.update({
         row(404, 200, 404, 404, 403, 404, 401),
     ("POST", "/api/v1/treatment-plans/<uuid:treatment_plan_id>/sign"):
         row(404, 200, 404, 404, 403, 404, 401),
+    ("POST", "/api/v1/treatment-plans/<uuid:treatment_plan_id>/discard"):
+        row(404, 204, 404, 404, 403, 404, 401),
     ("GET", "/api/v1/record-codes"):
         row(200, 200, 200, 200, 200, 200, 401),
     ("PUT", "/api/v1/record-codes"):
@@ -329,6 +331,10 @@ EXPECTED.update({
     ("GET", "/treatment-plans/<uuid:treatment_plan_id>/sign"):
         row(404, 200, 404, 404, 403, 404, 302),
     ("POST", "/treatment-plans/<uuid:treatment_plan_id>/sign"):
+        row(404, 302, 404, 404, 403, 404, 401),
+    ("GET", "/treatment-plans/<uuid:treatment_plan_id>/discard"):
+        row(404, 200, 404, 404, 403, 404, 302),
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/discard"):
         row(404, 302, 404, 404, 403, 404, 401),
     ("GET", "/clients/<uuid:client_id>/own-notes"):
         row(404, 200, 404, 404, 404, 404, 302),

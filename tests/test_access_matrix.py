@@ -188,7 +188,7 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             "time": "10:00",
             "duration_minutes": "50",
         }
-    versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge"))
+    versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge", "/discard"))
     versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
     if versioned_write and any(part in rule for part in versioned):
         kwargs["headers"] = {"If-Match": '"1"'}
@@ -232,6 +232,7 @@ PAGE_FORMS = {
         "review_date": "2027-09-01",
     },
     ("POST", "/treatment-plans/<uuid:treatment_plan_id>/sign"): {"version": "1"},
+    ("POST", "/treatment-plans/<uuid:treatment_plan_id>/discard"): {"version": "1"},
     ("POST", "/admin/users/<uuid:user_id>/two-factor-reset"): {"password": PASSWORD},
 }
 
