@@ -124,3 +124,20 @@ class PlanSign(MethodView):
     def post(self, treatment_plan_id):
         """Sign a draft at the version you read (If-Match): it becomes the current plan."""
         return _answer(plans.sign(current_actor(), treatment_plan_id, sent=sent_versions()))
+
+
+@blp.route("/treatment-plans/<uuid:treatment_plan_id>/discard")
+class PlanDiscard(MethodView):
+    decorators = [login_required]
+
+    @blp.response(204)
+    @blp.alt_response(403, description="The draft's author is still in the client's care")
+    @blp.alt_response(409, description="The plan is signed: it is kept for good")
+    @if_match
+    def post(self, treatment_plan_id):
+        """Discard a draft at the version you read (If-Match), so a new version can be
+        started. Its author may; another clinician in the client's care may once the
+        author has left the care or been deactivated, or the draft has been untouched
+        for 30 days. A signed plan is never discarded."""
+        plans.discard(current_actor(), treatment_plan_id, sent=sent_versions())
+        return "", 204

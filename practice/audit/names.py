@@ -105,6 +105,7 @@ ACTION_NAMES: dict[str, str] = {
     "record_code.update": "Record codes changed",
     "record_codes.update": "Record codes changed",
     "treatment_plan.create": "Treatment plan started",
+    "treatment_plan.discard": "Draft treatment plan discarded",
     "treatment_plan.list": "Treatment plans listed",
     "treatment_plan.read": "Treatment plan opened",
     "treatment_plan.sign": "Treatment plan signed",

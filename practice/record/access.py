@@ -3,7 +3,9 @@
 Written by a clinician in the client's care (assigned: primary or care team); read by
 them and by supervisors of a clinician in that care (links in effect); never by
 schedulers, and not by owners as such (they get the signed record in the client's
-export). Drafts are changed and signed by their author only, while still in the care.
+export). Drafts are changed and signed by their author only, while still in the care;
+discarded by their author, or by another clinician in the care once the author has left
+it, is inactive, or has not touched the draft for 30 days (plans.may_discard).
 What an actor may not see is NotFound (audited, as for every clinical object); a reader
 who may not write gets Forbidden.
 """

@@ -133,16 +133,26 @@ def plan_page(actor: Actor, plan_id: uuid.UUID) -> dict:
     edit it, and the names of the client's scripts its goals may name."""
     plan, client = _plan(actor, plan_id)
     current = plans.current_plan(client)
+    in_care = policy.can_do_clinical_work(actor.user, client)
     return {
         "row": plan,
         "plan": plans.read_plan(plan, client),
         "client": client,
         "is_current": current is not None and current.id == plan.id,
-        "edits": plan.status == "draft"
-        and plan.author_id == actor.user.id
-        and policy.can_do_clinical_work(actor.user, client),
+        "edits": plan.status == "draft" and plan.author_id == actor.user.id and in_care,
+        "discards": in_care and plans.may_discard(actor.user, plan, client),
         "script_names": {str(s["id"]): s["name"] for s in live_scripts(client)},
     }
+
+
+def draft_to_discard(actor: Actor, plan_id: uuid.UUID) -> dict:
+    """What the confirmation of discarding a draft plan shows: {"row", "client",
+    "own"}; nothing clinical is opened. Forbidden for who may not discard it (see
+    plans.may_discard); a signed plan's row is returned for the view to send away."""
+    plan, client = _plan(actor, plan_id, write=True, author=False)
+    if plan.status == "draft" and not plans.may_discard(actor.user, plan, client):
+        policy.deny("treatment_plan", plan.id, forbidden=True, message=plans.AUTHOR_STILL_HERE)
+    return {"row": plan, "client": client, "own": plan.author_id == actor.user.id}
 
 
 def plan_editor(actor: Actor, plan_id: uuid.UUID) -> dict:

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from practice import versions
 from practice.actor import Actor
 from practice.audit import service as audit
-from practice.auth.models import Practice
+from practice.auth import policy
+from practice.auth.models import Practice, User
 from practice.clients.models import Client
 from practice.database import new_id, utcnow
 from practice.errors import Conflict, Invalid, Stale
@@ -34,6 +35,12 @@ from practice.record.models import TreatmentPlan
 TABLE = "treatment_plans"
 DUE_WITHIN = timedelta(days=14)  # "due for review": the review date is this close or past
 DRAFT_EXISTS = "This client has a draft plan already; finish or edit that one."
+# Another clinician in the care may discard a draft left this long untouched (see discard).
+DRAFT_IDLE = timedelta(days=30)
+AUTHOR_STILL_HERE = (
+    "The draft's author is still in this client's care and worked on it within 30 days; "
+    "ask them to finish or discard it."
+)
 VIEW_COLUMNS = (
     "id",
     "client_id",
@@ -220,6 +227,45 @@ def sign_plan(plan: TreatmentPlan, client: Client, version: int) -> dict:
     return content
 
 
+def may_discard(user, plan: TreatmentPlan, client: Client) -> bool:
+    """Whether `user` (a clinician in the client's care) may discard this draft: its
+    author may; anyone else in the care once the author is no longer in the care or no
+    longer active, or the draft has been untouched for DRAFT_IDLE."""
+    if plan.status != "draft":
+        return False
+    if plan.author_id == user.id:
+        return True
+    author = db.session.get(User, plan.author_id)
+    away = author is None or not author.active or not client.is_assigned(author.id)
+    return away or plan.updated_at <= utcnow() - DRAFT_IDLE
+
+
+def discard_plan(actor: Actor, plan: TreatmentPlan, client: Client, version: int) -> None:
+    """Delete a draft at `version` (Stale otherwise), if the actor may (Forbidden
+    otherwise); a signed plan never (Conflict; the database refuses it as well)."""
+    if plan.status != "draft":
+        raise Conflict("A signed plan is kept for good; start a new version instead.")
+    if not may_discard(actor.user, plan, client):
+        policy.deny("treatment_plan", plan.id, forbidden=True, message=AUTHOR_STILL_HERE)
+    if version != plan.version:
+        raise Stale()
+    gone = db.session.execute(
+        sa.delete(TreatmentPlan)
+        .where(
+            TreatmentPlan.id == plan.id,
+            TreatmentPlan.version == version,
+            TreatmentPlan.status == "draft",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if gone != 1:
+        raise Stale()
+    db.session.expunge(plan)
+    audit.record(
+        db.session, "treatment_plan.discard", object_type="treatment_plan", object_id=plan.id
+    )
+
+
 def read_plan(plan: TreatmentPlan, client: Client) -> dict:
     """The plan's view, the read audited."""
     view = plan_view(plan, client)
@@ -270,3 +316,12 @@ def sign(actor: Actor, plan_id: uuid.UUID, *, sent) -> dict:
         versions.check_version(plan.version, sent)
     content = sign_plan(plan, client, plan.version)
     return plan_view(plan, client, content)
+
+
+def discard(actor: Actor, plan_id: uuid.UUID, *, sent) -> None:
+    """Discard a draft at the version the actor read (see discard_plan): the client may
+    then start a new one."""
+    plan, client = _plan_for(actor, plan_id, write=True, author=False)
+    if plan.status == "draft" and may_discard(actor.user, plan, client):
+        versions.check_version(plan.version, sent)
+    discard_plan(actor, plan, client, plan.version)

@@ -132,6 +132,33 @@ def confirm_sign(treatment_plan_id):
     )
 
 
+@bp.get("/treatment-plans/<uuid:treatment_plan_id>/discard")
+@clinician_pages
+def confirm_discard(treatment_plan_id):
+    found = pages.draft_to_discard(current_actor(), treatment_plan_id)
+    plan, client = found["row"], found["client"]
+    if plan.status != "draft":
+        return redirect(url_for("web_plans.view", treatment_plan_id=plan.id))
+    return render_template(
+        "record/plan_discard.html",
+        plan=plan,
+        client=client,
+        own=found["own"],
+        title=_title(plan, client),
+    )
+
+
+@bp.post("/treatment-plans/<uuid:treatment_plan_id>/discard")
+@clinician_pages
+def discard(treatment_plan_id):
+    """Discard the draft at the version the confirmation was shown for; back to the
+    client's versions, where a new one can be started."""
+    actor = current_actor()
+    found = pages.draft_to_discard(actor, treatment_plan_id)
+    plans.discard(actor, treatment_plan_id, sent={str(form_version(request.form))})
+    return redirect(url_for("web_plans.versions", client_id=found["client"].id))
+
+
 @bp.post("/treatment-plans/<uuid:treatment_plan_id>/sign")
 @clinician_pages
 def sign(treatment_plan_id):
