@@ -21,7 +21,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from practice import login
-from practice.api.common import TrimmedEmail, reauthenticate, refuse_fields
+from practice.api.common import TrimmedEmail, reauthenticate
 from practice.api.schemas import MeSchema
 from practice.api.tokens import TokenSchema
 from practice.audit import service as audit
@@ -114,20 +114,6 @@ class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String())
 
 
-def _own_account(action: str, step, *args):
-    """Run `step(*args)` on the caller's own account and audit it as `action`: success,
-    or a failure answered 422 with the step's field errors. Returns what the step did."""
-    try:
-        result = step(*args)
-    except service.PolicyError as exc:
-        audit.record(
-            db.session, action, object_type="user", object_id=current_user.id, outcome="failure"
-        )
-        refuse_fields(exc.errors)
-    audit.record(db.session, action, object_type="user", object_id=current_user.id)
-    return result
-
-
 @blp.route("/login")
 class Login(MethodView):
     @blp.arguments(LoginSchema)
@@ -190,7 +176,7 @@ class Password(MethodView):
         tokens that still work; `revoke_tokens: true` revokes them all as well."""
         user = current_user._get_current_object()
         reauthenticate("auth.password_change", args["current_password"], args.get("totp"))
-        _own_account("auth.password_change", service.change_password, user, args["new_password"])
+        service.change_password(user, args["new_password"])
         revoked = service.finish_password_change(user, revoke_tokens=args["revoke_tokens"])
         return {"tokens": service.live_tokens_of(user), "tokens_revoked": revoked}
 
@@ -208,7 +194,7 @@ class Email(MethodView):
         is revoked."""
         user = current_user._get_current_object()
         reauthenticate("auth.email_change", args["password"], args.get("totp"))
-        _own_account("auth.email_change", service.change_email, user, args["email"])
+        service.change_email(user, args["email"])
         return user
 
 
@@ -243,7 +229,7 @@ class TotpEnable(MethodView):
         user = current_user._get_current_object()
         if not user.totp_enabled:  # else refused below: there is nothing to confirm
             reauthenticate("auth.totp_enable", args["password"], None)
-        codes = _own_account("auth.totp_enable", totp.enable, user, args["code"])
+        codes = totp.enable(user, args["code"])
         user.recovery_codes = codes  # for this response only: never stored in plain
         return user
 
@@ -259,7 +245,7 @@ class TotpDisable(MethodView):
         """Turn TOTP off with your password and a current code (unless the practice requires it)."""
         user = current_user._get_current_object()
         reauthenticate("auth.totp_disable", args["password"], args["code"])
-        _own_account("auth.totp_disable", totp.disable, user)
+        totp.disable(user)
 
 
 @blp.route("/totp/recovery-codes")
@@ -274,5 +260,5 @@ class TotpRecoveryCodes(MethodView):
         working. Shown this once."""
         user = current_user._get_current_object()
         reauthenticate("auth.totp_recovery_codes", args["password"], args["code"])
-        codes = _own_account("auth.totp_recovery_codes", totp.regenerate_recovery_codes, user)
+        codes = totp.regenerate_recovery_codes(user)
         return {"recovery_codes": codes}

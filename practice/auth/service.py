@@ -15,6 +15,7 @@ from practice.audit import service as audit
 from practice.auth import passwords, sessions, throttle, totp
 from practice.auth.errors import PolicyError, SignInRefused, SignInThrottled, StepUpRefused
 from practice.auth.models import ROLES, ApiToken, Practice, User, UserSession
+from practice.auth.own_account import audited
 from practice.auth.sessions import digest, revoke_all_api_tokens
 from practice.database import utcnow
 from practice.extensions import db
@@ -97,8 +98,10 @@ def set_password(user: User, new_password: str, *, field: str = "password") -> N
     user.password_changed_at = utcnow()
 
 
+@audited("auth.password_change")
 def change_password(user: User, new_password: str) -> None:
-    """The user's own change, after `reauthenticate`: their password from now on."""
+    """The user's own change, after `reauthenticate`: their password from now on
+    (audited, refused too)."""
     set_password(user, new_password, field="new_password")
     user.password_reset_required = False
 
@@ -272,9 +275,11 @@ def live_tokens_of(user: User) -> list[ApiToken]:
     return list(db.session.scalars(query))
 
 
+@audited("auth.email_change")
 def change_email(user: User, new_email: str) -> None:
     """The user's own change, after `reauthenticate`: a new sign-in name. Every other
-    session ends and every API token is revoked (PolicyError when the email is taken)."""
+    session ends and every API token is revoked (PolicyError when the email is taken);
+    audited, refused too."""
     new_email = normalise_email(new_email)
     if new_email == user.email:
         raise PolicyError({"email": ["This is already your email."]})

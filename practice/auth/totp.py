@@ -27,6 +27,7 @@ from practice.audit import service as audit
 from practice.auth import sessions
 from practice.auth.errors import PolicyError
 from practice.auth.models import User
+from practice.auth.own_account import audited
 from practice.extensions import db
 from practice.keys.keyring import Keyring
 from practice.keys.sealed import TOTP_PURPOSE, SealedSecretError, open_secret, seal_secret
@@ -96,9 +97,10 @@ def _lock(user: User) -> None:
         db.session.refresh(user, _FACTOR_COLUMNS, with_for_update=True)
 
 
+@audited("auth.totp_enable")
 def enable(user: User, code: str) -> list[str]:
     """Turn the factor on after enrolment and return its recovery codes (shown once);
-    PolicyError when there is no seed or a bad code."""
+    PolicyError when there is no seed or a bad code (audited, refused too)."""
     if user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is already enabled."]})
     if not user.totp_secret:
@@ -109,9 +111,10 @@ def enable(user: User, code: str) -> list[str]:
     return new_recovery_codes(user)
 
 
+@audited("auth.totp_disable")
 def disable(user: User) -> None:
     """Turn the factor off, after `service.reauthenticate` (PolicyError when there is none
-    or the practice requires one)."""
+    or the practice requires one); audited, refused too."""
     if not user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
     if user.practice.require_totp:
@@ -163,9 +166,10 @@ def new_recovery_codes(user: User) -> list[str]:
     return ["-".join(code[i : i + 4] for i in range(0, 16, 4)) for code in codes]
 
 
+@audited("auth.totp_recovery_codes")
 def regenerate_recovery_codes(user: User) -> list[str]:
     """New recovery codes (the old ones stop working), after `service.reauthenticate`;
-    PolicyError when there is no factor."""
+    PolicyError when there is no factor (audited, refused too)."""
     if not user.totp_enabled:
         raise PolicyError({"code": ["Two-factor authentication is not enabled."]})
     return new_recovery_codes(user)

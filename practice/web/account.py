@@ -26,7 +26,7 @@ from practice.audit import service as audit
 from practice.auth import service, totp
 from practice.auth.models import User
 from practice.extensions import db
-from practice.web.pages import LOGIN_CSRF, fresh_login_token, refused, safe_path, signed_in
+from practice.web.pages import LOGIN_CSRF, fresh_login_token, safe_path, signed_in
 
 bp = Blueprint("web_account", __name__)
 PENDING = "pending_sign_in"  # {"user": id, "at": epoch seconds} between the two steps
@@ -239,12 +239,9 @@ def password():
         message, status = denied
         return render_template("account/password.html", errors={}, refused=message), status
     try:
-        service.change_password(user, args["new_password"])
+        service.change_password(user, args["new_password"])  # audited, refused too
     except service.PolicyError as exc:
-        refused("auth.password_change", "user", user.id)
-        db.session.commit()
         return render_template("account/password.html", errors=exc.errors), 422
-    audit.record(db.session, "auth.password_change", object_type="user", object_id=user.id)
     revoked = service.finish_password_change(user, revoke_tokens=args["revoke_tokens"])
     return render_template("account/password.html", errors={}, done=True, revoked=revoked)
 
@@ -302,9 +299,7 @@ def two_factor_enable():
         message, status = denied
         return _scan_page(message + " Scan this new code and try again.", status)
     try:
-        codes = totp.enable(user, args["code"])
+        codes = totp.enable(user, args["code"])  # audited, refused too
     except service.PolicyError:
-        refused("auth.totp_enable", "user", user.id)
         return _scan_page("That code was not right. Scan this new code and try again.", 422)
-    audit.record(db.session, "auth.totp_enable", object_type="user", object_id=user.id)
     return render_template("account/two_factor.html", step="done", codes=codes)
