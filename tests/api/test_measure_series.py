@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from practice.database import new_id, utcnow
 from practice.keys import client_keys
-from practice.measures import series, service
+from practice.measures import series, service, timeline
 from practice.measures.models import COLUMN, TABLE, MeasureScore
 from tests.helpers import auth, settle
 from tests.themes.factories import make_attended
@@ -86,6 +86,25 @@ def test_a_form_missing_from_the_series_is_read_on_its_own(client, db, team):
     _record(client, team, third, 3)
     report = service.client_report(team.client, audited=False)
     assert [s["score"] for s in report["instruments"][0]["scores"]] == [12, 7, 3]
+    # The theme timeline's read, whose one query brings only the values a chain opens,
+    # asks for the stray one by id and lists all three too.
+    cipher = client_keys.client_cipher(team.client)
+    assert [s[4] for s in timeline.load_scores(team.client, cipher)] == [12, 7, 3]
+
+
+def test_the_timeline_query_brings_only_the_values_a_reader_opens(client, db, team):
+    days = [make_attended(team.client, team.author, START + timedelta(days=i)) for i in range(34)]
+    settle()
+    ids = [uuid.UUID(_record(client, team, day, i % 28)) for i, day in enumerate(days)]
+    rows = db.session.execute(
+        timeline._SCORES,
+        {"client_id": team.client.id, "practice_id": team.client.practice_id},
+    ).all()
+    carrying = {series.key(r[0]) for r in rows if r[5] is not None}
+    # The last form of the full first chunk (the 32nd) and the latest form: no other value.
+    assert carrying == {ids[31].hex, ids[33].hex}
+    cipher = client_keys.client_cipher(team.client)
+    assert [s[4] for s in timeline.load_scores(team.client, cipher)] == [i % 28 for i in range(34)]
 
 
 class FakeCipher:
