@@ -187,6 +187,23 @@ def as_uuid(value) -> uuid.UUID | None:
     return uuid.UUID(int=int(value, 16))  # a little faster than parsing hex=
 
 
+def uuid_reader():
+    """as_uuid that converts each distinct raw value once: for a bulk read whose queries
+    name the same ids (a client's notes and the appointments they are on), so the
+    second query's ids come from the first's conversions. One per read, then dropped."""
+    memo: dict = {}
+
+    def read(value) -> uuid.UUID | None:
+        if value is None or value.__class__ is uuid.UUID:
+            return value
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = as_uuid(value)
+        return found
+
+    return read
+
+
 def as_date(value) -> date:
     """A raw DATE value: a date from PostgreSQL, ISO text from SQLite."""
     return value if value.__class__ is date else date.fromisoformat(value)

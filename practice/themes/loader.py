@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from practice.clients.models import Client
-from practice.database import as_date, as_utc, as_uuid, raw
+from practice.database import as_date, as_utc, as_uuid, raw, uuid_reader
 from practice.extensions import db
 from practice.keys import client_keys
 from practice.measures.timeline import attach_scores, load_scores
@@ -39,9 +39,9 @@ def _execute(statement):
     return db.session.connection().execute(statement)
 
 
-def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
+def note_rows(client: Client, author_ids: Iterable[uuid.UUID], read_uuid=as_uuid) -> list[tuple]:
     """(id, date, status, appointment id, (version, sealed content)) of the authors' notes
-    of the client."""
+    of the client; `read_uuid` turns the raw appointment ids into UUIDs."""
     rows = _execute(
         sa.select(
             ProcessNote.id,
@@ -57,7 +57,7 @@ def note_rows(client: Client, author_ids: Iterable[uuid.UUID]) -> list[tuple]:
         )
     ).all()
     return [
-        (note_id, as_date(day), status, as_uuid(aid), (version, blob))
+        (note_id, as_date(day), status, read_uuid(aid), (version, blob))
         for note_id, day, status, aid, version, blob in rows
     ]
 
@@ -98,13 +98,14 @@ def load_figures(client: Client, cipher) -> list[FigureInput]:
 
 
 def load_attended(
-    client: Client, timezone: str, *, dated: Iterable | None = None
+    client: Client, timezone: str, *, dated: Iterable | None = None, read_uuid=as_uuid
 ) -> list[AppointmentInput]:
     """The client's attended appointments by start, each with its local date.
 
     Local dates are only needed to number notes that are not on an attended appointment
     (see session_numbers): when every id in `dated` is one of the appointments', they
     are left out (None) rather than converted a thousand times for nothing.
+    `read_uuid`: as note_rows (one uuid_reader for both: each id converted once).
     """
     rows = _execute(
         sa.select(raw(Appointment.id), raw(Appointment.starts_at))
@@ -115,7 +116,7 @@ def load_attended(
         )
         .order_by(Appointment.starts_at, Appointment.id)
     ).all()
-    rows = [(as_uuid(aid), starts) for aid, starts in rows]
+    rows = [(read_uuid(aid), starts) for aid, starts in rows]
     ids = {aid for aid, _ in rows}
     if dated is not None and all(aid in ids for aid in dated):
         return [AppointmentInput(aid, None) for aid, _ in rows]
@@ -140,10 +141,13 @@ def client_theme_history(
     `with_measures`: the client's scores on the same session axis (measures/timeline.py).
     """
     cipher = client_keys.client_cipher(client)
-    rows = note_rows(client, author_ids)
+    read_uuid = uuid_reader()  # the notes' appointment ids and the appointments', once
+    rows = note_rows(client, author_ids, read_uuid)
     notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
     sealed = {note_id: version_and_blob for note_id, _, _, _, version_and_blob in rows}
-    attended = load_attended(client, timezone, dated=[n.appointment_id for n in notes])
+    attended = load_attended(
+        client, timezone, dated=[n.appointment_id for n in notes], read_uuid=read_uuid
+    )
     window = session_window(
         notes,
         session_numbers(notes, attended),

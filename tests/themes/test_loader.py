@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from practice.database import as_date, as_utc, as_uuid
+from practice.database import as_date, as_utc, as_uuid, uuid_reader
+from practice.extensions import db as _db
 from practice.themes.loader import load_attended, note_rows
 from tests.factories import make_client, make_practice, make_user
 from tests.themes.factories import make_attended, make_note
@@ -46,3 +47,26 @@ def test_the_raw_value_readers_accept_what_either_driver_returns():
     aware = datetime(2026, 2, 3, 8, 0, tzinfo=UTC)
     assert as_utc("2026-02-03 08:00:00.000000") == as_utc(aware) == aware
     assert as_utc(datetime(2026, 2, 3, 8, 0)) == aware
+
+
+def test_one_reader_converts_each_id_once_for_both_queries(clinic):
+    """The notes' appointment ids and the appointments' ids are the same ids: read with
+    one uuid_reader they are converted once, the very same UUID objects where the driver
+    gives text (SQLite); PostgreSQL's driver gives UUIDs, kept as they are."""
+    clinician, client = clinic
+    seen = make_attended(client, clinician, date(2026, 2, 3))
+    make_note(client, clinician, date(2026, 2, 3), {}, appointment=seen)
+    read = uuid_reader()
+    [row] = note_rows(client, [clinician.id], read)
+    [attended] = load_attended(client, "Europe/Berlin", read_uuid=read)
+    assert row[3] == attended.appointment_id == seen.id
+    assert type(row[3]) is uuid.UUID and type(attended.appointment_id) is uuid.UUID
+    if _db.engine.dialect.name == "sqlite":
+        assert row[3] is attended.appointment_id
+
+
+def test_the_reader_keeps_uuids_and_none_and_converts_hex_once():
+    read, some = uuid_reader(), uuid.uuid4()
+    assert read(None) is None and read(some) is some
+    first = read(some.hex)
+    assert first == some and type(first) is uuid.UUID and read(some.hex) is first
