@@ -155,6 +155,11 @@ def draft_to_discard(actor: Actor, plan_id: uuid.UUID) -> dict:
     return {"row": plan, "client": client, "own": plan.author_id == actor.user.id}
 
 
+def plan_is_gone(plan_id: uuid.UUID) -> bool:
+    """Whether the plan's row no longer exists (a draft discarded meanwhile)."""
+    return db.session.scalar(sa.select(TreatmentPlan.id).where(TreatmentPlan.id == plan_id)) is None
+
+
 def plan_editor(actor: Actor, plan_id: uuid.UUID) -> dict:
     """The editor of the author's draft plan: content (read, audited; None once signed),
     version, review date as text, and the client's scripts a goal may name."""

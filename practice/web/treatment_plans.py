@@ -9,7 +9,7 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from practice.errors import Invalid, Stale
+from practice.errors import Invalid, NotFound, Stale
 from practice.extensions import db
 from practice.login import current_actor
 from practice.record import pages, plans
@@ -91,6 +91,7 @@ def save(treatment_plan_id):
     actor = current_actor()
     found = pages.plan_editor(actor, treatment_plan_id)  # who may, before what was sent
     plan = found["row"]
+    plan_id = plan.id  # kept: a draft discarded meanwhile cannot be asked afterwards
     version = form_version(request.form)
     content = plan_content(request.form)
     review_text = request.form.get("review_date", "")
@@ -109,7 +110,9 @@ def save(treatment_plan_id):
         said = exc.messages if isinstance(exc, ValidationError) else exc.errors
         return _editor(found, content, version, review_text, errors=flat_errors(said), status=422)
     except Stale:
-        refused("treatment_plan.update", "treatment_plan", plan.id)
+        refused("treatment_plan.update", "treatment_plan", plan_id)
+        if pages.plan_is_gone(plan_id):  # discarded (in another tab, say) meanwhile
+            raise NotFound("treatment_plan") from None
         db.session.refresh(plan)
         return _editor(found, content, plan.version, review_text, status=409, stale=True)
     return redirect(url_for("web_plans.edit", treatment_plan_id=plan.id, saved=1))

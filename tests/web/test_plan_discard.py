@@ -5,6 +5,8 @@ still in the care, and at a stale version."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from practice.actor import Actor
 from practice.extensions import db
 from practice.record import plans
@@ -54,3 +56,23 @@ def test_a_colleague_may_not_discard_while_the_author_is_in_the_care(client, tea
     assert "still in this client" in refused
     db.session.expire_all()
     assert db.session.get(TreatmentPlan, draft.id) is not None
+
+
+def test_a_save_that_loses_the_race_to_a_discard_gets_the_404_page(client, team, monkeypatch):
+    """The author saves in one tab while the draft is discarded in another: between the
+    editor's check and the write, the draft goes; the answer is the 404 page, not a 500."""
+    from practice.web import treatment_plans as view
+
+    draft = _draft(team, team.author)
+    draft_id = draft.id
+    sign_in(client, team.author)
+    editor = assert_page(client.get(f"/treatment-plans/{draft_id}/edit"))
+    real_replace = plans.replace_plan
+
+    def discarded_first(plan, *args, **kwargs):  # as another request's discard would
+        db.session.execute(sa.delete(TreatmentPlan).where(TreatmentPlan.id == draft_id))
+        return real_replace(plan, *args, **kwargs)
+
+    monkeypatch.setattr(view.plans, "replace_plan", discarded_first)
+    form = {"csrf_token": hidden(editor, "csrf_token"), "version": "1", "goal.0.text": "Later"}
+    assert_page(client.post(f"/treatment-plans/{draft_id}/edit", data=form), 404)
