@@ -6,7 +6,7 @@ marked void by a clinician in the client's care, with a reason category: `voided
 stay as they were. One form per instrument per appointment now counts only forms that
 are not void (a partial unique index), so the corrected form can be recorded.
 
-Revision ID: 0020
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None

@@ -6,14 +6,14 @@ A database administrator could otherwise delete the form whose item 9 raised the
 flag, relabel a form as another instrument (the instrument is plain, not sealed), move it
 to another session or date, or take back a void, and every reader would trust the result.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0017
+Revises: 0016
 """
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
