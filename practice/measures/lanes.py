@@ -97,6 +97,9 @@ def score_lanes_svg(
                 f"<line x1='{left:.1f}' y1='{cy:.1f}' x2='{right:.1f}' "
                 f"y2='{cy:.1f}' stroke='#777' stroke-dasharray='4 3'/>"
             )
+        # One string per point; the only words from a definition file (the lane's name and
+        # the band labels) are escaped once per lane, not once per score.
+        name, bands = escape(lane["name"]), {}
         points = [
             (x_of(column_of[s["note_id"]]), y_of(s["score"]), s)
             for s in lane["scores"]
@@ -107,25 +110,31 @@ def score_lanes_svg(
             out.append(
                 f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'/>"
             )
+        labelled = col >= 18
+        risk_y, risk_extra = y + LANE_HEIGHT - 3, f" fill='{RISK}' font-weight='700'"
         for x, py, score in points:
-            change = score["change_from_first"]
+            band = bands.get(score["band"])
+            if band is None:
+                band = bands[score["band"]] = escape(score["band"])
+            reliable = score["reliable_change"]
             words = (
-                f"session {score['session_number']}, {score['date']}: {lane['name']} "
-                f"{score['score']} ({score['band']}), {change:+d} from the first"
-                + (f", reliable {score['reliable_change']}" if score["reliable_change"] else "")
+                f"session {score['session_number']}, {score['date']}: {name} "
+                f"{score['score']} ({band}), {score['change_from_first']:+d} from the first"
+                + (f", reliable {reliable}" if reliable else "")
                 + (", recovered" if score["recovered"] else "")
                 + (", risk item answered above threshold" if score["risk_items"] else "")
             )
-            out.append(f"<g><title>{escape(words)}</title>")
-            out.append(f"<circle cx='{x:.1f}' cy='{py:.1f}' r='3.5' fill='{colour}'/>")
-            if col >= 18:
-                out.append(_text(x, py - 6, score["score"], size=10, anchor="middle"))
-            if score["risk_items"]:
-                out.append(
-                    _text(x, y + LANE_HEIGHT - 3, "!", size=12, anchor="middle",
-                          extra=f" fill='{RISK}' font-weight='700'")
-                )  # fmt: skip
-            out.append("</g>")
+            out.append(
+                f"<g><title>{words}</title>"
+                f"<circle cx='{x:.1f}' cy='{py:.1f}' r='3.5' fill='{colour}'/>"
+                + (_text(x, py - 6, score["score"], size=10, anchor="middle") if labelled else "")
+                + (
+                    _text(x, risk_y, "!", size=12, anchor="middle", extra=risk_extra)
+                    if score["risk_items"]
+                    else ""
+                )
+                + "</g>"
+            )
         y += LANE_HEIGHT + LANE_GAP
     return out
 
