@@ -48,9 +48,10 @@ def open_session(secret: str) -> None:
     session.permanent = True
 
 
-def end_current_session(reason: str = "logout") -> None:
-    """End this request's session record and clear the cookie."""
-    sessions.end_session(g.get("user_session"), reason)
+def sign_out() -> None:
+    """The caller signs out: sessions.sign_out audits it and ends this request's session
+    record; the cookie is cleared."""
+    sessions.sign_out(current_user._get_current_object(), g.get("user_session"))
     session.clear()
 
 

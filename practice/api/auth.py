@@ -24,9 +24,7 @@ from practice import login
 from practice.api.common import TrimmedEmail, reauthenticate
 from practice.api.schemas import MeSchema
 from practice.api.tokens import TokenSchema
-from practice.audit import service as audit
 from practice.auth import service, totp
-from practice.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
@@ -138,8 +136,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self):
         """End this session server-side."""
-        audit.record(db.session, "auth.logout", object_type="user", object_id=current_user.id)
-        login.end_current_session("logout")
+        login.sign_out()
 
 
 @blp.route("/me")
@@ -210,7 +207,6 @@ class TotpSetup(MethodView):
         if user.totp_enabled:
             abort(409, message="Two-factor authentication is already enabled; disable it first.")
         secret, uri = totp.begin_enrolment(user)
-        audit.record(db.session, "auth.totp_setup", object_type="user", object_id=user.id)
         return {"secret": secret, "otpauth_uri": uri}
 
 

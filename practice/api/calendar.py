@@ -84,9 +84,6 @@ class CalendarToken(MethodView):
         """(Re)issue your feed's secret URL, shown once; the previous URL stops working."""
         clinician = _own_feed(clinician_id)
         token = ical.issue_token(clinician)
-        audit.record(
-            db.session, "calendar_feed.issue", object_type="clinician", object_id=clinician.id
-        )
         url = url_for(
             "calendar.CalendarFeed", clinician_id=clinician.id, token=token, _external=True
         )
@@ -99,9 +96,6 @@ class CalendarToken(MethodView):
         clinician = _own_feed(clinician_id)
         if not ical.revoke_token(clinician):
             policy.deny("calendar_feed", clinician.id)
-        audit.record(
-            db.session, "calendar_feed.revoke", object_type="clinician", object_id=clinician.id
-        )
 
 
 @blp.route("/<uuid:clinician_id>/calendar.ics")

@@ -13,9 +13,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from practice.api.schemas import PracticeSchema
 from practice.api.users import StrictBoolean
-from practice.audit import service as audit
 from practice.auth import service
-from practice.extensions import db
 from practice.login import roles_required
 
 blp = Blueprint(
@@ -72,6 +70,4 @@ class PracticeSettings(MethodView):
         who have TOTP on), or set `phone_region` (e.g. "DE"; null falls back to the
         deployment's setting)."""
         practice = current_user.practice
-        service.update_practice(practice, current_user, args)
-        audit.record(db.session, "practice.update", object_type="practice", object_id=practice.id)
-        return practice
+        return service.update_practice(practice, current_user, args)

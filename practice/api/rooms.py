@@ -9,8 +9,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from practice.api.common import PageArgs, page_of, paginate
-from practice.audit import service as audit
-from practice.extensions import db
 from practice.login import roles_required
 from practice.scheduling import rooms
 from practice.scheduling.models import Room
@@ -61,9 +59,7 @@ class Rooms(MethodView):
     @blp.alt_response(409, description="A room with this name exists")
     def post(self, args):
         """Add a room (names are unique in the practice, ignoring case)."""
-        room = rooms.create_room(current_user, args["name"].strip())
-        audit.record(db.session, "room.create", object_type="room", object_id=room.id)
-        return room
+        return rooms.create_room(current_user, args["name"].strip())
 
 
 @blp.route("/<uuid:room_id>")
@@ -83,6 +79,4 @@ class RoomItem(MethodView):
         room = rooms.get_room_for(current_user, room_id)
         if "name" in args:
             args["name"] = args["name"].strip()
-        rooms.update_room(room, args)
-        audit.record(db.session, "room.update", object_type="room", object_id=room.id)
-        return room
+        return rooms.update_room(room, args)

@@ -95,4 +95,3 @@ class TokenItem(MethodView):
         token = service.revoke_api_token(current_user, token_id)
         if token is None:
             policy.deny("api_token", token_id, message="No such API token.")
-        audit.record(db.session, "auth.token_revoke", object_type="api_token", object_id=token.id)

@@ -259,12 +259,14 @@ def tokens_of(user: User):
 
 
 def revoke_api_token(user: User, token_id: uuid.UUID) -> ApiToken | None:
-    """Revoke one of the user's own tokens; None when it is not theirs (or does not exist)."""
+    """Revoke one of the user's own tokens (audited); None when it is not theirs (or does
+    not exist)."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         return None
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    audit.record(db.session, "auth.token_revoke", object_type="api_token", object_id=token.id)
     return token
 
 
@@ -300,7 +302,7 @@ def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
     phone numbers written without a country code.
 
     Requiring TOTP is refused while the owner making the change has none: they would
-    lock themselves into the enrolment-only state.
+    lock themselves into the enrolment-only state. Audited.
     """
     if changes.get("require_totp") and not owner.totp_enabled:
         raise PolicyError(
@@ -309,4 +311,5 @@ def update_practice(practice: Practice, owner: User, changes: dict) -> Practice:
     for field in ("name", "timezone", "require_totp", "phone_region"):
         if field in changes:
             setattr(practice, field, changes[field])
+    audit.record(db.session, "practice.update", object_type="practice", object_id=practice.id)
     return practice

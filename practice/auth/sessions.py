@@ -88,6 +88,13 @@ def stop_calendar_feed(user: User) -> None:
     db.session.execute(sa.delete(feeds).where(feeds.c.clinician_id == user.id))
 
 
+def sign_out(user: User, record: UserSession | None) -> None:
+    """The user signs out: audited as auth.logout, and the session record (None when an
+    API token carried the request) ends."""
+    audit.record(db.session, "auth.logout", object_type="user", object_id=user.id)
+    end_session(record, "logout")
+
+
 def end_session(record: UserSession | None, reason: str = "logout") -> None:
     """End one session record (logout), if it is still live."""
     if record is not None and record.ended_at is None:

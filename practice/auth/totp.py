@@ -47,13 +47,15 @@ def _seed(user: User) -> str:
 
 
 def begin_enrolment(user: User) -> tuple[str, str]:
-    """A fresh seed for `user` (not yet enabled); returns (base32 seed, otpauth URI)."""
+    """A fresh seed for `user` (not yet enabled); returns (base32 seed, otpauth URI).
+    Audited as auth.totp_setup."""
     if user.totp_enabled:
         raise PolicyError({"totp": ["Two-factor authentication is already enabled."]})
     seed = pyotp.random_base32()
     user.totp_secret = seal_secret(_keyring(), TOTP_PURPOSE, str(user.id), seed.encode())
     user.totp_last_step = None
     uri = pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    audit.record(db.session, "auth.totp_setup", object_type="user", object_id=user.id)
     return seed, uri
 
 

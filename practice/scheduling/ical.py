@@ -18,6 +18,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from icalendar import Calendar, Event
 
+from practice.audit import service as audit
 from practice.auth.models import User
 from practice.auth.sessions import digest
 from practice.clients.models import Client
@@ -35,7 +36,8 @@ CANCELLED_STATUSES = frozenset({"cancelled", "late_cancelled"})
 
 
 def issue_token(clinician: User) -> str:
-    """A new feed secret for `clinician`; the previous one stops working. Shown once."""
+    """A new feed secret for `clinician`; the previous one stops working. Shown once;
+    audited."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     feed = db.session.get(CalendarFeed, clinician.id)
     if feed is None:
@@ -44,16 +46,20 @@ def issue_token(clinician: User) -> str:
         feed.token_hash = digest(secret)
         feed.created_at = utcnow()
     db.session.flush()
+    audit.record(db.session, "calendar_feed.issue", object_type="clinician", object_id=clinician.id)
     return secret
 
 
 def revoke_token(clinician: User) -> bool:
-    """Stop the clinician's feed; False when there was none."""
+    """Stop the clinician's feed (audited); False when there was none."""
     feed = db.session.get(CalendarFeed, clinician.id)
     if feed is None:
         return False
     db.session.delete(feed)
     db.session.flush()
+    audit.record(
+        db.session, "calendar_feed.revoke", object_type="clinician", object_id=clinician.id
+    )
     return True
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
+from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.errors import Conflict
@@ -33,17 +34,20 @@ def _save(room: Room) -> None:
 
 
 def create_room(actor: User, name: str) -> Room:
-    """A new active room; names are unique per practice, ignoring case."""
+    """A new active room; names are unique per practice, ignoring case. Audited."""
     room = Room(id=uuid.uuid4(), practice_id=actor.practice_id, name=name, active=True)
     _save(room)
+    audit.record(db.session, "room.create", object_type="room", object_id=room.id)
     return room
 
 
 def update_room(room: Room, changes: dict) -> Room:
-    """Rename and/or (de)activate; deactivated rooms keep their bookings but take no new ones."""
+    """Rename and/or (de)activate; deactivated rooms keep their bookings but take no new
+    ones. Audited."""
     if "name" in changes:
         room.name = changes["name"]
     if "active" in changes:
         room.active = changes["active"]
     _save(room)
+    audit.record(db.session, "room.update", object_type="room", object_id=room.id)
     return room

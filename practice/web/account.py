@@ -22,7 +22,6 @@ from marshmallow import ValidationError
 
 from practice import login
 from practice.api.auth import LoginSchema, PasswordChangeSchema, TotpEnableSchema
-from practice.audit import service as audit
 from practice.auth import service, totp
 from practice.auth.models import User
 from practice.extensions import db
@@ -194,8 +193,7 @@ def sign_in_code_post():
 @bp.post("/sign-out")
 @signed_in
 def sign_out():
-    audit.record(db.session, "auth.logout", object_type="user", object_id=current_user.id)
-    login.end_current_session("logout")
+    login.sign_out()
     return redirect(url_for("web_account.sign_in", bye=1))
 
 
@@ -262,7 +260,6 @@ def _scan_page(error: str | None = None, status: int = 200):
     """A fresh seed as a QR code and as text, and the form confirming it."""
     user = current_user._get_current_object()
     secret, uri = totp.begin_enrolment(user)
-    audit.record(db.session, "auth.totp_setup", object_type="user", object_id=user.id)
     if status >= 400:
         db.session.commit()  # the page shows this seed: it must be the stored one
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

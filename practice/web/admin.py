@@ -288,10 +288,9 @@ def rooms_page():
     except ValidationError as exc:
         return _rooms_page(422, errors=flat_errors(exc.messages), form=form)
     try:
-        room = rooms.create_room(current_user, args["name"].strip())
+        rooms.create_room(current_user, args["name"].strip())
     except Conflict as error:
         return _rooms_page(409, errors={"name": [error.message]}, form=form)
-    audit.record(db.session, "room.create", object_type="room", object_id=room.id)
     return redirect(url_for("web_admin.rooms_page", done="room_added"))
 
 
@@ -312,7 +311,6 @@ def room(room_id: uuid.UUID):
         rooms.update_room(found, args)
     except Conflict as error:
         return _rooms_page(409, room_errors={found.id: {"name": [error.message]}})
-    audit.record(db.session, "room.update", object_type="room", object_id=found.id)
     return redirect(url_for("web_admin.rooms_page", done="saved"))
 
 
@@ -349,7 +347,6 @@ def settings():
     except service.PolicyError as exc:
         errors = flat_errors(exc.errors)
     else:
-        audit.record(db.session, "practice.update", object_type="practice", object_id=practice.id)
         return redirect(url_for("web_admin.settings", done="saved"))
     form["phone_region"] = form["phone_region"] or ""
     page = render_template("admin/practice.html", form=form, errors=errors, zones=zones, done=None)

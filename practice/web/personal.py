@@ -98,7 +98,6 @@ def revoke_token(token_id: uuid.UUID):
     token = service.revoke_api_token(current_user._get_current_object(), token_id)
     if token is None:
         abort(404)
-    audit.record(db.session, "auth.token_revoke", object_type="api_token", object_id=token.id)
     return redirect(url_for("web_personal.tokens", done="revoked"))
 
 
@@ -125,7 +124,6 @@ def calendar_issue():
     """Issue the feed link, or a new one (the old link stops working)."""
     me = _clinician()
     token = ical.issue_token(me)
-    audit.record(db.session, "calendar_feed.issue", object_type="clinician", object_id=me.id)
     url = url_for("calendar.CalendarFeed", clinician_id=me.id, token=token, _external=True)
     feed = db.session.get(CalendarFeed, me.id)
     return render_template("personal/calendar.html", feed=feed, url=url, stopped=False)
@@ -138,5 +136,4 @@ def calendar_stop():
     me = _clinician()
     if not ical.revoke_token(me):
         abort(409, "There is no calendar feed to stop.")
-    audit.record(db.session, "calendar_feed.revoke", object_type="clinician", object_id=me.id)
     return redirect(url_for("web_personal.calendar", done="stopped"))
