@@ -31,11 +31,13 @@ def test_the_calendar_feed_and_a_token_revoked(app):
     token, _secret = service.issue_api_token(clinician, "sync")
     db.session.info[PENDING] = []
     ical.issue_token(clinician)
+    ical.feed_appointments(clinician)
     assert ical.revoke_token(clinician) is True
     assert ical.revoke_token(clinician) is False  # nothing to stop: nothing audited
     assert service.revoke_api_token(clinician, token.id) is token
     assert _entries() == [
         ("calendar_feed.issue", "clinician", str(clinician.id)),
+        ("calendar_feed.read", "clinician", str(clinician.id)),
         ("calendar_feed.revoke", "clinician", str(clinician.id)),
         ("auth.token_revoke", "api_token", str(token.id)),
     ]

@@ -26,7 +26,6 @@ LEFT = {
     ("api/appointments.py", "patch"),
     ("api/appointments.py", "post"),
     ("api/audit.py", "get"),
-    ("api/calendar.py", "get"),
     ("api/tokens.py", "post"),
     ("web/admin.py", "audit_log"),
     ("web/booked.py", "_apply"),

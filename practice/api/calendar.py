@@ -12,7 +12,6 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
 from practice.api.openapi import FILE, if_none_match
-from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.extensions import db
@@ -109,13 +108,6 @@ class CalendarFeed(MethodView):
         clinician = ical.clinician_for_token(clinician_id, args["token"])
         if clinician is None:
             policy.deny("calendar_feed", clinician_id, message=FEED_NOT_FOUND)
-        audit.record(
-            db.session,
-            "calendar_feed.read",
-            object_type="clinician",
-            object_id=clinician.id,
-            practice_id=clinician.practice_id,
-        )
         rows = ical.feed_appointments(clinician)
         tag = ical.fingerprint(rows)
         if tag in request.if_none_match:

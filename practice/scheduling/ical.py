@@ -101,7 +101,15 @@ def _event(appointment: Appointment, client: Client, room_name: str | None) -> E
 
 def feed_appointments(clinician: User):
     """(appointment, client, room name) for the clinician's appointments in the window,
-    cancelled ones included."""
+    cancelled ones included; audited as the feed's read (in the clinician's practice: the
+    request carries no signed-in user)."""
+    audit.record(
+        db.session,
+        "calendar_feed.read",
+        object_type="clinician",
+        object_id=clinician.id,
+        practice_id=clinician.practice_id,
+    )
     now = utcnow()
     return db.session.execute(
         sa.select(Appointment, Client, Room.name)
