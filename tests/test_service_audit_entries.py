@@ -26,16 +26,17 @@ def test_rooms_and_the_practice_settings(app):
     ]
 
 
-def test_the_calendar_feed_and_a_token_revoked(app):
+def test_the_calendar_feed_and_a_token_made_and_revoked(app):
     clinician = make_user(make_practice(), ("clinician",))
-    token, _secret = service.issue_api_token(clinician, "sync")
     db.session.info[PENDING] = []
+    token, _secret = service.issue_api_token(clinician, "sync")
     ical.issue_token(clinician)
     ical.feed_appointments(clinician)
     assert ical.revoke_token(clinician) is True
     assert ical.revoke_token(clinician) is False  # nothing to stop: nothing audited
     assert service.revoke_api_token(clinician, token.id) is token
     assert _entries() == [
+        ("auth.token_create", "api_token", str(token.id)),
         ("calendar_feed.issue", "clinician", str(clinician.id)),
         ("calendar_feed.read", "clinician", str(clinician.id)),
         ("calendar_feed.revoke", "clinician", str(clinician.id)),

@@ -26,7 +26,6 @@ LEFT = {
     ("api/appointments.py", "patch"),
     ("api/appointments.py", "post"),
     ("api/audit.py", "get"),
-    ("api/tokens.py", "post"),
     ("web/admin.py", "audit_log"),
     ("web/booked.py", "_apply"),
     ("web/booked.py", "appointment"),
@@ -34,7 +33,6 @@ LEFT = {
     ("web/clients.py", "supervision"),
     ("web/desk.py", "_upcoming"),
     ("web/frontdesk.py", "load_appointments"),
-    ("web/personal.py", "tokens"),
     ("web/schedule.py", "mark"),
     ("web/schedule.py", "week"),
 }

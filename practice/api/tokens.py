@@ -9,10 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from practice.api.common import PageArgs, page_of, paginate, reauthenticate
-from practice.audit import service as audit
 from practice.auth import policy, service
 from practice.database import utcnow
-from practice.extensions import db
 
 blp = Blueprint(
     "tokens", __name__, url_prefix="/api/v1/auth/tokens", description="Personal API tokens"
@@ -81,7 +79,6 @@ class Tokens(MethodView):
         token, secret = service.issue_api_token(
             current_user, args["name"], expires_at=args["expires_at"]
         )
-        audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
         token.secret = secret
         return token
 

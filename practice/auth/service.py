@@ -225,7 +225,7 @@ def issue_api_token(user: User, name: str, expires_at: datetime | None = None):
     """A new personal API token; returns (record, secret). Only the hash is stored.
 
     It expires at `expires_at`, at most PRACTICE_TOKEN_MAX_DAYS ahead (PolicyError
-    beyond), or after PRACTICE_TOKEN_DAYS when none is asked for."""
+    beyond), or after PRACTICE_TOKEN_DAYS when none is asked for. Audited."""
     cfg = current_app.config
     now = utcnow()
     if expires_at is None:
@@ -246,6 +246,7 @@ def issue_api_token(user: User, name: str, expires_at: datetime | None = None):
     )
     db.session.add(token)
     db.session.flush()
+    audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
     return token, secret
 
 

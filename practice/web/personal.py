@@ -13,7 +13,6 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.tokens import TokenCreateSchema
-from practice.audit import service as audit
 from practice.auth import service
 from practice.database import utcnow
 from practice.extensions import db
@@ -87,7 +86,6 @@ def tokens():
         if "expires_at" in errors:
             errors["expires"] = errors.pop("expires_at")
         return _tokens_page(422, form=form, errors=errors)
-    audit.record(db.session, "auth.token_create", object_type="api_token", object_id=token.id)
     return _tokens_page(created=token, secret=secret)
 
 
