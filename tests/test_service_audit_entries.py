@@ -4,6 +4,7 @@ views used, so the API and the web pages record the same entries."""
 
 from practice.audit.service import PENDING
 from practice.auth import service, sessions, totp
+from practice.clients import service as client_service
 from practice.extensions import db
 from practice.scheduling import ical, rooms
 from tests.factories import make_practice, make_user
@@ -62,3 +63,10 @@ def test_totp_setup_and_sign_out(app):
         ("auth.totp_setup", "user", str(user.id)),
         ("auth.logout", "user", str(user.id)),
     ]
+
+
+def test_the_supervision_list_is_audited_and_empty_without_supervisees(app):
+    supervisor = make_user(make_practice(), ("supervisor",))
+    db.session.info[PENDING] = []
+    assert client_service.supervisees_with_clients(supervisor) == []
+    assert _entries() == [("supervision.list", "user", str(supervisor.id))]

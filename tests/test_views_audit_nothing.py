@@ -30,7 +30,6 @@ LEFT = {
     ("web/booked.py", "_apply"),
     ("web/booked.py", "appointment"),
     ("web/booking.py", "new_booking"),
-    ("web/clients.py", "supervision"),
     ("web/desk.py", "_upcoming"),
     ("web/frontdesk.py", "load_appointments"),
     ("web/schedule.py", "mark"),

@@ -77,6 +77,28 @@ def _assigned_to(clinician_id: uuid.UUID):
     return sa.or_(Client.primary_clinician_id == clinician_id, Client.id.in_(care_team))
 
 
+def supervisees_with_clients(supervisor: User) -> list[tuple[User, list[Client]]]:
+    """The supervisor's supervisees in effect, by name, each with the clients in their
+    care (by last and first name); audited as supervision.list."""
+    ids = policy.supervisee_ids(supervisor)
+    people = (
+        db.session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.name)).all()
+        if ids
+        else []
+    )
+    rows = []
+    for person in people:
+        theirs = db.session.scalars(
+            sa.select(Client)
+            .where(Client.practice_id == supervisor.practice_id)
+            .where(_assigned_to(person.id))
+            .order_by(Client.last_name, Client.first_name)
+        ).all()
+        rows.append((person, list(theirs)))
+    audit.record(db.session, "supervision.list", object_type="user", object_id=supervisor.id)
+    return rows
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

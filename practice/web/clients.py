@@ -3,15 +3,11 @@ way in (supervisees → their clients)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.clients import ClientListArgs
-from practice.audit import service as audit
-from practice.auth import policy
-from practice.auth.models import User
 from practice.clients import service as client_service
 from practice.clients.models import Client
 from practice.database import utcnow
@@ -84,22 +80,7 @@ def initials(client: Client) -> str:
 @clinician_pages
 def supervision():
     """My supervisees and the clients in their care."""
-    ids = policy.supervisee_ids(current_user)
     if not current_user.has_role("supervisor"):
         abort(404)
-    people = (
-        db.session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.name)).all()
-        if ids
-        else []
-    )
-    rows = []
-    for person in people:
-        theirs = db.session.scalars(
-            sa.select(Client)
-            .where(Client.practice_id == current_user.practice_id)
-            .where(client_service._assigned_to(person.id))
-            .order_by(Client.last_name, Client.first_name)
-        ).all()
-        rows.append((person, theirs))
-    audit.record(db.session, "supervision.list", object_type="user", object_id=current_user.id)
+    rows = client_service.supervisees_with_clients(current_user)
     return render_template("clients/supervision.html", rows=rows)
