@@ -24,12 +24,10 @@ LEFT = {
     # not yet moved into their services
     ("api/appointments.py", "get"),
     ("api/appointments.py", "patch"),
-    ("api/appointments.py", "post"),
     ("api/audit.py", "get"),
     ("web/admin.py", "audit_log"),
     ("web/booked.py", "_apply"),
     ("web/booked.py", "appointment"),
-    ("web/booking.py", "new_booking"),
     ("web/desk.py", "_upcoming"),
     ("web/frontdesk.py", "load_appointments"),
     ("web/schedule.py", "mark"),

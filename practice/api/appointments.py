@@ -214,13 +214,6 @@ class Appointments(MethodView):
         in the practice's zone on the server instead.
         """
         booked = service.book(current_user, args)
-        for appointment in booked:
-            audit.record(
-                db.session,
-                "appointment.create",
-                object_type="appointment",
-                object_id=appointment.id,
-            )
         first = booked[0]
         first.occurrences = len(booked)
         return first

@@ -205,7 +205,8 @@ def guarded_write(apply: Callable[[], None], slots: Sequence[Slot], ignore_ids=(
 
 @conflicts_audited("appointment.create")
 def book(actor: User, data: dict) -> list[Appointment]:
-    """Book one appointment, or a whole series (every occurrence checked); returns them all."""
+    """Book one appointment, or a whole series (every occurrence checked); returns them
+    all, each audited as appointment.create."""
     client, clinician = resolve_people(actor, data["client_id"], data["clinician_id"])
     room = resolve_room(actor, data.get("room_id"))
     starts_at = data["starts_at"]
@@ -258,4 +259,8 @@ def book(actor: User, data: dict) -> list[Appointment]:
         db.session.add_all(appointments)
 
     guarded_write(apply, slots)
+    for appointment in appointments:
+        audit.record(
+            db.session, "appointment.create", object_type="appointment", object_id=appointment.id
+        )
     return appointments

@@ -15,7 +15,6 @@ from marshmallow import ValidationError
 
 from practice.api.appointments import AppointmentCreateSchema
 from practice.api.clients import ClientListArgs
-from practice.audit import service as audit
 from practice.auth import policy
 from practice.auth.models import User
 from practice.clients import service as client_service
@@ -300,10 +299,6 @@ def new_booking():
             409,
             conflicts=conflict_rows(clashes, zone),
             offers=offers_for(loaded),
-        )
-    for appointment in booked:
-        audit.record(
-            db.session, "appointment.create", object_type="appointment", object_id=appointment.id
         )
     return redirect(
         url_for("web_booked.appointment", appointment_id=booked[0].id, done="booked", n=len(booked))
