@@ -23,14 +23,11 @@ LEFT = {
     ("web/pages.py", "refused"),
     # not yet moved into their services
     ("api/appointments.py", "get"),
-    ("api/appointments.py", "patch"),
     ("api/audit.py", "get"),
     ("web/admin.py", "audit_log"),
-    ("web/booked.py", "_apply"),
     ("web/booked.py", "appointment"),
     ("web/desk.py", "_upcoming"),
     ("web/frontdesk.py", "load_appointments"),
-    ("web/schedule.py", "mark"),
     ("web/schedule.py", "week"),
 }
 

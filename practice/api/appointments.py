@@ -239,8 +239,5 @@ class AppointmentItem(MethodView):
     def patch(self, query, args, appointment_id):
         """Move, change or set the status of an appointment; `?scope=` for series members."""
         appointment = service.get_appointment_for(current_user, appointment_id)
-        changed = changes.change(current_user, appointment, args, query.get("scope"))
-        action = "appointment.status" if "status" in args else "appointment.update"
-        for item in changed:
-            audit.record(db.session, action, object_type="appointment", object_id=item.id)
+        changes.change(current_user, appointment, args, query.get("scope"))
         return appointment

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.database import utcnow
@@ -101,17 +102,22 @@ def targets(appointment: Appointment, scope: str, *, include_detached: bool) -> 
 
 @conflicts_audited("appointment.update")
 def change(actor: User, appointment: Appointment, changes: dict, scope: str | None) -> list:
-    """Apply a PATCH; returns the appointments that changed (the target first)."""
+    """Apply a PATCH; returns the appointments that changed (the target first), each
+    audited as appointment.status or appointment.update."""
     if scope is not None and appointment.series_id is None and scope != "this":
         raise invalid("scope", "Only occurrences of a series take scope following or series.")
     scope = scope or "this"
     if "status" in changes:
         if any(name in changes for name in FIELDS):
             raise invalid("status", "Change the status on its own, without other fields.")
-        return change_status(appointment, changes, scope)
-    if not any(name in changes for name in FIELDS):
+        changed, action = change_status(appointment, changes, scope), "appointment.status"
+    elif not any(name in changes for name in FIELDS):
         raise Invalid(message="Nothing to change.")
-    return change_fields(actor, appointment, changes, scope)
+    else:
+        changed, action = change_fields(actor, appointment, changes, scope), "appointment.update"
+    for item in changed:
+        audit.record(db.session, action, object_type="appointment", object_id=item.id)
+    return changed
 
 
 def change_status(appointment: Appointment, changes: dict, scope: str) -> list:

@@ -122,9 +122,7 @@ def _scope(text: str | None, item: Appointment) -> str | None:
     return text
 
 
-def _apply(
-    item: Appointment, patch: dict, scope, action: str, done: str, errors_key: str, **context
-):
+def _apply(item: Appointment, patch: dict, scope, done: str, errors_key: str, **context):
     """PATCH through the service and go back to the page saying what changed; a refusal
     shows the page again, saying why nothing changed (a Conflict is audited by the
     service) and listing what is in the way."""
@@ -132,8 +130,6 @@ def _apply(
         changed = changes.change(current_user, item, patch, scope)
     except (Invalid, Conflict) as error:
         return _refusal(item, error, errors_key, **context)
-    for other in changed:
-        audit.record(db.session, action, object_type="appointment", object_id=other.id)
     return redirect(
         url_for("web_booked.appointment", appointment_id=item.id, done=done, n=len(changed))
     )
@@ -187,7 +183,7 @@ def change(appointment_id: uuid.UUID):
                 errors = schema_errors(error.messages)
     if errors:
         return _render(item, 422, values=values, errors=errors, fold_choices=fold_choices)
-    return _apply(item, loaded, scope, "appointment.update", "changed", "errors", values=values)
+    return _apply(item, loaded, scope, "changed", "errors", values=values)
 
 
 @bp.post("/bookings/<uuid:appointment_id>/status")
@@ -207,9 +203,7 @@ def outcome(appointment_id: uuid.UUID):
     except ValidationError as error:
         errors = schema_errors(error.messages)
         return _render(item, 422, status_values=values, status_errors=errors)
-    return _apply(
-        item, loaded, scope, "appointment.status", "status", "status_errors", status_values=values
-    )
+    return _apply(item, loaded, scope, "status", "status_errors", status_values=values)
 
 
 @bp.post("/bookings/<uuid:appointment_id>/undo")
@@ -218,4 +212,4 @@ def undo(appointment_id: uuid.UUID):
     """Undo a cancellation (the API's PATCH status "scheduled"): only while the slot is free."""
     item = _appointment(appointment_id)
     patch = {"status": "scheduled"}
-    return _apply(item, patch, None, "appointment.status", "restored", "status_errors")
+    return _apply(item, patch, None, "restored", "status_errors")

@@ -117,14 +117,12 @@ def mark(appointment_id):
         args = AppointmentUpdateSchema().load({"status": request.form.get("status", "")})
         if args["status"] not in MARKS:
             raise ValidationError({"status": ["Choose attended or no-show."]})
-        changed = changes.change(current_user, appointment, args, None)
+        changes.change(current_user, appointment, args, None)
     except ValidationError:
         abort(400, "Choose attended or no-show.")
     except Invalid:
         refused("appointment.status", "appointment", appointment.id)
         raise
-    for item in changed:
-        audit.record(db.session, "appointment.status", object_type="appointment", object_id=item.id)
     zone = service.practice_zone(current_user)
     if request.headers.get("HX-Request") == "true":  # htmx: the card alone, no reload
         return render_template(
