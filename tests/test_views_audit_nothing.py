@@ -25,7 +25,6 @@ LEFT = {
     ("api/appointments.py", "get"),
     ("api/audit.py", "get"),
     ("web/admin.py", "audit_log"),
-    ("web/booked.py", "appointment"),
     ("web/desk.py", "_upcoming"),
     ("web/frontdesk.py", "load_appointments"),
     ("web/schedule.py", "week"),

@@ -225,11 +225,7 @@ class AppointmentItem(MethodView):
     @blp.response(200, AppointmentSchema)
     def get(self, appointment_id):
         """One appointment."""
-        appointment = service.get_appointment_for(current_user, appointment_id)
-        audit.record(
-            db.session, "appointment.read", object_type="appointment", object_id=appointment.id
-        )
-        return appointment
+        return service.read_appointment(current_user, appointment_id)
 
     @roles_required(*BOOKERS)
     @blp.arguments(ScopeArgs, location="query")

@@ -157,6 +157,15 @@ def get_appointment_for(actor: User, appointment_id: uuid.UUID) -> Appointment:
     return appointment
 
 
+def read_appointment(actor: User, appointment_id: uuid.UUID) -> Appointment:
+    """get_appointment_for, for showing it: the read is audited as appointment.read."""
+    appointment = get_appointment_for(actor, appointment_id)
+    audit.record(
+        db.session, "appointment.read", object_type="appointment", object_id=appointment.id
+    )
+    return appointment
+
+
 def appointment_query(actor: User, filters: dict) -> sa.Select:
     """The appointments the actor may see, filtered, ordered by start (index-backed ranges)."""
     query = sa.select(Appointment).where(Appointment.practice_id == actor.practice_id)

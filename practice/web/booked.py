@@ -13,7 +13,6 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from practice.api.appointments import AppointmentUpdateSchema
-from practice.audit import service as audit
 from practice.auth.models import User
 from practice.clients.models import Client
 from practice.errors import Conflict, DomainError, Invalid
@@ -109,9 +108,7 @@ def _appointment(appointment_id: uuid.UUID) -> Appointment:
 @desk_pages
 def appointment(appointment_id: uuid.UUID):
     """The appointment, with its change, outcome and undo forms."""
-    item = _appointment(appointment_id)
-    audit.record(db.session, "appointment.read", object_type="appointment", object_id=item.id)
-    return _render(item)
+    return _render(service.read_appointment(current_user, appointment_id))
 
 
 def _scope(text: str | None, item: Appointment) -> str | None:
