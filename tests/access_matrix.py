@@ -265,6 +265,72 @@ EXPECTED.update({
 })
 # fmt: on
 
+# The front desk's clients and the owner's pages (issue 12): clients for owners and
+# schedulers (the export for owners only, as in the API), the rest for owners; everyone
+# else gets the 404 page, as for a page that does not exist. Another practice's owner
+# reaches their own practice's pages and none of this practice's objects. Everyone has
+# their API tokens; clinicians their calendar feed.
+# fmt: off
+EXPECTED.update({
+    ("GET", "/desk/clients"):
+        row(200, 404, 404, 200, 404, 200, 302),
+    ("GET", "/desk/clients/new"):
+        row(200, 404, 404, 200, 404, 200, 302),
+    ("POST", "/desk/clients/new"):
+        row(302, 404, 404, 302, 404, 422, 401),
+    ("GET", "/desk/clients/<uuid:client_id>"):
+        row(200, 404, 404, 200, 404, 404, 302),
+    ("POST", "/desk/clients/<uuid:client_id>"):
+        row(302, 404, 404, 302, 404, 404, 401),
+    ("GET", "/desk/clients/<uuid:client_id>/export"):
+        row(200, 404, 404, 403, 404, 404, 302),
+    ("GET", "/admin/users"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("GET", "/admin/users/new"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("POST", "/admin/users/new"):
+        row(200, 404, 404, 404, 404, 200, 401),
+    ("GET", "/admin/users/<uuid:user_id>"):
+        row(200, 404, 404, 404, 404, 404, 302),
+    ("POST", "/admin/users/<uuid:user_id>"):
+        row(302, 404, 404, 404, 404, 404, 401),
+    ("POST", "/admin/users/<uuid:user_id>/active"):
+        row(302, 404, 404, 404, 404, 404, 401),
+    ("POST", "/admin/users/<uuid:user_id>/two-factor-reset"):
+        row(302, 404, 404, 404, 404, 404, 401),
+    ("GET", "/admin/supervision"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("POST", "/admin/supervision"):
+        row(302, 404, 404, 404, 404, 422, 401),
+    ("POST", "/admin/supervision/<uuid:link_id>/end"):
+        row(302, 404, 404, 404, 404, 404, 401),
+    ("GET", "/admin/rooms"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("POST", "/admin/rooms"):
+        row(302, 404, 404, 404, 404, 302, 401),
+    ("POST", "/admin/rooms/<uuid:room_id>"):
+        row(302, 404, 404, 404, 404, 404, 401),
+    ("GET", "/admin/practice"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("POST", "/admin/practice"):
+        row(302, 404, 404, 404, 404, 302, 401),
+    ("GET", "/admin/audit"):
+        row(200, 404, 404, 404, 404, 200, 302),
+    ("GET", "/account/tokens"):
+        row(200, 200, 200, 200, 200, 200, 302),
+    ("POST", "/account/tokens"):
+        row(200, 200, 200, 200, 200, 200, 401),
+    ("POST", "/account/tokens/<uuid:token_id>/revoke"):
+        row(404, 302, 404, 404, 404, 404, 401),
+    ("GET", "/account/calendar"):
+        row(404, 200, 200, 404, 404, 200, 302),
+    ("POST", "/account/calendar"):
+        row(404, 200, 200, 404, 404, 200, 401),
+    ("POST", "/account/calendar/stop"):
+        row(404, 302, 409, 404, 404, 409, 401),
+})
+# fmt: on
+
 # The clinical record (issue 13): progress notes and treatment plans are read by the
 # client's care team and their supervisors (read-only), never by owners or schedulers;
 # the author's own copy of their process notes goes to nobody but the author; record
@@ -338,72 +404,6 @@ EXPECTED.update({
         row(404, 302, 404, 404, 403, 404, 401),
     ("GET", "/clients/<uuid:client_id>/own-notes"):
         row(404, 200, 404, 404, 404, 404, 302),
-})
-# fmt: on
-
-# The front desk's clients and the owner's pages (issue 12): clients for owners and
-# schedulers (the export for owners only, as in the API), the rest for owners; everyone
-# else gets the 404 page, as for a page that does not exist. Another practice's owner
-# reaches their own practice's pages and none of this practice's objects. Everyone has
-# their API tokens; clinicians their calendar feed.
-# fmt: off
-EXPECTED.update({
-    ("GET", "/desk/clients"):
-        row(200, 404, 404, 200, 404, 200, 302),
-    ("GET", "/desk/clients/new"):
-        row(200, 404, 404, 200, 404, 200, 302),
-    ("POST", "/desk/clients/new"):
-        row(302, 404, 404, 302, 404, 422, 401),
-    ("GET", "/desk/clients/<uuid:client_id>"):
-        row(200, 404, 404, 200, 404, 404, 302),
-    ("POST", "/desk/clients/<uuid:client_id>"):
-        row(302, 404, 404, 302, 404, 404, 401),
-    ("GET", "/desk/clients/<uuid:client_id>/export"):
-        row(200, 404, 404, 403, 404, 404, 302),
-    ("GET", "/admin/users"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("GET", "/admin/users/new"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("POST", "/admin/users/new"):
-        row(200, 404, 404, 404, 404, 200, 401),
-    ("GET", "/admin/users/<uuid:user_id>"):
-        row(200, 404, 404, 404, 404, 404, 302),
-    ("POST", "/admin/users/<uuid:user_id>"):
-        row(302, 404, 404, 404, 404, 404, 401),
-    ("POST", "/admin/users/<uuid:user_id>/active"):
-        row(302, 404, 404, 404, 404, 404, 401),
-    ("POST", "/admin/users/<uuid:user_id>/two-factor-reset"):
-        row(302, 404, 404, 404, 404, 404, 401),
-    ("GET", "/admin/supervision"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("POST", "/admin/supervision"):
-        row(302, 404, 404, 404, 404, 422, 401),
-    ("POST", "/admin/supervision/<uuid:link_id>/end"):
-        row(302, 404, 404, 404, 404, 404, 401),
-    ("GET", "/admin/rooms"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("POST", "/admin/rooms"):
-        row(302, 404, 404, 404, 404, 302, 401),
-    ("POST", "/admin/rooms/<uuid:room_id>"):
-        row(302, 404, 404, 404, 404, 404, 401),
-    ("GET", "/admin/practice"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("POST", "/admin/practice"):
-        row(302, 404, 404, 404, 404, 302, 401),
-    ("GET", "/admin/audit"):
-        row(200, 404, 404, 404, 404, 200, 302),
-    ("GET", "/account/tokens"):
-        row(200, 200, 200, 200, 200, 200, 302),
-    ("POST", "/account/tokens"):
-        row(200, 200, 200, 200, 200, 200, 401),
-    ("POST", "/account/tokens/<uuid:token_id>/revoke"):
-        row(404, 302, 404, 404, 404, 404, 401),
-    ("GET", "/account/calendar"):
-        row(404, 200, 200, 404, 404, 200, 302),
-    ("POST", "/account/calendar"):
-        row(404, 200, 200, 404, 404, 200, 401),
-    ("POST", "/account/calendar/stop"):
-        row(404, 302, 409, 404, 404, 409, 401),
 })
 # fmt: on
 

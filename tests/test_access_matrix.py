@@ -171,8 +171,6 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
         kwargs["data"] = PAGE_FORMS[(method, rule)]
     if (method, rule) == ("POST", "/clients/<uuid:client_id>/scripts/<uuid:script_id>/merge"):
         kwargs["data"] = {"version": "1", "into": str(ids["second_script"])}
-    if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
-        kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
     if rule == "/api/v1/appointments/free-slots":
         url += (
             f"?client_id={ids['client']}&clinician_id={author.id}&duration_minutes=50"
@@ -188,6 +186,8 @@ def request_for(method: str, rule: str, world) -> tuple[str, dict]:
             "time": "10:00",
             "duration_minutes": "50",
         }
+    if (method, rule) in ID_PAGE_FORMS:  # the owner's and front desk's forms name people
+        kwargs["data"] = ID_PAGE_FORMS[(method, rule)](world)
     versioned_write = method in ("PUT", "PATCH") or rule.endswith(("/sign", "/merge", "/discard"))
     versioned = ("/scripts/", "/notes/", "/progress-notes/", "/treatment-plans/")
     if versioned_write and any(part in rule for part in versioned):
@@ -236,7 +236,6 @@ PAGE_FORMS = {
     ("POST", "/admin/users/<uuid:user_id>/two-factor-reset"): {"password": PASSWORD},
 }
 
-
 # Forms of the owner's and front desk's pages that name users of the world's practice.
 ID_PAGE_FORMS = {
     ("POST", "/clients/<uuid:client_id>/progress-notes"): lambda world: {
@@ -277,11 +276,6 @@ ID_PAGE_FORMS = {
     ("POST", "/account/tokens"): lambda world: {"name": "matrix", "password": PASSWORD},
     ("POST", "/clients/<uuid:client_id>/measures/<uuid:measure_id>/void"): lambda world: {
         "reason": "duplicate"
-    },
-    ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
-        "instrument": "phq9",
-        "appointment_id": str(world.ids["appointment"]),
-        **{f"item-{item}": "0" for item in range(1, 10)},
     },
     ("POST", "/clients/<uuid:client_id>/measures/new"): lambda world: {
         "instrument": "phq9",
