@@ -100,19 +100,22 @@ def score_lanes_svg(
         # One string per point; the only words from a definition file (the lane's name and
         # the band labels) are escaped once per lane, not once per score.
         name, bands = escape(lane["name"]), {}
-        points = [
-            (x_of(column_of[s["note_id"]]), y_of(s["score"]), s)
-            for s in lane["scores"]
-            if s["note_id"] in column_of
-        ]
+        # Each point's coordinates formatted once, for the line and for its circle (y_of
+        # spelled out: the same arithmetic, so the same figures).
+        span = (high - low) or 1
+        points = []
+        for s in lane["scores"]:
+            if s["note_id"] in column_of:
+                py = inner_top + inner_h * (1 - (s["score"] - low) / span)
+                points.append((f"{x_of(column_of[s['note_id']]):.1f}", f"{py:.1f}", py, s))
         if len(points) > 1:
-            path = " ".join(f"{x:.1f},{py:.1f}" for x, py, _ in points)
+            path = " ".join(f"{x},{y_text}" for x, y_text, _, _ in points)
             out.append(
                 f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'/>"
             )
         labelled = col >= 18
         risk_y, risk_extra = y + LANE_HEIGHT - 3, f" fill='{RISK}' font-weight='700'"
-        for x, py, score in points:
+        for x, y_text, py, score in points:
             band = bands.get(score["band"])
             if band is None:
                 band = bands[score["band"]] = escape(score["band"])
@@ -126,10 +129,14 @@ def score_lanes_svg(
             )
             out.append(
                 f"<g><title>{words}</title>"
-                f"<circle cx='{x:.1f}' cy='{py:.1f}' r='3.5' fill='{colour}'/>"
-                + (_text(x, py - 6, score["score"], size=10, anchor="middle") if labelled else "")
+                f"<circle cx='{x}' cy='{y_text}' r='3.5' fill='{colour}'/>"
                 + (
-                    _text(x, risk_y, "!", size=12, anchor="middle", extra=risk_extra)
+                    _text(float(x), py - 6, score["score"], size=10, anchor="middle")
+                    if labelled
+                    else ""
+                )
+                + (
+                    _text(float(x), risk_y, "!", size=12, anchor="middle", extra=risk_extra)
                     if score["risk_items"]
                     else ""
                 )

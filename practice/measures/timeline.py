@@ -34,11 +34,13 @@ from practice.measures.models import MeasureScore
 # chain was written some other way (two forms recorded at the same moment), series.read
 # asks for what it still lacks by id.
 _ORDER = (MeasureScore.created_at, MeasureScore.id)
+# The chunk size is written into the SQL (an int constant, no bound value), so the
+# statement also runs on the driver as compiled (themes/loader.py pipelines it).
 _NUMBER = sa.func.row_number().over(partition_by=MeasureScore.instrument, order_by=_ORDER)
 _OPENED = sa.case(
     (
         sa.or_(
-            _NUMBER % series.CHUNK == 0,
+            _NUMBER % sa.literal_column(str(int(series.CHUNK))) == sa.literal_column("0"),
             sa.func.count().over(partition_by=MeasureScore.instrument) == _NUMBER,
         ),
         MeasureScore.responses,
@@ -76,20 +78,31 @@ def _dashed(hex_id: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def load_scores(client, cipher) -> list[tuple]:
+def scores_query(connection) -> sa.Select:
+    """The statement load_scores runs on `connection` (parameters client_id, practice_id):
+    a caller may send it in a round trip of its own (the theme loader, pipelined)."""
+    return _SCORES_IN_PROCESS if connection.dialect.name == "sqlite" else _SCORES
+
+
+def load_scores(client, cipher, rows: list | None = None) -> list[tuple]:
     """(measure id, appointment id as hex, ISO date, instrument, score, risk items) of every
     form of the client not voided, in session order, opening a few sealed values (series.py); the
-    measure id as UUID text, dates as ISO text (SQLite gives text)."""
-    parameters = {"client_id": client.id, "practice_id": client.practice_id}
-    connection = db.session.connection()
-    query = _SCORES_IN_PROCESS if connection.dialect.name == "sqlite" else _SCORES
-    rows = connection.execute(query, parameters).all()
-    key = series.key
-    keys = [key(r[0]) for r in rows]
+    measure id as UUID text, dates as ISO text (SQLite gives text). `rows`: scores_query's
+    rows when the caller already fetched them."""
+    if rows is None:
+        parameters = {"client_id": client.id, "practice_id": client.practice_id}
+        connection = db.session.connection()
+        rows = connection.execute(scores_query(connection), parameters).all()
     # The sealed values a reader opens come with the rows (_SCORES): one query, rather
-    # than one more per chunk followed back; any other asked for is read by id.
-    blobs = {k: r[5] for k, r in zip(keys, rows, strict=True) if r[5] is not None}
-    forms = [(k, r[3], r[4]) for k, r in zip(keys, rows, strict=True)]
+    # than one more per chunk followed back; any other asked for is read by id. One pass
+    # over the rows, series.key inlined (300 rows a history).
+    keys, forms, blobs = [], [], {}
+    for mid, _aid, _day, instrument, recorded, blob, _voided in rows:
+        k = mid if mid.__class__ is str else mid.hex
+        keys.append(k)
+        forms.append((k, instrument, recorded))
+        if blob is not None:
+            blobs[k] = blob
     more = series.sealed_values_of(client)
 
     def sealed_values(keys: list) -> dict:
@@ -107,7 +120,8 @@ def load_scores(client, cipher) -> list[tuple]:
             continue  # entered in error: read for the chunks it carries, never listed
         score, risk, _prorated = scores[k]
         iso = day if day.__class__ is str else day.isoformat()
-        out.append((_dashed(k), key(aid), iso, instrument, score, risk))
+        hex_aid = aid if aid is None or aid.__class__ is str else aid.hex
+        out.append((_dashed(k), hex_aid, iso, instrument, score, risk))
     return out
 
 

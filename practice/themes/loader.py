@@ -17,10 +17,19 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from practice.clients.models import Client
-from practice.database import as_date, as_utc, as_uuid, raw, uuid_reader
+from practice.database import (
+    as_date,
+    as_utc,
+    as_uuid,
+    driver_connection,
+    driver_sql,
+    pipelined,
+    raw,
+    uuid_reader,
+)
 from practice.extensions import db
 from practice.keys import client_keys
-from practice.measures.timeline import attach_scores, load_scores
+from practice.measures.timeline import attach_scores, load_scores, scores_query
 from practice.notes.models import Figure, ProcessNote, Script
 from practice.scheduling.models import Appointment
 from practice.themes.history import ThemeHistory
@@ -39,23 +48,58 @@ def _execute(statement):
     return db.session.connection().execute(statement)
 
 
-def note_rows(client: Client, author_ids: Iterable[uuid.UUID], read_uuid=as_uuid) -> list[tuple]:
+_NOTE_COLUMNS = (
+    ProcessNote.id,
+    raw(ProcessNote.session_date),
+    ProcessNote.status,
+    raw(ProcessNote.appointment_id),
+    ProcessNote.version,
+    ProcessNote.content,
+)
+# The same select for the driver (PostgreSQL, pipelined with the scores): the authors as
+# one array parameter, since an expanding IN is only rendered by SQLAlchemy's execute.
+_NOTES_OF_AUTHORS = sa.select(*_NOTE_COLUMNS).where(
+    ProcessNote.client_id == sa.bindparam("client_id"),
+    ProcessNote.practice_id == sa.bindparam("practice_id"),
+    ProcessNote.author_id == sa.any_(sa.bindparam("authors")),
+)
+
+
+def notes_and_scores(client: Client, author_ids: Iterable[uuid.UUID]) -> tuple | None:
+    """(note rows, score rows) in one round trip on PostgreSQL (psycopg pipeline mode,
+    driver-level, as the audit chain's statements): the scores query no longer costs a
+    round trip of its own. None where the driver has no pipeline (SQLite: in process)."""
+    connection = db.session.connection()
+    if not pipelined(connection):
+        return None
+    parameters = {"client_id": client.id, "practice_id": client.practice_id}
+    notes_sql = driver_sql(connection, _NOTES_OF_AUTHORS)
+    scores_sql = driver_sql(connection, scores_query(connection))
+    with (
+        driver_connection(connection) as driver,
+        driver.pipeline(),
+        driver.cursor() as notes,
+        driver.cursor() as scores,
+    ):
+        notes.execute(notes_sql, {**parameters, "authors": list(author_ids)})
+        scores.execute(scores_sql, parameters)
+        return notes.fetchall(), scores.fetchall()
+
+
+def note_rows(
+    client: Client, author_ids: Iterable[uuid.UUID], read_uuid=as_uuid, rows: list | None = None
+) -> list[tuple]:
     """(id, date, status, appointment id, (version, sealed content)) of the authors' notes
-    of the client; `read_uuid` turns the raw appointment ids into UUIDs."""
-    rows = _execute(
-        sa.select(
-            ProcessNote.id,
-            raw(ProcessNote.session_date),
-            ProcessNote.status,
-            raw(ProcessNote.appointment_id),
-            ProcessNote.version,
-            ProcessNote.content,
-        ).where(
-            ProcessNote.client_id == client.id,
-            ProcessNote.practice_id == client.practice_id,
-            ProcessNote.author_id.in_(list(author_ids)),
-        )
-    ).all()
+    of the client; `read_uuid` turns the raw appointment ids into UUIDs. `rows`: the
+    query's rows when already fetched (notes_and_scores)."""
+    if rows is None:
+        rows = _execute(
+            sa.select(*_NOTE_COLUMNS).where(
+                ProcessNote.client_id == client.id,
+                ProcessNote.practice_id == client.practice_id,
+                ProcessNote.author_id.in_(list(author_ids)),
+            )
+        ).all()
     return [
         (note_id, as_date(day), status, read_uuid(aid), (version, blob))
         for note_id, day, status, aid, version, blob in rows
@@ -142,7 +186,9 @@ def client_theme_history(
     """
     cipher = client_keys.client_cipher(client)
     read_uuid = uuid_reader()  # the notes' appointment ids and the appointments', once
-    rows = note_rows(client, author_ids, read_uuid)
+    author_ids = list(author_ids)
+    fetched = notes_and_scores(client, author_ids) if with_measures else None
+    rows = note_rows(client, author_ids, read_uuid, fetched[0] if fetched else None)
     notes = [NoteInput(note_id, day, status, None, aid) for note_id, day, status, aid, _ in rows]
     sealed = {note_id: version_and_blob for note_id, _, _, _, version_and_blob in rows}
     attended = load_attended(
@@ -170,7 +216,7 @@ def client_theme_history(
     if with_measures:
         attach_scores(
             result,
-            load_scores(client, cipher),
+            load_scores(client, cipher, fetched[1] if fetched else None),
             {text_id: note.appointment_id for _day, _number, text_id, note in window},
             {a.appointment_id: rank for rank, a in enumerate(attended, 1)},
             date_from=date_from,
