@@ -26,7 +26,13 @@ from practice.record.content import (
 from practice.scheduling.service import practice_zone
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused
-from practice.web.record_form import field_words, flat_errors, form_version, progress_content
+from practice.web.record_form import (
+    field_words,
+    flat_errors,
+    form_version,
+    progress_content,
+    sign_confirmation,
+)
 
 bp = Blueprint("web_progress", __name__)
 bp.add_app_template_filter(field_words, "field_words")  # the record forms' error summary
@@ -159,15 +165,8 @@ def save(progress_note_id):
 def confirm_sign(progress_note_id):
     found = pages.draft_to_sign(current_actor(), "progress_note", progress_note_id)
     note, client = found["row"], found["client"]
-    if note.status != "draft":
-        return redirect(url_for("web_progress.view", progress_note_id=note.id))
-    return render_template(
-        "record/sign.html",
-        what="progress note",
-        version=note.version,
-        action=url_for("web_progress.sign", progress_note_id=note.id),
-        back=url_for("web_progress.edit", progress_note_id=note.id),
-        title=_title(note, client),
+    return sign_confirmation(
+        note, "progress note", "web_progress", "progress_note_id", _title(note, client)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from flask import redirect, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
 from practice.record.content import MENTAL_STATUS
@@ -146,3 +147,19 @@ def field_words(path: str) -> str:
             words.append(FIELD_WORDS.get(part, part.replace("_", " ")))
     text = ", ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def sign_confirmation(row, what: str, blueprint: str, id_name: str, title: str):
+    """The "sign for good?" page of a draft progress note or plan, at the version shown;
+    a row no longer a draft goes back to its read view."""
+    ids = {id_name: row.id}
+    if row.status != "draft":
+        return redirect(url_for(f"{blueprint}.view", **ids))
+    return render_template(
+        "record/sign.html",
+        what=what,
+        version=row.version,
+        action=url_for(f"{blueprint}.sign", **ids),
+        back=url_for(f"{blueprint}.edit", **ids),
+        title=title,
+    )

@@ -16,7 +16,7 @@ from practice.record import pages, plans
 from practice.record.content import SESSION_FREQUENCIES
 from practice.web.clients import initials
 from practice.web.pages import clinician_pages, refused
-from practice.web.record_form import flat_errors, form_version, plan_content
+from practice.web.record_form import flat_errors, form_version, plan_content, sign_confirmation
 
 bp = Blueprint("web_plans", __name__)
 
@@ -123,15 +123,8 @@ def save(treatment_plan_id):
 def confirm_sign(treatment_plan_id):
     found = pages.draft_to_sign(current_actor(), "treatment_plan", treatment_plan_id)
     plan, client = found["row"], found["client"]
-    if plan.status != "draft":
-        return redirect(url_for("web_plans.view", treatment_plan_id=plan.id))
-    return render_template(
-        "record/sign.html",
-        what="treatment plan",
-        version=plan.version,
-        action=url_for("web_plans.sign", treatment_plan_id=plan.id),
-        back=url_for("web_plans.edit", treatment_plan_id=plan.id),
-        title=_title(plan, client),
+    return sign_confirmation(
+        plan, "treatment plan", "web_plans", "treatment_plan_id", _title(plan, client)
     )
 
 
