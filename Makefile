@@ -6,6 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 5000
+TEST_TMP ?= $(or $(TMPDIR),/tmp)/practice-tests-$(shell id -u)
 
 .PHONY: run test test-sqlite test-postgres lint install bench clean
 
@@ -26,14 +27,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Each run has its own pytest temporary folder and its own Redis database, so the two can
+# run side by side.
 test-sqlite: install
-	PRACTICE_TEST_DATABASE=sqlite $(BIN)/pytest
+	PRACTICE_TEST_DATABASE=sqlite PRACTICE_TEST_REDIS_DB=14 \
+		$(BIN)/pytest --basetemp=$(TEST_TMP)/sqlite
 
 test-postgres: install
-	PRACTICE_TEST_DATABASE=postgresql PRACTICE_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) $(BIN)/pytest
+	PRACTICE_TEST_DATABASE=postgresql PRACTICE_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) \
+		PRACTICE_TEST_REDIS_DB=15 $(BIN)/pytest --basetemp=$(TEST_TMP)/postgresql
 
-# The whole suite on both databases, plus lint. A missing PostgreSQL fails the run.
-test: lint test-sqlite test-postgres
+# The whole suite on both databases, plus lint. A missing PostgreSQL fails the run. The two
+# databases' runs go side by side (one per core; each waits on its database part of the
+# time); each run's output is printed whole when it ends.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 # Benchmarks (not part of the test run); each appends its numbers to bench/RESULTS.md.
 bench: install

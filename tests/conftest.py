@@ -3,6 +3,7 @@ each test inside a transaction that is rolled back, and a live server for concur
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,11 @@ from practice.keys.keyring import generate_keyring
 from tests.databases import TestDatabase
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+# The Redis database the tests that need Redis may flush: one per run, so the SQLite and
+# the PostgreSQL runs of `make test` (which run side by side) never share counters.
+# Numbers 1-12 are left to tests/test_instances.py's deployments.
+REDIS_TEST_DB = int(os.environ.get("PRACTICE_TEST_REDIS_DB", "15"))
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
 
 
 def app_context_id() -> int:

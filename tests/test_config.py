@@ -14,6 +14,7 @@ import pytest
 import config
 from practice import create_app
 from practice.keys.keyring import generate_keyring
+from tests.conftest import REDIS_TEST_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOT = "from practice import create_app; create_app(); print('booted')"
@@ -55,7 +56,7 @@ def production(tmp_path, database) -> dict:
         "DATABASE_URL": database.url,
         "PRACTICE_KEYRING": str(keyring),
         "PRACTICE_INSTANCE_PATH": str(tmp_path / "instance"),
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        "RATELIMIT_STORAGE_URI": REDIS_TEST_URL,
     }
 
 

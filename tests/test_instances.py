@@ -120,7 +120,7 @@ def instances(live_server, keyring_path, tmp_path):
         DATABASE_URL=live_server.database.url,
         PRACTICE_KEYRING=str(keyring_path),
         PRACTICE_INSTANCE_PATH=str(tmp_path / "instance"),
-        RATELIMIT_STORAGE_URI=f"redis://{REDIS[0]}:{REDIS[1]}/{random.randint(1, 15)}",
+        RATELIMIT_STORAGE_URI=f"redis://{REDIS[0]}:{REDIS[1]}/{random.randint(1, 12)}",
         PRACTICE_PROXY_HOPS="1",
         PYTHONPATH=str(ROOT),
     )

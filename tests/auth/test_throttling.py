@@ -15,11 +15,11 @@ from limits.storage import MemoryStorage, RedisStorage
 from config import config_for
 from practice import create_app
 from practice.extensions import db, limiter
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import REDIS_TEST_URL, TEST_SECRET_KEY
 from tests.factories import PASSWORD, bearer, make_practice, make_user
 from tests.helpers import assert_error, audit_actions, settle
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = REDIS_TEST_URL
 SMALL = {
     "LOGIN_ADDRESS_FAILURES": "8 per 15 minutes",
     "LOGIN_ACCOUNT_ADDRESS_FAILURES": "3 per 15 minutes",
@@ -92,7 +92,7 @@ def assert_throttled(response):
 def test_a_clinic_of_30_behind_one_address_is_never_refused(defaults):
     """Issue 14: thirty people signing in within two minutes from the clinic's one public
     address, each mistyping once first, all get in (the old limit refused the eleventh)."""
-    assert isinstance(limiter._storage, MemoryStorage)
+    assert isinstance(limiter.storage, MemoryStorage)
     practice = make_practice()
     staff = [make_user(practice) for _ in range(30)]
     settle()
@@ -235,7 +235,7 @@ def test_redis_storage_is_shared_and_names_nobody(database, keyring_path, restor
     app = limited_app(database, keyring_path, RATELIMIT_STORAGE_URI=REDIS_URL, **SMALL)
     other = None
     try:
-        assert isinstance(limiter._storage, RedisStorage)
+        assert isinstance(limiter.storage, RedisStorage)
         for _ in range(3):
             assert_error(
                 attempt(app.test_client(), "redis-target@example.test", "203.0.113.50"), 401
