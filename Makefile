@@ -30,10 +30,12 @@ lint: install
 # Each run has its own pytest temporary folder and its own Redis database, so the two can
 # run side by side.
 test-sqlite: install
+	mkdir -p $(TEST_TMP)
 	PRACTICE_TEST_DATABASE=sqlite PRACTICE_TEST_REDIS_DB=14 \
 		$(BIN)/pytest --basetemp=$(TEST_TMP)/sqlite
 
 test-postgres: install
+	mkdir -p $(TEST_TMP)
 	PRACTICE_TEST_DATABASE=postgresql PRACTICE_TEST_PG_ADMIN_URL=$(PG_ADMIN_URL) \
 		PRACTICE_TEST_REDIS_DB=15 $(BIN)/pytest --basetemp=$(TEST_TMP)/postgresql
 
