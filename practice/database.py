@@ -169,6 +169,63 @@ def driver_sql(connection: sa.Connection, statement: sa.Executable, keys: tuple 
     return sql
 
 
+_READERS: dict[tuple, tuple] = {}
+
+
+def read_first(connection: sa.Connection, statement: sa.Select, params: dict):
+    """The first row of a Core `statement` (a tuple), or None, for the per-request reads
+    (the caller's credentials). On PostgreSQL it goes straight to psycopg, compiled once,
+    in a pipeline with the transaction's BEGIN (one round trip for both); each value is
+    converted by its column type's own result processor, so the row holds what
+    SQLAlchemy would have returned. Elsewhere it runs through SQLAlchemy."""
+    if not pipelined(connection):
+        row = connection.execute(statement, params).first()
+        return tuple(row) if row is not None else None
+    dialect = connection.dialect
+    reader = _READERS.get((statement, dialect))
+    if reader is None:
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+        reader = _READERS[(statement, dialect)] = (driver_sql(connection, statement), convert)
+    sql, convert = reader
+    with driver_connection(connection) as driver, driver.pipeline(), driver.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None or not convert:
+        return row
+    row = list(row)
+    for i, process in convert:
+        row[i] = process(row[i])
+    return tuple(row)
+
+
+def adopt(session: Session | scoped_session, cls: type, values: dict):
+    """The `cls` object for a row read with Core (`values`: every column attribute by
+    name), persistent in `session` as if the ORM had loaded it: the one the session
+    holds already for that primary key, else a new one, loaded and clean. For the reads
+    on every request, where the ORM's loading costs more than the query."""
+    if isinstance(session, scoped_session):
+        session = session()
+    mapper = sa.inspect(cls)
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    found = session.identity_map.get(key)
+    if found is not None:
+        return found
+    instance = cls(**values)
+    make_transient_to_detached(instance)  # every attribute loaded, no pending changes
+    session.add(instance)
+    return instance
+
+
+def attribute_keys(cls: type, table: sa.Table) -> list[str]:
+    """The mapped attribute names of `table`'s columns, in column order (for `adopt`)."""
+    mapper = sa.inspect(cls)
+    return [mapper.get_property_by_column(column).key for column in table.c]
+
+
 # Bulk readers (the theme history, scores on its timeline) select some columns raw: on
 # SQLite SQLAlchemy's conversion of UUID, DATE and DATETIME results (regular expressions)
 # cost more than decrypting the notes. The as_* functions turn the driver's values into

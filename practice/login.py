@@ -90,12 +90,11 @@ def _from_bearer(header: str) -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    token = sessions.live_token(secret.strip())
-    if token is None:
+    user = sessions.live_token(secret.strip())
+    if user is None:
         return None
-    g.api_token = token
-    _act_as(token.user, "token")
-    return token.user
+    _act_as(user, "token")
+    return user
 
 
 def _act_as(user: User, via: str, record: UserSession | None = None) -> None:
@@ -139,7 +138,7 @@ def forget_caller() -> None:
     """Start each request as nobody from the client's address. An app context (and its
     `g` and database session) can outlive one request, e.g. under the test client; a
     caller must never carry over."""
-    for name in ("_login_user", "user_session", "api_token", "pending_steps"):
+    for name in ("_login_user", "user_session", "pending_steps"):
         g.pop(name, None)
     actors.bind(db.session, Actor(user=None, address=_address(), via="anonymous"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,9 @@ import sqlalchemy as sa
 
 from practice import database
 from practice.audit.models import AuditEntry
+from practice.auth.models import Practice, User
 from practice.notes.models import ProcessNote
+from tests.factories import make_practice, make_user
 
 
 def test_driver_sql_compiles_once_per_dialect_in_the_drivers_paramstyle(db):
@@ -32,3 +35,40 @@ def test_only_psycopg_connections_are_pipelined(db):
     assert not database.pipelined(other_driver)
     connection = db.session.connection()
     assert database.pipelined(connection) == (connection.dialect.driver == "psycopg")
+
+
+_CALLER = (
+    sa.select(*User.__table__.c, *Practice.__table__.c)
+    .join_from(User.__table__, Practice.__table__, Practice.id == User.practice_id)
+    .where(User.id == sa.bindparam("user_id"))
+)
+_USER_COLUMNS = list(User.__table__.c.keys())
+
+
+def test_read_first_returns_what_sqlalchemy_returns(db):
+    user = make_user(make_practice(), ("clinician",))
+    db.session.flush()
+    connection = db.session.connection()
+    row = database.read_first(connection, _CALLER, {"user_id": user.id})
+    assert row == tuple(connection.execute(_CALLER, {"user_id": user.id}).first())
+    found = row[_USER_COLUMNS.index("id")]
+    assert found == user.id and found.__class__ is uuid.UUID
+    created = row[_USER_COLUMNS.index("created_at")]
+    assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
+    assert database.read_first(connection, _CALLER, {"user_id": uuid.uuid4()}) is None
+
+
+def test_adopt_gives_a_clean_persistent_object_or_the_one_the_session_holds(db):
+    user = make_user(make_practice(), ("clinician",))
+    db.session.commit()
+    row = database.read_first(db.session.connection(), _CALLER, {"user_id": user.id})
+    keys = database.attribute_keys(User, User.__table__)
+    values = dict(zip(keys, row[: len(keys)], strict=True))
+    assert database.adopt(db.session, User, values) is user  # already in the session
+    db.session.expunge_all()
+    adopted = database.adopt(db.session, User, values)
+    state = sa.inspect(adopted)
+    assert adopted is not user and state.persistent and not state.modified
+    assert adopted.email == user.email and adopted.practice.id == user.practice_id
+    assert not db.session.dirty and not db.session.new
+    assert database.adopt(db.session, User, values) is adopted

@@ -13,14 +13,15 @@ import hashlib
 import math
 import secrets
 import time
+import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from practice.audit import service as audit
-from practice.auth.models import ApiToken, User, UserSession
-from practice.database import utcnow
+from practice.auth.models import ApiToken, Practice, User, UserSession
+from practice.database import adopt, attribute_keys, read_first, utcnow
 from practice.extensions import db, limiter
 
 # Write last_seen_at (sessions) and last_used_at (API tokens) at most this often, so
@@ -121,16 +122,16 @@ def live_session(secret: str) -> UserSession | None:
     if record is None:
         return None
     if record.ended_at is not None:
-        return _rejected("session", record)
+        return _rejected("session", record.id, record.user)
     reason = _expired(record)
     if reason:
         record.ended_at = utcnow()
         record.ended_reason = reason
-        _rejected("session", record)
+        _rejected("session", record.id, record.user)
         db.session.commit()
         return None
     if not record.user.active:
-        return _rejected("session", record)
+        return _rejected("session", record.id, record.user)
     return record
 
 
@@ -147,7 +148,7 @@ REJECTION_AUDIT_EVERY = 600.0
 _REJECTIONS_REMEMBERED = 10_000
 
 
-def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
+def _rejected(kind: str, credential_id: uuid.UUID, user: User) -> None:
     """A known credential that no longer works (revoked, ended, expired, or its user
     deactivated): audit the attempt against its owner; the request is answered 401.
 
@@ -159,39 +160,88 @@ def _rejected(kind: str, credential: ApiToken | UserSession) -> None:
     throttled, at the login endpoint)."""
     if limiter.enabled:
         window = math.ceil(REJECTION_AUDIT_EVERY)
-        if window > 0 and limiter.storage.incr(f"audit-rejected/{credential.id}", window) > 1:
+        if window > 0 and limiter.storage.incr(f"audit-rejected/{credential_id}", window) > 1:
             return None
-        return _audit_rejected(kind, credential)
+        return _audit_rejected(kind, credential_id, user)
     now = time.monotonic()
-    last = _REJECTIONS_AUDITED.get(credential.id)
+    last = _REJECTIONS_AUDITED.get(credential_id)
     if last is not None and now - last < REJECTION_AUDIT_EVERY:
         return None
     if len(_REJECTIONS_AUDITED) >= _REJECTIONS_REMEMBERED:
         _REJECTIONS_AUDITED.clear()
-    _REJECTIONS_AUDITED[credential.id] = now
-    return _audit_rejected(kind, credential)
+    _REJECTIONS_AUDITED[credential_id] = now
+    return _audit_rejected(kind, credential_id, user)
 
 
-def _audit_rejected(kind: str, credential: ApiToken | UserSession) -> None:
+def _audit_rejected(kind: str, credential_id: uuid.UUID, user: User) -> None:
     audit.record(
         db.session,
         "auth.credential_rejected",
         object_type=kind,
-        object_id=credential.id,
+        object_id=credential_id,
         outcome="denied",
-        actor=credential.user,
+        actor=user,
     )
 
 
-def live_token(secret: str) -> ApiToken | None:
-    """The live API token `secret` names, or None: unknown, revoked, expired or its user
-    deactivated (each known one audited as rejected). Notes its use."""
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.secret_hash == digest(secret)))
-    if token is None:
+# The caller behind a bearer token, in one statement: the token's state, its user and
+# the user's practice (the boundary's read on every API request). Read with Core and
+# adopted into the session (practice.database.adopt): the ORM's loading of the three
+# entities cost about twice the query.
+_TOKENS, _USERS, _PRACTICES = ApiToken.__table__, User.__table__, Practice.__table__
+_TOKEN_CALLER = (
+    sa.select(
+        _TOKENS.c.id,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.last_used_at,
+        *_USERS.c,
+        *_PRACTICES.c,
+    )
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .join(_PRACTICES, _PRACTICES.c.id == _USERS.c.practice_id)
+    .where(_TOKENS.c.secret_hash == sa.bindparam("secret_hash"))
+)
+_TOKEN_STATE = 4  # columns of the token before the user's
+_USER_KEYS = attribute_keys(User, _USERS)
+_PRACTICE_KEYS = attribute_keys(Practice, _PRACTICES)
+_USER_ACTIVE = _TOKEN_STATE + _USER_KEYS.index("active")
+# Written at most every TOKEN_TOUCH_EVERY: of two requests that both find it stale, the
+# second waits for the first's commit and then finds nothing to write.
+_TOUCH_TOKEN = (
+    sa.update(_TOKENS)
+    .where(
+        _TOKENS.c.id == sa.bindparam("token_id"),
+        sa.or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at < sa.bindparam("stale")),
+    )
+    .values(last_used_at=sa.bindparam("now"))
+)
+
+
+def _caller(row: tuple, first: int) -> User:
+    """The User (with its practice) of a row whose user columns begin at `first`, adopted
+    into the session."""
+    rest = first + len(_USER_KEYS)
+    practice = adopt(db.session, Practice, dict(zip(_PRACTICE_KEYS, row[rest:], strict=True)))
+    values = dict(zip(_USER_KEYS, row[first:rest], strict=True))
+    return adopt(db.session, User, {**values, "practice": practice})
+
+
+def live_token(secret: str) -> User | None:
+    """The user behind the live API token `secret`, or None: unknown, revoked, expired or
+    its user deactivated (each known one audited as rejected). Notes its use (at most
+    every TOKEN_TOUCH_EVERY)."""
+    connection = db.session.connection()
+    row = read_first(connection, _TOKEN_CALLER, {"secret_hash": digest(secret)})
+    if row is None:
         return None
+    token_id, expires_at, revoked_at, last_used_at = row[:_TOKEN_STATE]
+    user = _caller(row, _TOKEN_STATE)
     now = utcnow()
-    if token.revoked_at is not None or token.expires_at <= now or not token.user.active:
-        return _rejected("api_token", token)
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_EVERY:
-        token.last_used_at = now
-    return token
+    active = row[_USER_ACTIVE] and user.active  # the row's, and the session's if it held one
+    if revoked_at is not None or expires_at <= now or not active:
+        return _rejected("api_token", token_id, user)
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_EVERY:
+        stale = now - TOKEN_TOUCH_EVERY
+        connection.execute(_TOUCH_TOKEN, {"token_id": token_id, "stale": stale, "now": now})
+    return user
