@@ -74,7 +74,8 @@ class Config:
     # The environment is read by `from_environment` when an app is built, never at import.
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pool_pre_ping (a round trip on every request): practice.database.ping_when_idle.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PRACTICE_KEYRING = None
     # ISO 3166 region (e.g. "DE") for client phone numbers written without a country code.
     PRACTICE_PHONE_REGION = None

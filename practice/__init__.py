@@ -17,7 +17,7 @@ from practice import cli, http, login, web
 from practice.api import register as mount_api
 from practice.api.openapi import init_api
 from practice.audit import service as audit_service
-from practice.database import configure_sqlite
+from practice.database import configure_sqlite, ping_when_idle
 from practice.extensions import api, db, limiter, login_manager, migrate
 from practice.keys.errors import KeyringError
 from practice.keys.keyring import generate_keyring, load_keyring
@@ -127,6 +127,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
+        ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     login_manager.init_app(app)
     limiter.init_app(app)

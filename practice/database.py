@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,6 +117,36 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# A pooled connection idle longer than this is pinged before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 2.0
+_CHECKED_IN = "practice.checked_in"  # the pool entry's info: when it went back (monotonic)
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Test a pooled connection before reuse only when it sat idle: after a database
+    restart, a failover or a firewall's idle cut, the first request still gets a live
+    connection. `pool_pre_ping` did this on every checkout, a round trip on every
+    request; a connection back in the pool within `idle_seconds` is handed out as it is
+    (were the server lost meanwhile, that request answers 503 and the pool is renewed,
+    as for a request the loss hits mid-way)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and hands out a fresh one (or raises).
+            raise sa.exc.DisconnectionError("idle connection lost") from error
 
 
 def pipelined(connection: sa.Connection) -> bool:

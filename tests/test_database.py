@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ from practice import database
 from practice.audit.models import AuditEntry
 from practice.auth.models import Practice, User
 from practice.notes.models import ProcessNote
+from tests.databases import TestDatabase
 from tests.factories import make_practice, make_user
 
 
@@ -72,3 +74,48 @@ def test_adopt_gives_a_clean_persistent_object_or_the_one_the_session_holds(db):
     assert adopted.email == user.email and adopted.practice.id == user.practice_id
     assert not db.session.dirty and not db.session.new
     assert database.adopt(db.session, User, values) is adopted
+
+
+def _own_engine(tmp_path) -> sa.Engine:
+    """An engine of the test's own (not the app's, whose pool the test transaction holds)."""
+    if TestDatabase().kind == "sqlite":
+        return sa.create_engine(f"sqlite:///{tmp_path / 'own.db'}")
+    return sa.create_engine(TestDatabase().url.rsplit("/", 1)[0] + "/postgres")
+
+
+@pytest.mark.skipif(TestDatabase().kind != "postgresql", reason="a server to lose: PostgreSQL")
+def test_an_idle_connection_is_pinged_and_a_lost_one_replaced(tmp_path):
+    engine = _own_engine(tmp_path)
+    database.ping_when_idle(engine, idle_seconds=0.05)
+    pid = "SELECT pg_backend_pid()"
+    try:
+        with engine.connect() as doomed, engine.connect() as other:
+            lost = doomed.exec_driver_sql(pid).scalar()
+            doomed.rollback()
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({lost})")
+        time.sleep(0.1)
+        with engine.connect() as first, engine.connect() as second:
+            # The lost one was pinged, dropped and replaced: no error, another backend.
+            pids = {first.exec_driver_sql(pid).scalar(), second.exec_driver_sql(pid).scalar()}
+        assert lost not in pids
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged(tmp_path, monkeypatch):
+    engine = _own_engine(tmp_path)
+    database.ping_when_idle(engine, idle_seconds=60)
+    pings = []
+    original = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or original(c))
+    try:
+        for _ in range(3):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        assert pings == []
+        database.ping_when_idle(engine, idle_seconds=0)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        assert pings == [1]
+    finally:
+        engine.dispose()
