@@ -36,3 +36,13 @@ def test_page_and_total_in_one_query_and_past_the_end_still_counted(db):
     assert past == {"items": [], "page": 5, "page_size": 2, "total": 3}
     empty = paginate(query.where(Practice.name == "nobody"), 1, 2)
     assert empty["items"] == [] and empty["total"] == 0
+
+
+def test_a_select_of_columns_pages_whole_rows(db):
+    names = ["Alder Therapy", "Birch Counselling", "Cedar Practice"]
+    ids = {make_practice(name).id for name in names}
+    db.session.flush()
+    query = sa.select(Practice.__table__).where(Practice.id.in_(ids)).order_by(Practice.name)
+    first = paginate(query, 1, 2, rows=True)
+    assert [row.name for row in first["items"]] == names[:2] and first["total"] == 3
+    assert {row.id for row in first["items"]} < ids

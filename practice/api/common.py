@@ -102,9 +102,10 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     return _page_schemas[item_schema]
 
 
-def paginate(query, args: dict) -> dict:
-    """Run a select() one page at a time; `total` counts the whole filtered set."""
-    return paging.paginate(query, args["page"], args["page_size"])
+def paginate(query, args: dict, *, rows: bool = False) -> dict:
+    """Run a select() one page at a time; `total` counts the whole filtered set. With
+    `rows`, the items are whole rows (a select of columns), not entities."""
+    return paging.paginate(query, args["page"], args["page_size"], rows=rows)
 
 
 STAR_REFUSED = versions.ANY_REFUSED

@@ -166,9 +166,12 @@ def read_appointment(actor: User, appointment_id: uuid.UUID) -> Appointment:
     return appointment
 
 
-def appointment_query(actor: User, filters: dict) -> sa.Select:
-    """The appointments the actor may see, filtered, ordered by start (index-backed ranges)."""
-    query = sa.select(Appointment).where(Appointment.practice_id == actor.practice_id)
+def appointment_query(actor: User, filters: dict, *, rows: bool = False) -> sa.Select:
+    """The appointments the actor may see, filtered, ordered by start (index-backed ranges).
+    With `rows`, their columns as plain rows rather than entities: for a list that only
+    shows them (no identity map, no change tracking)."""
+    query = sa.select(Appointment.__table__ if rows else Appointment)
+    query = query.where(Appointment.practice_id == actor.practice_id)
     if not policy.sees_all_clients(actor):
         query = query.where(Appointment.clinician_id == actor.id)
     for name in ("clinician_id", "client_id", "room_id", "series_id", "status"):
