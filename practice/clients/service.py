@@ -62,9 +62,19 @@ def read_client(user: User, client_id: uuid.UUID) -> Client:
     return client
 
 
-def visible_clients(user: User) -> sa.Select:
-    """A select() of the clients `user` may see, scoped to the user's practice."""
-    query = sa.select(Client).where(Client.practice_id == user.practice_id)
+def visible_clients(user: User, *, rows: bool = False) -> sa.Select:
+    """A select() of the clients `user` may see, scoped to the user's practice. With
+    `rows`, their columns as plain rows rather than entities, for a list that only shows
+    them (no identity map), each with its care team in the same statement: `care_team`,
+    read with care_team_of()."""
+    if rows:
+        team = sa.select(
+            sa.func.aggregate_strings(sa.cast(CareTeamMember.user_id, sa.String), ",")
+        ).where(CareTeamMember.client_id == Client.id)
+        query = sa.select(Client.__table__, team.scalar_subquery().label("care_team"))
+    else:
+        query = sa.select(Client)
+    query = query.where(Client.practice_id == user.practice_id)
     if policy.sees_all_clients(user):
         return query
     if user.has_role("clinician"):
@@ -109,9 +119,11 @@ def search_clients(
     q: str | None = None,
     status: str | None = None,
     clinician_id: uuid.UUID | None = None,
+    rows: bool = False,
 ) -> sa.Select:
-    """Visible clients filtered by name words, status and clinician, sorted by name."""
-    query = visible_clients(user)
+    """Visible clients filtered by name words, status and clinician, sorted by name
+    (`rows`: as in visible_clients)."""
+    query = visible_clients(user, rows=rows)
     for word in Client.fold(q).split():
         query = query.where(Client.name_search.like(f"%{_like_escape(word)}%", escape="\\"))
     if status:
@@ -119,6 +131,11 @@ def search_clients(
     if clinician_id:
         query = query.where(_assigned_to(clinician_id))
     return query.order_by(Client.last_name, Client.first_name, Client.id)
+
+
+def care_team_of(row) -> list[uuid.UUID]:
+    """The care team members' ids of a client row from visible_clients(rows=True)."""
+    return [uuid.UUID(member) for member in row.care_team.split(",")] if row.care_team else []
 
 
 def audit_listed(clients) -> None:
