@@ -159,11 +159,21 @@ def keep_refusals_only(session: Session) -> bool:
     return bool(pending)
 
 
+# Derived once per configured secret: every audited commit needs three keys and the
+# fingerprint. (secret, label) -> key; key -> fingerprint.
+_KEYS: dict[tuple[str, str], bytes] = {}
+_FINGERPRINTS: dict[bytes, str] = {}
+
+
 def _key(label: str) -> bytes:
     """The HMAC key for `label`: from PRACTICE_AUDIT_KEY when set, else from SECRET_KEY."""
     config = current_app.config
-    secret = (config.get("PRACTICE_AUDIT_KEY") or config["SECRET_KEY"]).encode()
-    return hmac.new(secret, f"practice audit {label}".encode(), hashlib.sha256).digest()
+    secret = config.get("PRACTICE_AUDIT_KEY") or config["SECRET_KEY"]
+    key = _KEYS.get((secret, label))
+    if key is None:
+        message = f"practice audit {label}".encode()
+        key = _KEYS[(secret, label)] = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return key
 
 
 def entry_hash(prev_hash: str, fields: list, key: bytes | None = None) -> str:
@@ -190,7 +200,12 @@ def hashed_fields(entry) -> list:
 def key_fingerprint() -> str:
     """Names the configured chain key without revealing it (an HMAC of a fixed label,
     like every entry hash): a log written with another key shows another fingerprint."""
-    return hmac.new(_key("fingerprint"), b"audit-key-fingerprint", hashlib.sha256).hexdigest()[:32]
+    key = _key("fingerprint")
+    fingerprint = _FINGERPRINTS.get(key)
+    if fingerprint is None:
+        digest = hmac.new(key, b"audit-key-fingerprint", hashlib.sha256).hexdigest()
+        fingerprint = _FINGERPRINTS[key] = digest[:32]
+    return fingerprint
 
 
 class CheckpointMissing(RuntimeError):
