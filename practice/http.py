@@ -253,21 +253,35 @@ def finish_request(response: Response) -> Response:
     return response
 
 
+# The headers every response gets unless the view set its own, built once.
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+_NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
 def security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    docs = request.path.startswith("/api/docs")
-    page = not request.path.startswith("/api/")
-    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else PAGE_CSP if page else CSP)
-    if request.path.startswith("/api/v1/") or (page and not request.path.startswith("/static/")):
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+    path = request.path
+    page = not path.startswith("/api/")
+    csp = PAGE_CSP if page else DOCS_CSP if path.startswith("/api/docs") else CSP
+    wanted = [*_SECURITY_HEADERS, ("Content-Security-Policy", csp)]
     if current_app.config.get("SEND_HSTS"):
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        wanted.append(_HSTS)
+    # One pass over what the view set, instead of a search of the headers for each name.
+    present = {name.lower() for name, _value in headers.items()}
+    headers.extend([item for item in wanted if item[0].lower() not in present])
+    if path.startswith("/api/v1/") or (page and not path.startswith("/static/")):
+        for name, value in _NO_STORE:
+            if name.lower() in present:
+                headers[name] = value
+            else:
+                headers.add(name, value)
     return response
 
 
