@@ -75,24 +75,32 @@ def current_keyring() -> Keyring:
     return fresh
 
 
-class ClientCipher:
-    """One client's data key, unwrapped at most once; seals and unseals JSON values."""
+_UNREAD = object()  # ClientCipher's data key row: not read yet
 
-    def __init__(self, session: Session, practice_id: uuid.UUID, client_id: uuid.UUID):
+
+class ClientCipher:
+    """One client's data key, unwrapped at most once; seals and unseals JSON values.
+    `key`: the client's data key row when the caller's own query brought it (None: the
+    client has none), so that it is not looked up again."""
+
+    def __init__(self, session: Session, practice_id: uuid.UUID, client_id: uuid.UUID, key=_UNREAD):
         self._session = session
         self.practice_id = practice_id
         self.client_id = client_id
         self._cipher: ValueCipher | None = None
         self._shredded_key_id: uuid.UUID | None = None
         self._loaded = False
+        self._key = key
 
     def __repr__(self) -> str:
         return f"<ClientCipher client={self.client_id}>"
 
     def _load(self) -> None:
-        row = self._session.scalar(
-            sa.select(ClientDataKey).where(ClientDataKey.client_id == self.client_id)
-        )
+        row, self._key = self._key, _UNREAD  # what the caller brought serves once
+        if row is _UNREAD:
+            row = self._session.scalar(
+                sa.select(ClientDataKey).where(ClientDataKey.client_id == self.client_id)
+            )
         self._loaded = True
         if row is None:
             return
@@ -220,6 +228,19 @@ def client_cipher(client) -> ClientCipher:
     if cipher is None:
         cipher = ClientCipher(db.session(), client.practice_id, client.id)
         cache[client.id] = cipher
+    return cipher
+
+
+def client_cipher_with_key(practice_id: uuid.UUID, client_id: uuid.UUID, key) -> ClientCipher:
+    """client_cipher for a reader whose own query brought the client's data key row
+    (`key`: anything with ClientDataKey's id, practice_id, master_key_id, wrapped_key and
+    destroyed_at; None when the client has none), so it is not looked up again. A cipher
+    the session holds already for this client is used as it is."""
+    cache = _cache(db.session)
+    cipher = cache.get(client_id)
+    if cipher is None:
+        cipher = ClientCipher(db.session(), practice_id, client_id, key)
+        cache[client_id] = cipher
     return cipher
 
 

@@ -39,7 +39,13 @@ def get_clinical_client_for(user: User, client_id: uuid.UUID, *, write: bool = F
 def get_note_for(user: User, note_id: uuid.UUID, *, write: bool = False) -> ProcessNote:
     """A note the user may read (author, or the author's supervisor); NotFound otherwise.
     With `write`, only the author: a supervisor gets Forbidden."""
-    note = db.session.get(ProcessNote, note_id)
+    return readable_note(user, note_id, db.session.get(ProcessNote, note_id), write=write)
+
+
+def readable_note(user: User, note_id: uuid.UUID, note, *, write: bool = False):
+    """get_note_for's decision on `note` (the entity, or a row with the note's columns;
+    None when there is no such note): the note when the user may read it (with `write`:
+    change it), refused and audited as get_note_for refuses otherwise."""
     if note is None or not policy.can_read_note(user, note):
         policy.deny("note", note_id)
     if write and not policy.can_write_note(user, note):
