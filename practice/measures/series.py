@@ -28,9 +28,10 @@ CHUNK = 32
 
 
 def key(measure_id) -> str:
-    """A form's id as 32 hex digits: how a series names it (SQLite returns ids so, and a
-    uuid.UUID says it through .hex, so no id is parsed or formatted for nothing)."""
-    return measure_id if measure_id.__class__ is str else measure_id.hex
+    """A form's id as 32 hex digits: how a series names it (SQLite returns ids so, UUID
+    text drops its dashes, and a uuid.UUID says it through .hex, so no id is parsed or
+    formatted for nothing)."""
+    return measure_id.replace("-", "") if measure_id.__class__ is str else measure_id.hex
 
 
 def entry(sealed: dict) -> list:
@@ -90,10 +91,18 @@ def read(cipher, rows: Iterable[tuple], sealed_values) -> dict[str, list]:
     """Key → [score, risk items, prorated] for `rows` of (measure id, instrument,
     recorded-at). `sealed_values(keys)` answers {key: sealed value}."""
     latest, by_instrument = _latest(rows)
+    keys = [k for instrument_keys in by_instrument.values() for k in instrument_keys]
+    return open_chunks(cipher, latest.values(), keys, sealed_values)
+
+
+def open_chunks(cipher, latest: Iterable[str], keys: Iterable[str], sealed_values) -> dict:
+    """Key → [score, risk items, prorated] for every form of `keys`: opens the `latest`
+    form of each instrument, follows each chunk's `before` back, and opens on its own any
+    form the chunks do not list. For a reader that found the latest forms itself."""
     unseal = cipher.unseal
     found: dict[str, list] = {}
     opened: set = set()
-    wanted = list(latest.values())
+    wanted = list(latest)
     while wanted:
         values = sealed_values(wanted)
         following = []
@@ -108,7 +117,7 @@ def read(cipher, rows: Iterable[tuple], sealed_values) -> dict[str, list]:
             if before and before not in found:
                 following.append(before)
         wanted = [k for k in following if k not in opened]
-    missing = [k for keys in by_instrument.values() for k in keys if k not in found]
+    missing = [k for k in keys if k not in found]
     for k, blob in sealed_values(missing).items():
         found[k] = entry(unseal(TABLE, COLUMN, uuid.UUID(hex=k), blob))
     return found

@@ -218,7 +218,7 @@ def client_theme_history(
             result,
             load_scores(client, cipher, fetched[1] if fetched else None),
             {text_id: note.appointment_id for _day, _number, text_id, note in window},
-            {a.appointment_id: rank for rank, a in enumerate(attended, 1)},
+            attended,
             date_from=date_from,
             date_to=date_to,
         )
