@@ -31,11 +31,11 @@ def score_cells(history: dict) -> dict:
     ids = [lane["instrument"] for lane in history.get("measures") or []]
     if not ids:
         return {}
-    return {
-        session["note_id"]: "".join(f",{session['scores'].get(i, '')}" for i in ids)
-        for session in history["per_session"]
-        if session.get("scores")
-    }
+    sessions = [s for s in history["per_session"] if s.get("scores")]
+    if len(ids) == 1:  # one instrument (the usual case): one cell, no join per session
+        (only,) = ids
+        return {s["note_id"]: f",{s['scores'].get(only, '')}" for s in sessions}
+    return {s["note_id"]: "".join([f",{s['scores'].get(i, '')}" for i in ids]) for s in sessions}
 
 
 def score_only_rows(history: dict, written: set, width: int) -> list[str]:
@@ -68,10 +68,11 @@ def _text(x, y, content, size=11, anchor="start", extra="") -> str:
 
 
 def score_lanes_svg(
-    history: dict, top: float, width: float, left: float, col: float, column_of: dict, x_of
+    history: dict, top: float, width: float, left: float, col: float, column_of: dict, column_x
 ) -> list[str]:
     """One lane per instrument from `top`: the score of each session in its column, joined
-    by a line, the caseness threshold dashed, a risk item marked "!"."""
+    by a line, the caseness threshold dashed, a risk item marked "!". `column_of`: note id
+    → column; `column_x`: each column's x as the chart writes it (one decimal)."""
     out = []
     y = top + LANE_GAP
     for n, lane in enumerate(history.get("measures") or []):
@@ -97,53 +98,75 @@ def score_lanes_svg(
                 f"<line x1='{left:.1f}' y1='{cy:.1f}' x2='{right:.1f}' "
                 f"y2='{cy:.1f}' stroke='#777' stroke-dasharray='4 3'/>"
             )
-        # One string per point; the only words from a definition file (the lane's name and
-        # the band labels) are escaped once per lane, not once per score.
-        name, bands = escape(lane["name"]), {}
-        # Each point's coordinates formatted once, for the line and for its circle (y_of
-        # spelled out: the same arithmetic, so the same figures).
-        span = (high - low) or 1
-        points = []
-        for s in lane["scores"]:
-            if s["note_id"] in column_of:
-                py = inner_top + inner_h * (1 - (s["score"] - low) / span)
-                points.append((f"{x_of(column_of[s['note_id']]):.1f}", f"{py:.1f}", py, s))
-        if len(points) > 1:
-            path = " ".join(f"{x},{y_text}" for x, y_text, _, _ in points)
-            out.append(
-                f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'/>"
-            )
-        labelled = col >= 18
-        risk_y, risk_extra = y + LANE_HEIGHT - 3, f" fill='{RISK}' font-weight='700'"
-        for x, y_text, py, score in points:
-            band = bands.get(score["band"])
-            if band is None:
-                band = bands[score["band"]] = escape(score["band"])
-            reliable = score["reliable_change"]
-            words = (
-                f"session {score['session_number']}, {score['date']}: {name} "
-                f"{score['score']} ({band}), {score['change_from_first']:+d} from the first"
-                + (f", reliable {reliable}" if reliable else "")
-                + (", recovered" if score["recovered"] else "")
-                + (", risk item answered above threshold" if score["risk_items"] else "")
-            )
-            out.append(
-                f"<g><title>{words}</title>"
-                f"<circle cx='{x}' cy='{y_text}' r='3.5' fill='{colour}'/>"
-                + (
-                    _text(float(x), py - 6, score["score"], size=10, anchor="middle")
-                    if labelled
-                    else ""
-                )
-                + (
-                    _text(float(x), risk_y, "!", size=12, anchor="middle", extra=risk_extra)
-                    if score["risk_items"]
-                    else ""
-                )
-                + "</g>"
-            )
+        out.extend(_points(lane, y, colour, column_of, column_x, labelled=col >= 18))
         y += LANE_HEIGHT + LANE_GAP
     return out
+
+
+def _points(lane: dict, y: float, colour: str, column_of: dict, column_x, labelled: bool):
+    """The lane's line and its marked points (one string each), as lanes of 300 scores
+    are drawn on every chart request: what depends only on a score's value (its height,
+    its label, the words after its date) is written once per value, not once per point;
+    the only words from a definition file (the lane's name, the band labels) are escaped
+    there too."""
+    low, high = lane["range"]
+    inner_top, inner_h, span = y + 14, LANE_HEIGHT - 24, (high - low) or 1
+    name = escape(lane["name"])
+    risk_y = f"{y + LANE_HEIGHT - 3:.1f}"
+    heights: dict = {}  # score → (its y, its label's y), written
+    words: dict = {}  # (score, band, change, reliable, recovered, risk) → the words
+    path, marks = [], []
+    for score in lane["scores"]:
+        column = column_of.get(score["note_id"])
+        if column is None:
+            continue
+        x, value = column_x[column], score["score"]
+        height = heights.get(value)
+        if height is None:
+            # y_of spelled out: the same arithmetic, so the same figures.
+            py = inner_top + inner_h * (1 - (value - low) / span)
+            height = heights[value] = (f"{py:.1f}", f"{py - 6:.1f}", escape(str(value)))
+        y_text, label_y, label = height
+        path.append(f"{x},{y_text}")
+        risk = bool(score["risk_items"])
+        said = (
+            value,
+            score["band"],
+            score["change_from_first"],
+            score["reliable_change"],
+            score["recovered"],
+            risk,
+        )
+        tail = words.get(said)
+        if tail is None:
+            _, band, change, reliable, recovered, _ = said
+            tail = words[said] = (
+                f": {name} {value} ({escape(band)}), {change:+d} from the first"
+                + (f", reliable {reliable}" if reliable else "")
+                + (", recovered" if recovered else "")
+                + (", risk item answered above threshold" if risk else "")
+                + "</title>"
+            )
+        marks.append(
+            f"<g><title>session {score['session_number']}, {score['date']}{tail}"
+            f"<circle cx='{x}' cy='{y_text}' r='3.5' fill='{colour}'/>"
+            + (
+                f"<text x='{x}' y='{label_y}' font-size='10' text-anchor='middle'>{label}</text>"
+                if labelled
+                else ""
+            )
+            + (
+                f"<text x='{x}' y='{risk_y}' font-size='12' text-anchor='middle' "
+                f"fill='{RISK}' font-weight='700'>!</text>"
+                if risk
+                else ""
+            )
+            + "</g>"
+        )
+    if len(path) > 1:
+        points = " ".join(path)
+        yield f"<polyline points='{points}' fill='none' stroke='{colour}' stroke-width='2'/>"
+    yield from marks
 
 
 def score_lanes(history: dict, columns: dict) -> list[tuple[dict, list]]:

@@ -243,7 +243,7 @@ def history_svg(history: dict, title: str = "Theme history") -> str:
                 out.append(title)
                 out.extend(_mark(x_of(i), cy, radius, entry))
                 out.append("</g>")
-    out.extend(score_lanes_svg(history, TOP + rows_h, width, LABEL_WIDTH, col, column_of, x_of))
+    out.extend(score_lanes_svg(history, TOP + rows_h, width, LABEL_WIDTH, col, column_of, column_x))
     out.append(
         f"<line x1='{LABEL_WIDTH}' y1='{axis_y + 2}' x2='{LABEL_WIDTH + plot_w:.1f}' "
         f"y2='{axis_y + 2}' stroke='#333'/>"
