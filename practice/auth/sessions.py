@@ -113,14 +113,66 @@ def _expired(record: UserSession) -> str | None:
     return None
 
 
+# The caller, in one statement: the credential's record, its user and the user's practice
+# (the boundary's read on every request). Read with Core and adopted into the session
+# (practice.database.adopt): the ORM's loading of the three entities cost about twice
+# the query.
+_SESSIONS, _TOKENS = UserSession.__table__, ApiToken.__table__
+_USERS, _PRACTICES = User.__table__, Practice.__table__
+_USER_KEYS = attribute_keys(User, _USERS)
+_PRACTICE_KEYS = attribute_keys(Practice, _PRACTICES)
+_SESSION_KEYS = attribute_keys(UserSession, _SESSIONS)
+_SESSION_CALLER = (
+    sa.select(*_SESSIONS.c, *_USERS.c, *_PRACTICES.c)
+    .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .join(_PRACTICES, _PRACTICES.c.id == _USERS.c.practice_id)
+    .where(_SESSIONS.c.secret_hash == sa.bindparam("secret_hash"))
+)
+_TOKEN_CALLER = (
+    sa.select(
+        _TOKENS.c.id,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.last_used_at,
+        *_USERS.c,
+        *_PRACTICES.c,
+    )
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .join(_PRACTICES, _PRACTICES.c.id == _USERS.c.practice_id)
+    .where(_TOKENS.c.secret_hash == sa.bindparam("secret_hash"))
+)
+_TOKEN_STATE = 4  # columns of the token before the user's
+_USER_ACTIVE = _TOKEN_STATE + _USER_KEYS.index("active")
+# Written at most every TOKEN_TOUCH_EVERY: of two requests that both find it stale, the
+# second waits for the first's commit and then finds nothing to write.
+_TOUCH_TOKEN = (
+    sa.update(_TOKENS)
+    .where(
+        _TOKENS.c.id == sa.bindparam("token_id"),
+        sa.or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at < sa.bindparam("stale")),
+    )
+    .values(last_used_at=sa.bindparam("now"))
+)
+
+
+def _caller(row: tuple, first: int) -> User:
+    """The User (with its practice) of a row whose user columns begin at `first`, adopted
+    into the session."""
+    rest = first + len(_USER_KEYS)
+    practice = adopt(db.session, Practice, dict(zip(_PRACTICE_KEYS, row[rest:], strict=True)))
+    values = dict(zip(_USER_KEYS, row[first:rest], strict=True))
+    return adopt(db.session, User, {**values, "practice": practice})
+
+
 def live_session(secret: str) -> UserSession | None:
     """The live session record the cookie's `secret` names, or None: unknown, ended,
     timed out (ended now) or its user deactivated (each known one audited as rejected)."""
-    record = db.session.scalar(
-        sa.select(UserSession).where(UserSession.secret_hash == digest(secret))
-    )
-    if record is None:
+    row = read_first(db.session.connection(), _SESSION_CALLER, {"secret_hash": digest(secret)})
+    if row is None:
         return None
+    user = _caller(row, len(_SESSION_KEYS))
+    values = dict(zip(_SESSION_KEYS, row[: len(_SESSION_KEYS)], strict=True))
+    record = adopt(db.session, UserSession, {**values, "user": user})
     if record.ended_at is not None:
         return _rejected("session", record.id, record.user)
     reason = _expired(record)
@@ -182,49 +234,6 @@ def _audit_rejected(kind: str, credential_id: uuid.UUID, user: User) -> None:
         outcome="denied",
         actor=user,
     )
-
-
-# The caller behind a bearer token, in one statement: the token's state, its user and
-# the user's practice (the boundary's read on every API request). Read with Core and
-# adopted into the session (practice.database.adopt): the ORM's loading of the three
-# entities cost about twice the query.
-_TOKENS, _USERS, _PRACTICES = ApiToken.__table__, User.__table__, Practice.__table__
-_TOKEN_CALLER = (
-    sa.select(
-        _TOKENS.c.id,
-        _TOKENS.c.expires_at,
-        _TOKENS.c.revoked_at,
-        _TOKENS.c.last_used_at,
-        *_USERS.c,
-        *_PRACTICES.c,
-    )
-    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
-    .join(_PRACTICES, _PRACTICES.c.id == _USERS.c.practice_id)
-    .where(_TOKENS.c.secret_hash == sa.bindparam("secret_hash"))
-)
-_TOKEN_STATE = 4  # columns of the token before the user's
-_USER_KEYS = attribute_keys(User, _USERS)
-_PRACTICE_KEYS = attribute_keys(Practice, _PRACTICES)
-_USER_ACTIVE = _TOKEN_STATE + _USER_KEYS.index("active")
-# Written at most every TOKEN_TOUCH_EVERY: of two requests that both find it stale, the
-# second waits for the first's commit and then finds nothing to write.
-_TOUCH_TOKEN = (
-    sa.update(_TOKENS)
-    .where(
-        _TOKENS.c.id == sa.bindparam("token_id"),
-        sa.or_(_TOKENS.c.last_used_at.is_(None), _TOKENS.c.last_used_at < sa.bindparam("stale")),
-    )
-    .values(last_used_at=sa.bindparam("now"))
-)
-
-
-def _caller(row: tuple, first: int) -> User:
-    """The User (with its practice) of a row whose user columns begin at `first`, adopted
-    into the session."""
-    rest = first + len(_USER_KEYS)
-    practice = adopt(db.session, Practice, dict(zip(_PRACTICE_KEYS, row[rest:], strict=True)))
-    values = dict(zip(_USER_KEYS, row[first:rest], strict=True))
-    return adopt(db.session, User, {**values, "practice": practice})
 
 
 def live_token(secret: str) -> User | None:
