@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -223,6 +224,18 @@ def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_erro
         monkeypatch.undo()
         assert session.scalar(sa.text("SELECT pg_backend_pid()")) != pid
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_the_chain_is_the_only_before_commit_listener():
+    """On PostgreSQL the chain's append carries the transaction's COMMIT: nothing may be
+    written by a before_commit listener that runs after it, so there is no other."""
+    root = Path(audit.__file__).parents[1]
+    registering = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "before_commit" in path.read_text("utf-8")
+    )
+    assert registering == ["audit/service.py"]
 
 
 def test_a_released_savepoint_leaves_the_chain_to_the_outer_commit(db):
