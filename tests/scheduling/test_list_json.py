@@ -41,7 +41,7 @@ def test_listed_items_are_what_the_schema_dumps(app, client, clinic):
             "cancelled_by": "client",
             "cancel_category": "illness",
             "cancel_reason": "Ill",
-        },  # fmt: skip
+        },
         headers=bearer(clinic.scheduler),
     )
     assert response.status_code == 200, response.get_data(as_text=True)
