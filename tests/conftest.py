@@ -21,8 +21,8 @@ from practice.keys.keyring import generate_keyring
 from tests.databases import TestDatabase
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
-# The Redis database the tests that need Redis may flush: one per run, so the SQLite and
-# the PostgreSQL runs of `make test` (which run side by side) never share counters.
+# The Redis database the tests that need Redis may flush: one per run (the Makefile sets
+# it), so a SQLite and a PostgreSQL run never share counters, even at the same time.
 # Numbers 1-12 are left to tests/test_instances.py's deployments.
 REDIS_TEST_DB = int(os.environ.get("PRACTICE_TEST_REDIS_DB", "15"))
 REDIS_TEST_URL = f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
