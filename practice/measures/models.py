@@ -62,3 +62,15 @@ class MeasureScore(IdMixin, db.Model):
     voided_at: Mapped[datetime | None]
     voided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     void_reason: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+# What the client report and the theme timeline read of every form, in this order (the
+# timeline's rows are read by position).
+FORM_COLUMNS = (
+    MeasureScore.id,
+    MeasureScore.appointment_id,
+    MeasureScore.session_date,
+    MeasureScore.instrument,
+    MeasureScore.created_at,
+    MeasureScore.voided_at,
+)

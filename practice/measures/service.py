@@ -34,7 +34,7 @@ from practice.extensions import db
 from practice.keys import client_keys
 from practice.measures import scoring, series
 from practice.measures.definitions import Instrument, instruments
-from practice.measures.models import COLUMN, TABLE, VOID_REASONS, MeasureScore
+from practice.measures.models import COLUMN, FORM_COLUMNS, TABLE, VOID_REASONS, MeasureScore
 from practice.measures.timeline import latest_risk_flags
 from practice.notes.access import get_clinical_client_for
 from practice.scheduling.models import Appointment
@@ -253,12 +253,7 @@ def client_report(client: Client, *, date_from=None, date_to=None, audited: bool
     first, reliable change, caseness and recovery; and the risk flags (see risk_flags)."""
     rows = db.session.execute(
         scores_query(client, date_from=date_from, date_to=date_to).with_only_columns(
-            MeasureScore.id,
-            MeasureScore.appointment_id,
-            MeasureScore.session_date,
-            MeasureScore.instrument,
-            MeasureScore.created_at,
-            MeasureScore.voided_at,
+            *FORM_COLUMNS,
             MeasureScore.void_reason,
         )
     ).all()

@@ -23,7 +23,7 @@ from practice.database import raw
 from practice.extensions import db
 from practice.measures import scoring, series
 from practice.measures.definitions import instruments
-from practice.measures.models import MeasureScore
+from practice.measures.models import FORM_COLUMNS, MeasureScore
 
 # Built once: the theme history asks for it on every request. Ids come as the driver
 # returns them: hex text from SQLite; from PostgreSQL the measure id as UUID text (what the
@@ -59,12 +59,7 @@ _OF_CLIENT = (
 )
 _FORMS = (
     sa.select(
-        MeasureScore.id,
-        MeasureScore.appointment_id,
-        MeasureScore.session_date,
-        MeasureScore.instrument,
-        MeasureScore.created_at,
-        MeasureScore.voided_at,
+        *FORM_COLUMNS,
         _OPENED.label("opened"),
     )
     .where(*_OF_CLIENT)
