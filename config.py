@@ -84,6 +84,12 @@ class Config:
     # Keys the audit chain and its checkpoint. Unset: derived from SECRET_KEY, as before
     # this setting existed. Set it to the current SECRET_KEY to rotate SECRET_KEY alone.
     PRACTICE_AUDIT_KEY = None
+    # "inline": an audited commit appends its entries to the practice's chain itself,
+    # holding the chain's row lock until it commits. "deferred" (PostgreSQL; production's
+    # default): it only inserts them as pending, and each app process's sealer thread
+    # appends them every AUDIT_SEAL_SECONDS (practice/audit/sealer.py). SQLite is inline.
+    AUDIT_SEALING = "inline"
+    AUDIT_SEAL_SECONDS = 1.0
     # A practice's standard CCRT tag lists (a JSON file; see README). Unset: tags are off.
     PRACTICE_CCRT_TAGS = None
     # A folder of instrument definitions (JSON) a practice adds to PHQ-9 and GAD-7.
@@ -142,6 +148,7 @@ class Config:
             "PRACTICE_AUDIT_KEY": os.environ.get("PRACTICE_AUDIT_KEY") or None,
             "PRACTICE_CCRT_TAGS": os.environ.get("PRACTICE_CCRT_TAGS") or None,
             "PRACTICE_MEASURES_DIR": os.environ.get("PRACTICE_MEASURES_DIR") or None,
+            "AUDIT_SEALING": os.environ.get("PRACTICE_AUDIT_SEALING") or None,
         }
         settings.update({name: _whole_number(name)[0] for name in WHOLE_NUMBERS})
         settings.update({name: _failure_limit(name)[0] for name in FAILURE_LIMITS})
@@ -155,6 +162,9 @@ class Config:
         problems += [problem for name in FAILURE_LIMITS if (problem := _failure_limit(name)[1])]
         if _whole_number("PRACTICE_TOKEN_DAYS")[0] > _whole_number("PRACTICE_TOKEN_MAX_DAYS")[0]:
             problems.append("PRACTICE_TOKEN_DAYS must not exceed PRACTICE_TOKEN_MAX_DAYS")
+        sealing = os.environ.get("PRACTICE_AUDIT_SEALING")
+        if sealing and sealing not in ("inline", "deferred"):
+            problems.append(f"PRACTICE_AUDIT_SEALING must be inline or deferred, not {sealing!r}")
         return problems
 
     @classmethod
@@ -187,6 +197,8 @@ class ProductionConfig(Config):
     """Clinics: every secret comes from the environment; nothing is generated."""
 
     NAME = "production"
+    # No request waits for another on a practice's audit chain (see Config).
+    AUDIT_SEALING = "deferred"
 
     MIN_SECRET_KEY_LENGTH = 32
 

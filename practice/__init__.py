@@ -16,6 +16,7 @@ from config import config_for, instance_path
 from practice import cli, http, login, web
 from practice.api import register as mount_api
 from practice.api.openapi import init_api
+from practice.audit import sealer as audit_sealer
 from practice.audit import service as audit_service
 from practice.database import configure_sqlite, ping_when_idle
 from practice.extensions import api, db, limiter, login_manager, migrate
@@ -137,6 +138,7 @@ def register_extensions(app: Flask) -> None:
     app.before_request(login.forget_caller)
     app.teardown_request(login.forget_actor)
     audit_service.init_session_events()
+    audit_sealer.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

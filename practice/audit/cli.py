@@ -16,6 +16,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from practice.audit import sealer
 from practice.audit import service as audit
 from practice.audit.service import DEPLOYMENT_CHAIN, chain_name
 from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoints, verify_chain
@@ -141,9 +142,32 @@ def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> dict:
             )
         sys.exit(WRONG_KEY_EXIT if result.wrong_key else 1)
     click.echo(f"audit log intact: {result.checked} entries in {len(result.heads)} chain(s)")
+    if result.pending:
+        click.echo(
+            f"  pending: {result.pending} entries wait to be sealed, the oldest recorded "
+            f"{result.oldest_pending:%Y-%m-%d %H:%M:%S} UTC (not yet checked; sealed within "
+            "seconds while the app runs, or now by `flask audit seal`)"
+        )
     for note in result.notes:
         click.echo(f"  note: {note}")
     return result.heads
+
+
+@audit_cli.command("seal")
+def seal_command():
+    """Seal the entries waiting in audit_pending into their chains now (deferred
+    sealing: the app's sealer threads do this every AUDIT_SEAL_SECONDS while it runs)."""
+    result = sealer.seal(db.session.get_bind())
+    click.echo(f"sealed {result.sealed} pending audit entries")
+    if result.busy:
+        click.echo(f"{result.busy} chain(s) were being sealed by the app at the same time")
+    if result.refused:
+        click.echo(
+            f"audit: {result.refused} pending entries do not match their HMAC and stay "
+            "unsealed; run `flask audit verify`",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @audit_cli.command("repair-checkpoint")
@@ -178,6 +202,7 @@ def repair_checkpoint_command(anchor_path: Path | None):
             practice_id=None if chain == DEPLOYMENT_CHAIN else chain,
         )
     db.session.commit()
+    sealer.seal(db.session.get_bind())  # deferred sealing: the repair entry waits till now
     for chain, head in rebuilt:
         click.echo(
             f"rebuilt the audit checkpoint of the {chain_name(chain)} at entry {head} and "

@@ -51,3 +51,27 @@ class AuditCheckpoint(db.Model):
     # Names the chain key that signed the head (see audit.service.key_fingerprint); NULL
     # on a checkpoint last moved before migration 0011.
     key_fingerprint: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class AuditPending(db.Model):
+    """An entry written but not yet sealed into its chain (deferred sealing, PostgreSQL).
+
+    An audited request inserts its entries here, without the chain's lock; the sealer
+    (practice.audit.sealer) moves them onto their chains in order, usually within a
+    second. `mac` is an HMAC over the row's fields and id, so an entry edited while it
+    waits is refused by the sealer and named by `flask audit verify`.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    chain_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    occurred_at: Mapped[datetime]
+    practice_id: Mapped[uuid.UUID | None]
+    actor_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(sa.String(64))
+    object_type: Mapped[str | None] = mapped_column(sa.String(32))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    mac: Mapped[str] = mapped_column(sa.String(64))

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from practice import actor as actors
 from practice.actor import Actor
-from practice.audit.models import AuditCheckpoint, AuditEntry
+from practice.audit.models import AuditCheckpoint, AuditEntry, AuditPending
 from practice.database import driver_connection, driver_sql, pipelined, utcnow
 
 PENDING = "audit_pending"
@@ -184,8 +184,12 @@ def entry_hash(prev_hash: str, fields: list, key: bytes | None = None) -> str:
 
 def hashed_fields(entry) -> list:
     """The fields an entry's hash covers, in a fixed order (an AuditEntry or a row)."""
+    return [entry.seq, *_described(entry)]
+
+
+def _described(entry) -> list:
+    """What an entry says happened (every hashed field but its place in the chain)."""
     return [
-        entry.seq,
         entry.occurred_at.astimezone(UTC).isoformat(),
         str(entry.practice_id) if entry.practice_id else None,
         str(entry.actor_id) if entry.actor_id else None,
@@ -254,17 +258,27 @@ _MOVE_HEAD = (
         key_fingerprint=sa.bindparam("fingerprint"),
     )
 )
+_HEAD_UNLESS_LOCKED = _HEAD.with_for_update(skip_locked=True)
+_WAIT = sa.insert(AuditPending.__table__)
 _COMMIT = "COMMIT"
+_HAS_CHECKPOINT = sa.select(AuditCheckpoint.chain_id).where(
+    AuditCheckpoint.chain_id == sa.bindparam("chain")
+)
 _ANY_ENTRY = sa.select(AuditEntry.seq).where(AuditEntry.chain_id == sa.bindparam("chain")).limit(1)
 
 
-def _lock_head(connection: sa.Connection, chain: uuid.UUID) -> tuple[int, str, str | None]:
+def _lock_head(connection: sa.Connection, chain: uuid.UUID, *, skip_locked: bool = False):
     """Lock one chain and read its head, in one round trip: the checkpoint row is the lock.
+    Returns (seq, head hash, the other key's fingerprint or None); with `skip_locked`,
+    None instead of waiting when another transaction holds the chain.
 
     On PostgreSQL `FOR UPDATE` holds the row until commit; on SQLite every transaction
     already holds the write lock (BEGIN IMMEDIATE) and the clause is left out.
     """
-    head = _read_head(connection, chain)
+    head = _read_head(connection, chain, skip_locked=skip_locked)
+    busy = skip_locked and head is None
+    if busy and connection.execute(_HAS_CHECKPOINT, {"chain": chain}).first() is not None:
+        return None  # another transaction holds the chain
     if head is None:  # the chain's first entry: create the row, then lock it like any other
         if connection.execute(_ANY_ENTRY, {"chain": chain}).first() is not None:
             raise CheckpointMissing(
@@ -315,26 +329,30 @@ def insert_checkpoint(
 # UTC datetimes, ints and strings, which psycopg adapts as SQLAlchemy would.
 
 
-def _read_head(connection: sa.Connection, chain: uuid.UUID):
+def _read_head(connection: sa.Connection, chain: uuid.UUID, *, skip_locked: bool = False):
+    statement = _HEAD_UNLESS_LOCKED if skip_locked else _HEAD
     if not pipelined(connection):
-        return connection.execute(_HEAD, {"chain": chain}).first()
+        return connection.execute(statement, {"chain": chain}).first()
     with driver_connection(connection) as driver, driver.cursor() as cursor:
-        cursor.execute(driver_sql(connection, _HEAD), {"chain": chain})
+        cursor.execute(driver_sql(connection, statement), {"chain": chain})
         return cursor.fetchone()
 
 
-def _append(connection: sa.Connection, rows: list[dict], head: dict, commit: bool) -> None:
+def _append(connection: sa.Connection, rows: list[dict], head: dict | None, commit: bool) -> None:
     """Insert the entries and move the checkpoint; with `commit`, COMMIT in the same
-    round trip (PostgreSQL), so the chain lock is released one round trip sooner."""
+    round trip (PostgreSQL), so the chain lock is released one round trip sooner. With
+    `head` None, `rows` are pending entries (deferred sealing): no checkpoint to move."""
+    table = _APPEND if head is not None else _WAIT
     if not pipelined(connection):
-        connection.execute(_APPEND, rows)
-        connection.execute(_MOVE_HEAD, head)
+        connection.execute(table, rows)
+        if head is not None:
+            connection.execute(_MOVE_HEAD, head)
         return
-    append = driver_sql(connection, _APPEND, tuple(rows[0]))
-    move = driver_sql(connection, _MOVE_HEAD, tuple(head))
+    append = driver_sql(connection, table, tuple(rows[0]))
     with driver_connection(connection) as driver, driver.pipeline(), driver.cursor() as cursor:
         cursor.executemany(append, rows)
-        cursor.execute(move, head)
+        if head is not None:
+            cursor.execute(driver_sql(connection, _MOVE_HEAD, tuple(head)), head)
         if commit:
             # The driver's own commit() then finds no transaction open and sends nothing;
             # SQLAlchemy's commit completes as usual. Nothing is written after this hook:
@@ -378,6 +396,9 @@ def write_pending(session: Session, *, committing: bool = False) -> None:
             # deployment chain shows as a practice the log says nothing about.
             opened = replace(item, action=CHAIN_OPEN_ACTION, practice_id=None)
             chains.setdefault(DEPLOYMENT_CHAIN, []).append(opened)
+    if deferred(connection):
+        _wait(connection, chains, committing)
+        return
     # Several chains (rare: an operator command touching two practices) are locked in
     # one fixed order, so two such commits cannot deadlock.
     order = sorted(chains)
@@ -385,31 +406,71 @@ def write_pending(session: Session, *, committing: bool = False) -> None:
         _append_to(connection, chain, chains[chain], key, committing and chain == order[-1])
 
 
+def deferred(connection: sa.Connection) -> bool:
+    """True when audited commits leave their entries to the sealer (AUDIT_SEALING
+    "deferred", PostgreSQL only: on SQLite every transaction holds the database's one
+    write lock anyway, so sealing inline costs no extra waiting)."""
+    return (
+        current_app.config.get("AUDIT_SEALING") == "deferred"
+        and connection.dialect.name == "postgresql"
+    )
+
+
+def pending_mac(row, key: bytes | None = None) -> str:
+    """HMAC over a pending entry's id, chain and fields: the sealer refuses, and verify
+    names, a pending entry edited while it waited."""
+    fields = [str(row.id), str(row.chain_id), *_described(row)]
+    body = json.dumps(fields, separators=(",", ":")).encode()
+    return hmac.digest(key or _key("pending"), body, "sha256").hex()
+
+
+def _wait(connection: sa.Connection, chains: dict[uuid.UUID, list[Event]], commit: bool) -> None:
+    """Insert the events as pending entries (no chain lock, no head read); with
+    `commit`, COMMIT in the same round trip."""
+    key = _key("pending")
+    rows = []
+    for chain, items in chains.items():
+        for item in items:
+            row = {"id": uuid.uuid4(), "chain_id": chain, **_fields(item)}
+            row["mac"] = pending_mac(SimpleNamespace(**row), key)
+            rows.append(row)
+    _append(connection, rows, None, commit)
+
+
+def _fields(item) -> dict:
+    return {
+        "occurred_at": item.occurred_at,
+        "practice_id": item.practice_id,
+        "actor_id": item.actor_id,
+        "action": item.action,
+        "object_type": item.object_type,
+        "object_id": item.object_id,
+        "address": item.address,
+        "outcome": item.outcome,
+    }
+
+
 def _append_to(
-    connection: sa.Connection, chain: uuid.UUID, pending: list[Event], key, commit: bool
+    connection: sa.Connection, chain: uuid.UUID, pending: list, key, commit: bool
 ) -> None:
     seq, prev, other_key = _lock_head(connection, chain)
+    _append(connection, *chained(chain, seq, prev, other_key, pending, key), commit)
+
+
+def chained(
+    chain: uuid.UUID, seq: int, prev: str, other_key: str | None, pending: list, key
+) -> tuple[list[dict], dict]:
+    """The entries `pending` (events, or pending rows being sealed) become after the
+    head (seq, prev), and the chain's new signed head."""
     if other_key is not None:
         # The log so far was written with another chain key (a restore onto a server
         # with its own keys): say so in the chain, so `verify` can tell the entries it
         # cannot check from edited ones.
-        pending.insert(0, _key_change(other_key, pending[0]))
+        pending = [_key_change(other_key, pending[0]), *pending]
     rows = []
     for item in pending:
         seq += 1
-        row = {
-            "chain_id": chain,
-            "seq": seq,
-            "occurred_at": item.occurred_at,
-            "practice_id": item.practice_id,
-            "actor_id": item.actor_id,
-            "action": item.action,
-            "object_type": item.object_type,
-            "object_id": item.object_id,
-            "address": item.address,
-            "outcome": item.outcome,
-            "prev_hash": prev,
-        }
+        row = {"chain_id": chain, "seq": seq, **_fields(item), "prev_hash": prev}
         prev = row["entry_hash"] = entry_hash(prev, hashed_fields(SimpleNamespace(**row)), key)
         rows.append(row)
     head = {
@@ -419,7 +480,7 @@ def _append_to(
         "signature": checkpoint_signature(seq, prev, chain),
     }
     head["fingerprint"] = key_fingerprint()
-    _append(connection, rows, head, commit)
+    return rows, head
 
 
 def _before_commit(session: Session) -> None:

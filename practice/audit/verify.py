@@ -25,6 +25,10 @@ practice without its chain's checkpoint, or entries without their checkpoint, me
 checkpoint was removed. A checkpoint signed by another chain key is reported as that, not
 as an edited entry. A checkpoint rebuilt by `flask audit repair-checkpoint` is reported on
 every run.
+
+Entries still waiting in `audit_pending` (deferred sealing, practice/audit/sealer.py) are
+reported as pending, not as missing: a practice whose creation waits there is complete.
+A pending entry whose HMAC does not match was edited while it waited, and is named.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from __future__ import annotations
 import hmac
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from practice.audit.models import AuditCheckpoint, AuditEntry
+from practice.audit.models import AuditCheckpoint, AuditEntry, AuditPending
 from practice.audit.service import (
     DEPLOYMENT_CHAIN,
     GENESIS,
@@ -50,6 +55,7 @@ from practice.audit.service import (
     hashed_fields,
     insert_checkpoint,
     key_fingerprint,
+    pending_mac,
 )
 
 COLUMNS = (
@@ -87,6 +93,47 @@ class VerifyResult:
     chain: uuid.UUID | None = None  # the chain `problem` is about
     problems: tuple[Problem, ...] = ()  # one per broken chain
     heads: dict = field(default_factory=dict)  # chain -> (seq, hash) of every intact chain
+    pending: int = 0  # entries waiting to be sealed (deferred sealing): not yet checked
+    oldest_pending: datetime | None = None  # when the oldest of them was recorded
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The entries waiting to be sealed, as verification saw them before its walk."""
+
+    count: int = 0
+    oldest: datetime | None = None
+    chains: frozenset = frozenset()  # chains with entries waiting
+    opened: frozenset = frozenset()  # practices whose creation waits on the deployment chain
+    edited: tuple = ()  # (chain, pending id) of entries whose HMAC does not match
+
+
+def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Waiting:
+    """Read and check the pending entries (of one practice's chain, with `practice`)."""
+    table = AuditPending.__table__
+    query = sa.select(*table.c).order_by(table.c.occurred_at, table.c.id)
+    if practice is not None:
+        query = query.where(table.c.chain_id == practice)
+    rows = session.execute(query).all()
+    if not rows:
+        return Waiting()
+    key = _key("pending")
+    edited = tuple(
+        (row.chain_id, row.id)
+        for row in rows
+        if not hmac.compare_digest(row.mac, pending_mac(row, key))
+    )
+    return Waiting(
+        count=len(rows),
+        oldest=rows[0].occurred_at,
+        chains=frozenset(row.chain_id for row in rows),
+        opened=frozenset(
+            row.object_id
+            for row in rows
+            if row.chain_id == DEPLOYMENT_CHAIN and row.object_type == "practice"
+        ),
+        edited=edited,
+    )
 
 
 @dataclass(frozen=True)
@@ -402,6 +449,11 @@ def verify_chain(
     deployment chain's; or a mapping chain -> Anchor, see the module docstring) every
     anchored chain must still reach its anchor, unchanged."""
     anchors = _anchors(anchor)
+    # Practices first, then the waiting entries, then the walk: a practice's creation is
+    # committed with the practice, so it is in the walk or among these (sealing moves an
+    # entry from the one to the other, never out of both).
+    ids = session.scalars(sa.select(_PRACTICES.c.id)).all() if practice is None else []
+    waiting = waiting_entries(session, practice)
     chains = [practice] if practice is not None else chains_of(session)
     for chain in anchors:  # an anchored chain that vanished entirely is walked too (empty)
         if chain not in chains and practice is None:
@@ -413,15 +465,30 @@ def verify_chain(
         problem = _walk_chain(session, walk, batch)
         if problem is not None:
             problems.append(problem)
+    for chain, pending_id in waiting.edited:
+        problems.append(
+            Problem(
+                chain,
+                f"pending entry {pending_id} does not match its HMAC: it was edited while "
+                "it waited to be sealed (the sealer leaves it unsealed)",
+                None,
+            )
+        )
     deployment = walks.get(DEPLOYMENT_CHAIN)
     if deployment is not None and not any(p.chain == DEPLOYMENT_CHAIN for p in problems):
-        ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
+        deployment.practices.update(waiting.opened)
         with_checkpoint = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
+        with_checkpoint.update(waiting.chains)  # the first sealing creates the checkpoint
         try:
             _check_practices(session, deployment, ids, with_checkpoint)
         except ChainBroken as broken:
             problems.insert(0, Problem(DEPLOYMENT_CHAIN, broken.problem, broken.bad_seq))
-    elif practice is not None and not problems and _checkpoint(session, practice) is None:
+    elif (
+        practice is not None
+        and not problems
+        and practice not in waiting.chains
+        and _checkpoint(session, practice) is None
+    ):
         exists = sa.select(_PRACTICES.c.id).where(_PRACTICES.c.id == practice)
         if session.execute(exists).first() is not None:
             problems.append(Problem(practice, "its chain checkpoint is missing: deleted", None))
@@ -438,10 +505,20 @@ def verify_chain(
             notes=notes,
             chain=first.chain,
             problems=tuple(problems),
+            pending=waiting.count,
+            oldest_pending=waiting.oldest,
         )
     heads = {chain: (walk.last_seq, walk.prev_hash) for chain, walk in walks.items()}
     head = heads.get(DEPLOYMENT_CHAIN, (0, GENESIS))
-    return VerifyResult(True, checked, head=head, notes=notes, heads=heads)
+    return VerifyResult(
+        True,
+        checked,
+        head=head,
+        notes=notes,
+        heads=heads,
+        pending=waiting.count,
+        oldest_pending=waiting.oldest,
+    )
 
 
 def rebuild_checkpoints(

@@ -211,8 +211,8 @@ def test_a_lost_connection_in_the_chain_write_is_an_invalidated_operational_erro
         else:
             read_head = audit._read_head
 
-            def read_then_lose(connection, chain):
-                head = read_head(connection, chain)
+            def read_then_lose(connection, chain, **options):
+                head = read_head(connection, chain, **options)
                 terminate()
                 return head
 

@@ -1,0 +1,50 @@
+"""audit entries can wait to be sealed: `audit_pending` holds entries written by audited
+requests without the chain's lock, until the sealer moves them onto their chains
+
+On PostgreSQL a pending entry is never updated (the sealer inserts its chain entry and
+deletes it in one transaction) and the table is never truncated; each row also carries
+an HMAC, so an edit is caught even where these triggers were dropped.
+
+Revision ID: 0018
+Revises: 0017
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "audit_pending",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("chain_id", sa.Uuid(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("practice_id", sa.Uuid(), nullable=True),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("object_type", sa.String(length=32), nullable=True),
+        sa.Column("object_id", sa.String(length=64), nullable=True),
+        sa.Column("address", sa.String(length=64), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("mac", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_pending")),
+    )
+    op.create_index(op.f("ix_audit_pending_chain_id"), "audit_pending", ["chain_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        # practice_refuse_change() is migration 0011's.
+        for operation in ("UPDATE", "TRUNCATE"):
+            level = "ROW" if operation == "UPDATE" else "STATEMENT"
+            op.execute(f"""
+                CREATE TRIGGER audit_pending_no_{operation.lower()} BEFORE {operation}
+                ON audit_pending FOR EACH {level} EXECUTE FUNCTION practice_refuse_change()
+            """)
+
+
+def downgrade():
+    op.drop_index(op.f("ix_audit_pending_chain_id"), table_name="audit_pending")
+    op.drop_table("audit_pending")

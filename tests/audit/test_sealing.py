@@ -1,0 +1,262 @@
+"""Deferred sealing (issue 15): an audited request only queues its entries, without the
+chain's lock; the sealer appends them to their chains in order, exactly as an inline
+commit would; verify reports waiting entries as pending, not broken, and names one
+edited while it waited."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from practice.audit import sealer
+from practice.audit import service as audit
+from practice.audit.models import AuditCheckpoint, AuditEntry, AuditPending
+from practice.audit.verify import verify_chain
+from practice.extensions import db as _db
+from tests.audit import tamper
+from tests.databases import TestDatabase
+from tests.factories import bearer, make_client, make_practice, make_user
+
+postgresql_only = pytest.mark.skipif(
+    TestDatabase().kind != "postgresql", reason="deferred sealing is PostgreSQL's"
+)
+
+
+def count(session, table) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(table))
+
+
+def head(session, chain: uuid.UUID) -> int | None:
+    return session.scalar(
+        sa.select(AuditCheckpoint.head_seq).where(AuditCheckpoint.chain_id == chain)
+    )
+
+
+@pytest.fixture
+def deferred(app, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_SEALING", "deferred")
+
+
+@pytest.fixture
+def practice(db):
+    practice = make_practice("Sealing Practice")
+    db.session.commit()
+    return practice
+
+
+@postgresql_only
+def test_a_deferred_commit_queues_its_entries_and_the_sealer_chains_them_in_order(
+    db, practice, deferred
+):
+    before, sealed_before = head(db.session, practice.id), count(db.session, AuditEntry)
+    ids = [uuid.uuid4() for _ in range(5)]
+    for object_id in ids:
+        audit.record(
+            db.session, "test.event", object_type="thing", object_id=object_id,
+            practice_id=practice.id,
+        )  # fmt: skip
+        db.session.commit()
+    # Nothing touched the chain: no entry, no checkpoint move.
+    assert count(db.session, AuditPending) == 5
+    assert count(db.session, AuditEntry) == sealed_before
+    assert head(db.session, practice.id) == before
+    result = verify_chain(db.session)
+    assert result.ok, result.problem
+    assert result.pending == 5 and result.oldest_pending is not None
+
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.refused, done.busy) == (5, 0, 0)
+    assert count(db.session, AuditPending) == 0
+    assert head(db.session, practice.id) == before + 5
+    chained = db.session.scalars(
+        sa.select(AuditEntry.object_id)
+        .where(AuditEntry.chain_id == practice.id, AuditEntry.seq > before)
+        .order_by(AuditEntry.seq)
+    ).all()
+    assert chained == [str(i) for i in ids]  # in the order they were recorded
+    result = verify_chain(db.session)
+    assert result.ok and result.pending == 0, result.problem
+    assert sealer.seal(db.session.connection()).sealed == 0  # nothing left
+
+
+@postgresql_only
+def test_a_practice_created_under_deferred_sealing_is_complete_while_it_waits(db, deferred):
+    """Its creation (on its own chain) and its chain's opening (on the deployment
+    chain) both wait: verify must not call the log cut back, nor the chain deleted."""
+    created = make_practice("Waiting Practice")
+    db.session.commit()
+    assert head(db.session, created.id) is None  # the first sealing creates the checkpoint
+    for result in (verify_chain(db.session), verify_chain(db.session, practice=created.id)):
+        assert result.ok, result.problem
+        assert result.pending >= 1
+    sealer.seal(db.session.connection())
+    assert head(db.session, created.id) == 1
+    result = verify_chain(db.session)
+    assert result.ok and result.pending == 0, result.problem
+
+
+@postgresql_only
+def test_a_pending_entry_edited_while_it_waits_is_named_and_never_sealed(db, practice, deferred):
+    for _ in range(3):
+        audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+        db.session.commit()
+    victim = db.session.scalars(
+        sa.select(AuditPending.id).order_by(AuditPending.occurred_at).limit(1)
+    ).one()
+    change = sa.text("UPDATE audit_pending SET object_id = 'forged' WHERE id = :id")
+    with pytest.raises(sa.exc.DBAPIError, match="refused"), db.session.begin_nested():
+        db.session.execute(change, {"id": victim})
+    # A superuser drops the trigger first; the row's HMAC still gives it away.
+    db.session.execute(sa.text("ALTER TABLE audit_pending DISABLE TRIGGER audit_pending_no_update"))
+    db.session.execute(change, {"id": victim})
+    result = verify_chain(db.session)
+    assert not result.ok
+    assert f"pending entry {victim} does not match its HMAC" in result.problem
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.refused) == (2, 1)  # the other two go on; the forgery stays
+    assert db.session.scalars(sa.select(AuditPending.id)).all() == [victim]
+    assert not verify_chain(db.session).ok
+
+
+@postgresql_only
+def test_requests_keep_working_without_a_checkpoint_and_their_entries_wait(
+    db, practice, deferred, monkeypatch
+):
+    """Inline, a lost checkpoint fails every audited write; deferred, the writes go on
+    and their entries wait (the sealer skips that chain) until it is repaired."""
+    other = make_practice("Other Practice")
+    db.session.commit()
+    sealer.seal(db.session.connection())
+    tamper.delete_checkpoint(db.session, practice.id)
+    for practice_id in (practice.id, other.id):
+        audit.record(db.session, "test.event", object_type="thing", practice_id=practice_id)
+        db.session.commit()
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.blocked) == (1, 1)
+    waiting = db.session.scalars(sa.select(AuditPending.chain_id)).all()
+    assert waiting == [practice.id]
+
+
+@postgresql_only
+def test_refusals_of_a_rolled_back_request_still_wait_to_be_sealed(db, practice, deferred):
+    audit.record(db.session, "test.read", object_type="thing", practice_id=practice.id)
+    audit.record(
+        db.session, "test.read", object_type="thing", practice_id=practice.id, outcome="denied"
+    )
+    db.session.rollback()
+    db.session.commit()
+    assert db.session.scalars(sa.select(AuditPending.outcome)).all() == ["denied"]
+
+
+@postgresql_only
+def test_an_api_read_under_deferred_sealing_is_audited_through_the_queue(
+    db, client, practice, deferred
+):
+    user = make_user(practice)
+    record = make_client(practice, user)
+    headers = bearer(user)
+    db.session.commit()
+    sealer.seal(db.session.connection())
+    response = client.get(f"/api/v1/clients/{record.id}", headers=headers)
+    assert response.status_code == 200
+    assert db.session.scalars(sa.select(AuditPending.action)).all() == ["client.read"]
+    assert sealer.seal(db.session.connection()).sealed == 1
+    result = verify_chain(db.session)
+    assert result.ok and result.pending == 0, result.problem
+
+
+def test_on_sqlite_deferred_sealing_is_inline(db, practice, deferred):
+    """SQLite holds one write lock per transaction anyway: nothing is deferred there."""
+    if TestDatabase().kind != "sqlite":
+        pytest.skip("the SQLite rule")
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    assert count(db.session, AuditPending) == 0
+    assert head(db.session, practice.id) == 2
+
+
+@pytest.mark.live
+@postgresql_only
+def test_a_deferred_commit_never_waits_for_its_chains_lock(live_server):
+    """While a transaction holds practice A's chain lock (an inline append not yet
+    committed, or a sealer at work), a deferred commit for A still goes through at once
+    (300 ms lock timeout); a second sealer skips A instead of waiting for it."""
+    app = live_server.app
+    with app.app_context():
+        first = make_practice("Locked Practice")
+        _db.session.commit()
+        engine = _db.engine
+        with Session(engine) as holder, Session(engine) as other:
+            audit.record(holder, "test.event", object_type="thing", practice_id=first.id)
+            audit.write_pending(holder)  # inline: A's checkpoint row locked until commit
+            app.config["AUDIT_SEALING"] = "deferred"
+            try:
+                other.execute(sa.text("SET LOCAL lock_timeout = '300ms'"))
+                started = time.monotonic()
+                audit.record(other, "test.event", object_type="thing", practice_id=first.id)
+                other.commit()
+                assert time.monotonic() - started < 0.3
+                done = sealer.seal(engine)
+                assert done.busy == 1 and done.sealed == 0
+            finally:
+                app.config["AUDIT_SEALING"] = "inline"
+            holder.commit()
+        assert sealer.seal(engine).sealed == 1
+        result = verify_chain(_db.session)
+        assert result.ok and result.pending == 0, result.problem
+        assert result.heads[first.id][0] == 3  # creation, the inline event, the queued one
+        _db.session.remove()
+
+
+@pytest.mark.live
+@postgresql_only
+def test_the_sealer_thread_seals_within_its_interval(live_server):
+    """Each app process starts one sealer thread with its first request; it seals what
+    any process queued, every AUDIT_SEAL_SECONDS."""
+    app = live_server.app
+    with app.app_context():
+        practice = make_practice("Thread Practice")
+        _db.session.commit()
+        app.config.update(AUDIT_SEALING="deferred", AUDIT_SEAL_SECONDS=0.1)
+        thread = sealer._Thread(app)
+        try:
+            with Session(_db.engine) as session:
+                audit.record(session, "test.event", object_type="thing", practice_id=practice.id)
+                session.commit()
+            assert count(_db.session, AuditPending) == 1
+            running = {t for t in threading.enumerate() if t.name == "audit-sealer"}
+            thread.ensure()
+            thread.ensure()  # one per process
+            started = {t for t in threading.enumerate() if t.name == "audit-sealer"} - running
+            assert len(started) == 1
+            deadline = time.monotonic() + 5
+            while count(_db.session, AuditPending):
+                assert time.monotonic() < deadline, "the sealer thread did not seal"
+                _db.session.rollback()
+                time.sleep(0.05)
+        finally:
+            thread.stop()
+            app.config.update(AUDIT_SEALING="inline")
+        result = verify_chain(_db.session)
+        assert result.ok and result.heads[practice.id][0] == 2, result.problem
+        _db.session.remove()
+
+
+def test_the_cli_seals_and_verify_reports_pending(app, db, practice, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_SEALING", "deferred")
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    verify = runner.invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0, verify.output
+    waiting = TestDatabase().kind == "postgresql"
+    assert ("pending: 1 entries wait to be sealed" in verify.output) == waiting
+    sealed = runner.invoke(args=["audit", "seal"])
+    assert sealed.exit_code == 0, sealed.output
+    assert f"sealed {int(waiting)} pending audit entries" in sealed.output
+    assert "pending" not in runner.invoke(args=["audit", "verify"]).output
