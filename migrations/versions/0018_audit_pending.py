@@ -3,7 +3,9 @@ requests without the chain's lock, until the sealer moves them onto their chains
 
 On PostgreSQL a pending entry is never updated (the sealer inserts its chain entry and
 deletes it in one transaction) and the table is never truncated; each row also carries
-an HMAC, so an edit is caught even where these triggers were dropped.
+an HMAC, so an edit is caught even where these triggers were dropped. A sealed entry
+keeps its pending id (`audit_entries.pending_id`, unique, covered by its hash), so a
+copy of a pending row put back after it was sealed is never sealed twice.
 
 Revision ID: 0018
 Revises: 0017
@@ -35,6 +37,10 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_pending")),
     )
     op.create_index(op.f("ix_audit_pending_chain_id"), "audit_pending", ["chain_id"])
+    op.add_column("audit_entries", sa.Column("pending_id", sa.Uuid(), nullable=True))
+    op.create_index(
+        op.f("ix_audit_entries_pending_id"), "audit_entries", ["pending_id"], unique=True
+    )
     if op.get_bind().dialect.name == "postgresql":
         # practice_refuse_change() is migration 0011's.
         for operation in ("UPDATE", "TRUNCATE"):
@@ -46,5 +52,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index(op.f("ix_audit_entries_pending_id"), table_name="audit_entries")
+    with op.batch_alter_table("audit_entries") as batch_op:
+        batch_op.drop_column("pending_id")
     op.drop_index(op.f("ix_audit_pending_chain_id"), table_name="audit_pending")
     op.drop_table("audit_pending")

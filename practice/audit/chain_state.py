@@ -41,7 +41,11 @@ def chain_state(session: Session, practice_id: uuid.UUID) -> ChainState:
     result = verify.verify_chain(session, practice=practice_id)
     if result.ok:
         entries = "entry" if result.checked == 1 else "entries"
-        return ChainState(True, result.checked, f"Intact, {result.checked} {entries}.")
+        sentence = f"Intact, {result.checked} {entries}"
+        if result.pending:
+            # Deferred sealing: the newest entries join the chain within seconds.
+            sentence += f", and {result.pending} recorded moments ago that wait to be sealed"
+        return ChainState(True, result.checked, sentence + ".")
     where = f"entry {result.bad_seq}" if result.bad_seq is not None else "the chain"
     sentence = f"Broken at {where}: {result.problem}. Run `flask audit verify` on the server."
     return ChainState(False, result.checked, sentence, result.bad_seq)

@@ -36,6 +36,9 @@ class AuditEntry(db.Model):
     outcome: Mapped[str] = mapped_column(sa.String(16))
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     entry_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The audit_pending row a deferred entry was sealed from (None when sealed inline):
+    # unique and hashed, so a pending row put back after sealing is not sealed twice.
+    pending_id: Mapped[uuid.UUID | None] = mapped_column(unique=True, index=True)
 
 
 class AuditCheckpoint(db.Model):

@@ -12,8 +12,9 @@ logs sequence their entries the same way.
 Every app process with deferred sealing runs one sealer thread, started by its first
 request (after gunicorn forks), which seals every AUDIT_SEAL_SECONDS; several processes
 and instances share the work through the row locks. `flask audit seal` seals at once.
-An entry whose HMAC does not match (edited while it waited) is left where it is, never
-sealed, and `flask audit verify` names it.
+An entry whose HMAC does not match (edited while it waited), or that was sealed before
+(a copy put back: every sealed entry keeps its pending id, unique), is left where it
+is, never sealed, and `flask audit verify` names it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from practice.audit import service
-from practice.audit.models import AuditPending
+from practice.audit.models import AuditEntry, AuditPending
 from practice.audit.service import chain_name
 from practice.extensions import db
 
@@ -47,13 +48,16 @@ _WAITING = (
     .order_by(_PENDING.c.occurred_at, _PENDING.c.id)
     .limit(sa.bindparam("limit"))
 )
+_SEALED = sa.select(AuditEntry.pending_id).where(
+    AuditEntry.pending_id.in_(sa.bindparam("ids", expanding=True))
+)
 _DONE = sa.delete(AuditPending).where(AuditPending.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 @dataclass
 class Sealed:
     sealed: int = 0  # entries appended to their chains
-    refused: int = 0  # pending entries whose HMAC does not match: left, never sealed
+    refused: int = 0  # edited (HMAC) or already sealed (a copy): left, never sealed
     busy: int = 0  # chains skipped because another sealer held them
     blocked: int = 0  # chains whose checkpoint is missing (`flask audit repair-checkpoint`)
 
@@ -111,6 +115,9 @@ def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int):
     rows = connection.execute(_WAITING, {"chain": chain, "limit": batch}).all()
     key = service._key("pending")
     good = [row for row in rows if hmac.compare_digest(row.mac, service.pending_mac(row, key))]
+    # A copy of a row sealed before (put back by someone with database access) is refused.
+    sealed = set(connection.execute(_SEALED, {"ids": [row.id for row in good]}).scalars())
+    good = [row for row in good if row.id not in sealed]
     # A refused entry stays in the table; the batch still moves on past it.
     more = len(rows) == batch
     if not good:

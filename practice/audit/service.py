@@ -183,8 +183,14 @@ def entry_hash(prev_hash: str, fields: list, key: bytes | None = None) -> str:
 
 
 def hashed_fields(entry) -> list:
-    """The fields an entry's hash covers, in a fixed order (an AuditEntry or a row)."""
-    return [entry.seq, *_described(entry)]
+    """The fields an entry's hash covers, in a fixed order (an AuditEntry or a row); the
+    pending id of a deferred entry last (entries sealed inline have none, and hash as
+    they did before deferred sealing existed)."""
+    fields = [entry.seq, *_described(entry)]
+    pending_id = getattr(entry, "pending_id", None)
+    if pending_id is not None:
+        fields.append(str(pending_id))
+    return fields
 
 
 def _described(entry) -> list:
@@ -471,6 +477,7 @@ def chained(
     for item in pending:
         seq += 1
         row = {"chain_id": chain, "seq": seq, **_fields(item), "prev_hash": prev}
+        row["pending_id"] = getattr(item, "id", None)  # a pending row's; an event has none
         prev = row["entry_hash"] = entry_hash(prev, hashed_fields(SimpleNamespace(**row)), key)
         rows.append(row)
     head = {

@@ -28,7 +28,8 @@ every run.
 
 Entries still waiting in `audit_pending` (deferred sealing, practice/audit/sealer.py) are
 reported as pending, not as missing: a practice whose creation waits there is complete.
-A pending entry whose HMAC does not match was edited while it waited, and is named.
+A pending entry whose HMAC does not match was edited while it waited, and one whose id a
+sealed entry already carries is a copy put back: both are named.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ COLUMNS = (
     AuditEntry.outcome,
     AuditEntry.prev_hash,
     AuditEntry.entry_hash,
+    AuditEntry.pending_id,
 )
 
 
@@ -105,7 +107,7 @@ class Waiting:
     oldest: datetime | None = None
     chains: frozenset = frozenset()  # chains with entries waiting
     opened: frozenset = frozenset()  # practices whose creation waits on the deployment chain
-    edited: tuple = ()  # (chain, pending id) of entries whose HMAC does not match
+    edited: tuple = ()  # (chain, pending id, what): edited, or a copy of a sealed entry
 
 
 def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Waiting:
@@ -119,9 +121,17 @@ def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Wait
         return Waiting()
     key = _key("pending")
     edited = tuple(
-        (row.chain_id, row.id)
+        (row.chain_id, row.id, "does not match its HMAC: it was edited while it waited")
         for row in rows
         if not hmac.compare_digest(row.mac, pending_mac(row, key))
+    )
+    ids = [row.id for row in rows]
+    copied = sa.select(AuditEntry.chain_id, AuditEntry.pending_id).where(
+        AuditEntry.pending_id.in_(ids)
+    )
+    edited += tuple(
+        (chain, pending_id, "is a copy of an entry already sealed, put back")
+        for chain, pending_id in session.execute(copied)
     )
     return Waiting(
         count=len(rows),
@@ -465,12 +475,11 @@ def verify_chain(
         problem = _walk_chain(session, walk, batch)
         if problem is not None:
             problems.append(problem)
-    for chain, pending_id in waiting.edited:
+    for chain, pending_id, what in waiting.edited:
         problems.append(
             Problem(
                 chain,
-                f"pending entry {pending_id} does not match its HMAC: it was edited while "
-                "it waited to be sealed (the sealer leaves it unsealed)",
+                f"pending entry {pending_id} {what} to be sealed (the sealer leaves it)",
                 None,
             )
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from practice.audit import sealer
 from practice.audit import service as audit
+from practice.audit.chain_state import chain_state
 from practice.audit.models import AuditCheckpoint, AuditEntry, AuditPending
 from practice.audit.verify import verify_chain
 from practice.extensions import db as _db
@@ -260,3 +261,44 @@ def test_the_cli_seals_and_verify_reports_pending(app, db, practice, monkeypatch
     assert sealed.exit_code == 0, sealed.output
     assert f"sealed {int(waiting)} pending audit entries" in sealed.output
     assert "pending" not in runner.invoke(args=["audit", "verify"]).output
+
+
+@postgresql_only
+def test_the_owners_page_sentence_counts_what_waits(db, practice, deferred):
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    state = chain_state(db.session, practice.id)
+    assert state.ok
+    assert state.sentence.endswith("and 1 recorded moments ago that wait to be sealed.")
+    sealer.seal(db.session.connection())
+    assert chain_state(db.session, practice.id).sentence == "Intact, 2 entries."
+
+
+@postgresql_only
+def test_a_pending_row_put_back_after_it_was_sealed_is_never_sealed_twice(db, practice, deferred):
+    """Someone who copied a waiting row (its HMAC is valid) inserts it again after it was
+    sealed: the sealed entry keeps its pending id (unique, hashed), so the copy is
+    refused, left unsealed, and verify names it."""
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    table = AuditPending.__table__
+    copy = db.session.execute(sa.select(*table.c)).one()._asdict()
+    assert sealer.seal(db.session.connection()).sealed == 1
+    sealed = db.session.scalars(
+        sa.select(AuditEntry.pending_id).where(AuditEntry.pending_id.is_not(None))
+    ).all()
+    assert sealed == [copy["id"]]
+    db.session.execute(table.insert().values(**copy))
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.refused) == (0, 1)
+    result = verify_chain(db.session)
+    assert not result.ok
+    assert f"pending entry {copy['id']} is a copy of an entry already sealed" in result.problem
+    # The sealed entry's pending id is covered by its hash: clearing it breaks the chain.
+    db.session.execute(sa.text("DELETE FROM audit_pending"))
+    tamper.bypass_append_only(db.session)
+    db.session.execute(
+        sa.text("UPDATE audit_entries SET pending_id = NULL WHERE pending_id = :id"),
+        {"id": copy["id"]},
+    )
+    assert not verify_chain(db.session).ok
