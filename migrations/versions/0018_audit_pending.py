@@ -34,6 +34,7 @@ def upgrade():
         sa.Column("address", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("mac", sa.String(length=64), nullable=False),
+        sa.Column("key_fingerprint", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_pending")),
     )
     op.create_index(op.f("ix_audit_pending_chain_id"), "audit_pending", ["chain_id"])
@@ -52,6 +53,19 @@ def upgrade():
 
 
 def downgrade():
+    # Entries sealed from the queue hash their pending id, and queued ones are not yet on
+    # any chain: dropping either would break or lose audit entries.
+    bind = op.get_bind()
+    waiting = bind.execute(sa.text("SELECT count(*) FROM audit_pending")).scalar()
+    sealed = bind.execute(
+        sa.text("SELECT count(*) FROM audit_entries WHERE pending_id IS NOT NULL")
+    ).scalar()
+    if waiting or sealed:
+        raise RuntimeError(
+            f"{waiting} audit entries wait to be sealed and {sealed} were sealed from the "
+            "queue (their hashes cover their queue ids): revision 0017 cannot hold them; "
+            "restore a backup made before the upgrade"
+        )
     op.drop_index(op.f("ix_audit_entries_pending_id"), table_name="audit_entries")
     with op.batch_alter_table("audit_entries") as batch_op:
         batch_op.drop_column("pending_id")

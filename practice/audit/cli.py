@@ -20,6 +20,7 @@ from practice.audit import sealer
 from practice.audit import service as audit
 from practice.audit.service import DEPLOYMENT_CHAIN, chain_name
 from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoints, verify_chain
+from practice.database import utcnow
 from practice.extensions import db
 from practice.files import write_private
 
@@ -130,6 +131,10 @@ def verify_command(anchor_path: Path | None, practice_id: uuid.UUID | None):
 
 
 WRONG_KEY_EXIT = 3  # not tampering: the configured chain key is not the one that wrote it
+# Entries waiting longer than this mean no sealer runs, or someone holds it back: the
+# log is intact as far as it goes, but not complete, so `verify` does not pass.
+STALE_PENDING_SECONDS = 60
+STALE_EXIT = 4
 
 
 def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> dict:
@@ -148,6 +153,15 @@ def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> dict:
             f"{result.oldest_pending:%Y-%m-%d %H:%M:%S} UTC (not yet checked; sealed within "
             "seconds while the app runs, or now by `flask audit seal`)"
         )
+        waited = (utcnow() - result.oldest_pending).total_seconds()
+        if waited > STALE_PENDING_SECONDS:
+            click.echo(
+                f"audit log NOT SEALED: entries have waited {waited:.0f} s (more than "
+                f"{STALE_PENDING_SECONDS} s): no app process is sealing, or sealing is "
+                "blocked (see its log); run `flask audit seal`",
+                err=True,
+            )
+            sys.exit(STALE_EXIT)
     for note in result.notes:
         click.echo(f"  note: {note}")
     return result.heads
@@ -161,12 +175,15 @@ def seal_command():
     click.echo(f"sealed {result.sealed} pending audit entries")
     if result.busy:
         click.echo(f"{result.busy} chain(s) were being sealed by the app at the same time")
+    if result.failed:
+        click.echo(f"audit: {result.failed} chain(s) could not be sealed (see the log)", err=True)
     if result.refused:
         click.echo(
-            f"audit: {result.refused} pending entries do not match their HMAC and stay "
-            "unsealed; run `flask audit verify`",
+            f"audit: {result.refused} queued entries were edited, copied or written with "
+            "another key; each is recorded on its chain as refused: run `flask audit verify`",
             err=True,
         )
+    if result.refused or result.failed:
         sys.exit(1)
 
 

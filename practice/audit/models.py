@@ -78,3 +78,6 @@ class AuditPending(db.Model):
     address: Mapped[str | None] = mapped_column(sa.String(64))
     outcome: Mapped[str] = mapped_column(sa.String(16))
     mac: Mapped[str] = mapped_column(sa.String(64))
+    # The chain key's fingerprint when it was queued: a row of another key (a restore onto
+    # a server with its own keys) is told apart from an edited one.
+    key_fingerprint: Mapped[str] = mapped_column(sa.String(32))

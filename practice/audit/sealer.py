@@ -4,26 +4,36 @@ With deferred sealing an audited request only inserts its entries into `audit_pe
 and commits: no chain lock, no head read, nothing that makes two requests of one
 practice wait for each other. The sealer then takes each chain whose entries wait, in
 its own short transaction: it locks the chain's checkpoint row (skipping a chain another
-sealer holds), reads the waiting entries in the order they were recorded, checks each
-one's HMAC, appends them to the chain exactly as an inline commit would (same hashes,
-same signed checkpoint), and deletes them from `audit_pending`. Certificate Transparency
-logs sequence their entries the same way.
+sealer holds), reads the waiting entries in the order they were queued, checks each,
+appends them to the chain exactly as an inline commit would (same hashes, same signed
+checkpoint), and deletes them from `audit_pending`. Certificate Transparency logs
+sequence their entries the same way.
+
+An entry the sealer cannot vouch for is never sealed, and never left to block the queue:
+in its place the chain gets an entry saying so, which `flask audit verify` reports as a
+problem of that chain until the end of time.
+
+- `audit.pending_refused`: its HMAC does not match (edited while it waited), or a sealed
+  entry already carries its id (a copy put back);
+- `audit.pending_other_key`: it was queued under another chain key (a restore onto a
+  server with its own keys): unverifiable, reported as such (`verify` exit 3);
+- `audit.pending_lost`: this app process committed it, and a few seconds later it was
+  neither sealed nor waiting: someone deleted it from the queue (each process keeps the
+  ids it queued for a while, `watch`, outside the database's reach).
 
 Every app process with deferred sealing runs one sealer thread, started by its first
 request (after gunicorn forks), which seals every AUDIT_SEAL_SECONDS; several processes
 and instances share the work through the row locks. `flask audit seal` seals at once.
-An entry whose HMAC does not match (edited while it waited), or that was sealed before
-(a copy put back: every sealed entry keeps its pending id, unique), is left where it
-is, never sealed, and `flask audit verify` names it.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,65 +44,135 @@ from flask import Flask
 from practice.audit import service
 from practice.audit.models import AuditEntry, AuditPending
 from practice.audit.service import chain_name
+from practice.database import utcnow
 from practice.extensions import db
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # entries sealed per chain per transaction
+# A queued id not sealed and not waiting after this long was deleted from the queue.
+LOST_AFTER_SECONDS = 10.0
 
-_WAITING_CHAINS = sa.select(AuditPending.chain_id).distinct()
 _PENDING = AuditPending.__table__
+_WAITING_CHAINS = sa.select(_PENDING.c.chain_id).distinct()
+# Waiting entries with, for each, whether a sealed entry already carries its id: one
+# statement, so a sealing committed in between cannot make a genuine entry look copied.
 _WAITING = (
-    sa.select(*_PENDING.c)
+    sa.select(*_PENDING.c, AuditEntry.seq.label("sealed_as"))
+    .outerjoin(AuditEntry, AuditEntry.pending_id == _PENDING.c.id)
     .where(_PENDING.c.chain_id == sa.bindparam("chain"))
     .order_by(_PENDING.c.occurred_at, _PENDING.c.id)
     .limit(sa.bindparam("limit"))
 )
-_SEALED = sa.select(AuditEntry.pending_id).where(
-    AuditEntry.pending_id.in_(sa.bindparam("ids", expanding=True))
-)
 _DONE = sa.delete(AuditPending).where(AuditPending.id.in_(sa.bindparam("ids", expanding=True)))
+# Where watched ids are now, in one statement (one snapshot: the sealer moves an entry
+# from the queue to its chain in one transaction, so it is seen in one or the other).
+_SEEN = sa.union_all(
+    sa.select(AuditEntry.pending_id, sa.literal(True).label("sealed")).where(
+        AuditEntry.pending_id.in_(sa.bindparam("ids", expanding=True))
+    ),
+    sa.select(_PENDING.c.id, sa.literal(False).label("sealed")).where(
+        _PENDING.c.id.in_(sa.bindparam("ids", expanding=True))
+    ),
+)
 
 
 @dataclass
 class Sealed:
     sealed: int = 0  # entries appended to their chains
-    refused: int = 0  # edited (HMAC) or already sealed (a copy): left, never sealed
+    refused: int = 0  # not sealed: recorded on the chain as refused or of another key
+    lost: int = 0  # queued by this process, then gone: recorded on the chain as lost
     busy: int = 0  # chains skipped because another sealer held them
-    blocked: int = 0  # chains whose checkpoint is missing (`flask audit repair-checkpoint`)
+    failed: int = 0  # chains that could not be sealed this round (logged; retried)
+
+
+# (chain, pending id, when queued) of the entries this process committed, oldest first;
+# filled by the session's after_commit hook, only while this process runs a sealer.
+_WATCHED: deque = deque()
+_WATCHING = threading.Event()
+
+
+def watch(queued: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Remember entries this process just committed to the queue (see LOST_AFTER_SECONDS)."""
+    if _WATCHING.is_set():
+        now = time.monotonic()
+        _WATCHED.extend((chain, pending_id, now) for chain, pending_id in queued)
+
+
+def _lost(bind) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The watched entries old enough to have been sealed, that are neither sealed nor
+    waiting, by chain. Watched entries still waiting stay watched."""
+    due, cutoff = [], time.monotonic() - LOST_AFTER_SECONDS
+    while _WATCHED and _WATCHED[0][2] < cutoff:
+        due.append(_WATCHED.popleft())
+    if not due:
+        return {}
+    with _transaction(bind) as connection:
+        seen = dict(connection.execute(_SEEN, {"ids": [p for _c, p, _t in due]}).all())
+    lost: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for chain, pending_id, queued_at in due:
+        if seen.get(pending_id) is False:
+            _WATCHED.appendleft((chain, pending_id, queued_at))  # still waiting: keep watching
+        elif pending_id not in seen:
+            lost.setdefault(chain, []).append(pending_id)
+    return lost
 
 
 def seal(bind: sa.Engine | sa.Connection | None = None, batch: int = BATCH) -> Sealed:
     """Seal every waiting entry of every chain no other sealer holds (app context).
 
     `bind`: the engine (default), each chain's batch in a transaction of its own; or a
-    connection already in a transaction, each batch in a savepoint of it.
+    connection already in a transaction, each batch in a savepoint of it. One chain's
+    failure is logged and leaves the other chains to be sealed.
     """
     bind = bind or db.engine
     result = Sealed()
+    lost = _lost(bind) if _WATCHING.is_set() else {}
     with _transaction(bind) as connection:
-        chains = sorted(connection.execute(_WAITING_CHAINS).scalars())
-    for chain in chains:
+        chains = set(connection.execute(_WAITING_CHAINS).scalars())
+    for chain in sorted(chains | set(lost)):
+        gone = lost.pop(chain, [])
         while True:
             try:
                 with _transaction(bind) as connection:
-                    sealed, refused, more = _seal_chain(connection, chain, batch)
+                    done = _seal_chain(connection, chain, batch, gone)
             except service.CheckpointMissing:
                 # Its entries keep waiting (and requests keep working) until an operator
                 # repairs the checkpoint; the other chains are sealed as usual.
                 log.error("audit: %s has no checkpoint; its entries wait", chain_name(chain))
-                result.blocked += 1
+                result.failed += 1
+                _rewatch(chain, gone)
                 break
-            if sealed is None:
+            except sa.exc.SQLAlchemyError as error:
+                # Only the class: the statement's parameters name people and addresses.
+                log.error("audit: sealing %s failed (%s)", chain_name(chain), type(error).__name__)
+                result.failed += 1
+                _rewatch(chain, gone)
+                break
+            if done is None:
                 result.busy += 1
+                _rewatch(chain, gone)
                 break
+            sealed, refused, more = done
             result.sealed += sealed
             result.refused += refused
+            result.lost += len(gone)
+            gone = []
             if not more:
                 break
-    if result.refused:
-        log.warning("audit: %d pending entries fail their HMAC and stay unsealed", result.refused)
+    if result.refused or result.lost:
+        log.error(
+            "audit: %d queued entries refused and %d lost before sealing; each is recorded on "
+            "its chain: run `flask audit verify`",
+            result.refused,
+            result.lost,
+        )
     return result
+
+
+def _rewatch(chain: uuid.UUID, gone: list[uuid.UUID]) -> None:
+    # Reported on a later round, when the chain can be sealed again.
+    _WATCHED.extendleft((chain, pending_id, 0.0) for pending_id in gone)
 
 
 @contextmanager
@@ -102,35 +182,64 @@ def _transaction(bind: sa.Engine | sa.Connection) -> Iterator[sa.Connection]:
             yield bind
         return
     with bind.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # A sealer never waits long on a lock nor runs away (the next round retries).
+            connection.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+            connection.execute(sa.text("SET LOCAL statement_timeout = '60s'"))
         yield connection
 
 
-def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int):
-    """Seal up to `batch` waiting entries of `chain`: (sealed, refused, more waiting), or
-    (None, 0, False) when another sealer holds the chain."""
+def _alarm(action: str, chain: uuid.UUID, pending_id) -> service.Event:
+    """The entry the sealer writes in place of one it cannot seal: who, what and where
+    come from nothing the queue says (it cannot be trusted), only its id."""
+    return service.Event(
+        action=action,
+        outcome="failure",
+        practice_id=None if chain == service.DEPLOYMENT_CHAIN else chain,
+        actor_id=None,
+        object_type="audit_pending",
+        object_id=str(pending_id),
+        address=None,
+        occurred_at=utcnow(),
+    )
+
+
+def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int, lost: list):
+    """Seal up to `batch` waiting entries of `chain`, and record `lost` ones: (sealed,
+    refused, more waiting), or None when another sealer holds the chain."""
+    rows = connection.execute(_WAITING, {"chain": chain, "limit": batch}).all()
+    if not rows and not lost:
+        return 0, 0, False  # sealed meanwhile by another process: no checkpoint to create
     head = service._lock_head(connection, chain, skip_locked=True)
     if head is None:
-        return None, 0, False
+        return None
     seq, prev, other_key = head
+    # Read again under the chain's lock: another sealer may have sealed some meanwhile.
     rows = connection.execute(_WAITING, {"chain": chain, "limit": batch}).all()
-    key = service._key("pending")
-    good = [row for row in rows if hmac.compare_digest(row.mac, service.pending_mac(row, key))]
-    # A copy of a row sealed before (put back by someone with database access) is refused.
-    sealed = set(connection.execute(_SEALED, {"ids": [row.id for row in good]}).scalars())
-    good = [row for row in good if row.id not in sealed]
-    # A refused entry stays in the table; the batch still moves on past it.
-    more = len(rows) == batch
-    if not good:
-        return 0, len(rows), False
-    entries, head = service.chained(chain, seq, prev, other_key, good, service._key("chain"))
+    key, fingerprint = service._key("pending"), service.key_fingerprint()
+    items: list = [_alarm(service.LOST_ACTION, chain, pending_id) for pending_id in lost]
+    refused = 0
+    for row in rows:
+        if row.sealed_as is None and service.same_digest(row.mac, service.pending_mac(row, key)):
+            items.append(row)
+            continue
+        refused += 1
+        other = row.sealed_as is None and row.key_fingerprint != fingerprint
+        action = service.OTHER_KEY_ACTION if other else service.REFUSED_ACTION
+        items.append(_alarm(action, chain, row.id))
+    if not items:
+        return 0, 0, False
+    entries, head = service.chained(chain, seq, prev, other_key, items, service._key("chain"))
     connection.execute(service._APPEND, entries)
-    connection.execute(_DONE, {"ids": [row.id for row in good]})
+    if rows:
+        connection.execute(_DONE, {"ids": [row.id for row in rows]})
     connection.execute(service._MOVE_HEAD, head)
-    return len(good), len(rows) - len(good), more and len(good) > 0
+    return len(rows) - refused, refused, len(rows) == batch
 
 
 class _Thread:
-    """The process's sealer thread; `ensure` starts it in a process that has none."""
+    """The process's sealer thread; `ensure` starts it in a process that has none, or
+    whose thread died."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -140,32 +249,37 @@ class _Thread:
         self.thread: threading.Thread | None = None
 
     def ensure(self) -> None:
-        if self.pid == os.getpid():
+        if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
             return
         with self.lock:
-            if self.pid == os.getpid():
+            if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
                 return
-            self.pid = os.getpid()
+            if self.pid != os.getpid():
+                _WATCHED.clear()  # a forked child watches only what it queues itself
             self.stopped.clear()
-            self.thread = threading.Thread(target=self.run, name="audit-sealer", daemon=True)
-            self.thread.start()
+            thread = threading.Thread(target=self.run, name="audit-sealer", daemon=True)
+            thread.start()
+            self.thread, self.pid = thread, os.getpid()
+            _WATCHING.set()
 
     def stop(self) -> None:
         """End the thread after its current round (tests; a process exit ends it anyway)."""
         self.stopped.set()
+        _WATCHING.clear()
         if self.thread is not None:
             self.thread.join(timeout=10)
 
     def run(self) -> None:
         interval = self.app.config["AUDIT_SEAL_SECONDS"]
         while not self.stopped.wait(interval):
-            with self.app.app_context():
-                try:
-                    seal()
-                except Exception:  # the next round tries again; entries keep waiting
-                    log.exception("audit: sealing failed; pending entries wait for the next round")
-                finally:
-                    db.session.remove()
+            try:
+                with self.app.app_context():
+                    try:
+                        seal()
+                    finally:
+                        db.session.remove()
+            except Exception as error:  # the next round tries again; entries keep waiting
+                log.error("audit: a sealing round failed (%s)", type(error).__name__)
 
 
 def init_app(app: Flask) -> None:

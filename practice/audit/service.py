@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
+import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -52,6 +56,12 @@ REPAIR_ACTION = "audit.checkpoint_repair"  # `flask audit repair-checkpoint` reb
 KEY_CHANGE_ACTION = "audit.chain_key_change"  # later entries are chained with another key
 CHAIN_OPEN_ACTION = "audit.chain_open"  # on the deployment chain: a practice's chain begins
 SPLIT_ACTION = "audit.chain_split"  # migration 0013: later entries go to per-practice chains
+# Written by the sealer itself, in place of a queued entry it could not seal (see
+# practice/audit/sealer.py); verify reports each as a problem of its chain.
+REFUSED_ACTION = "audit.pending_refused"  # edited, or a copy of an entry already sealed
+OTHER_KEY_ACTION = "audit.pending_other_key"  # queued under another chain key
+LOST_ACTION = "audit.pending_lost"  # committed by this app, gone before it was sealed
+QUEUED = "audit_queued"  # session.info: (chain, pending id) of entries this commit queues
 DEPLOYMENT_CHAIN = uuid.UUID(int=0)  # the chain of events about no practice
 
 # Audit columns hold identifiers only. These shapes keep free text (and so clinical
@@ -305,7 +315,7 @@ def _other_key(
     fingerprint edited alone changes nothing)."""
     if fingerprint is None or fingerprint == key_fingerprint():
         return None
-    if hmac.compare_digest(signature, checkpoint_signature(seq, head_hash, chain)):
+    if same_digest(signature, checkpoint_signature(seq, head_hash, chain)):
         return None
     return fingerprint
 
@@ -403,7 +413,7 @@ def write_pending(session: Session, *, committing: bool = False) -> None:
             opened = replace(item, action=CHAIN_OPEN_ACTION, practice_id=None)
             chains.setdefault(DEPLOYMENT_CHAIN, []).append(opened)
     if deferred(connection):
-        _wait(connection, chains, committing)
+        _wait(session, connection, chains, committing)
         return
     # Several chains (rare: an operator command touching two practices) are locked in
     # one fixed order, so two such commits cannot deadlock.
@@ -430,16 +440,46 @@ def pending_mac(row, key: bytes | None = None) -> str:
     return hmac.digest(key or _key("pending"), body, "sha256").hex()
 
 
-def _wait(connection: sa.Connection, chains: dict[uuid.UUID, list[Event]], commit: bool) -> None:
+def same_digest(stored, expected: str) -> bool:
+    """Constant-time comparison of a stored hex digest, whatever was stored (a non-ASCII
+    or non-text value someone wrote into the column compares unequal, never raises)."""
+    if not isinstance(stored, str):
+        return False
+    return hmac.compare_digest(stored.encode("utf-8", "replace"), expected.encode())
+
+
+_ORDER = itertools.count()
+_ORDER_LOCK = threading.Lock()
+
+
+def ordered_id() -> uuid.UUID:
+    """A pending entry's id: the clock in nanoseconds, then this process's counter, then
+    random bits, so ids sort in the order a process queued them (two events of one
+    request recorded within the same microsecond keep their order) and never collide."""
+    with _ORDER_LOCK:
+        count = next(_ORDER) & 0xFFFF
+    return uuid.UUID(int=(time.time_ns() << 64) | (count << 48) | secrets.randbits(48))
+
+
+def _wait(
+    session: Session,
+    connection: sa.Connection,
+    chains: dict[uuid.UUID, list[Event]],
+    commit: bool,
+) -> None:
     """Insert the events as pending entries (no chain lock, no head read); with
     `commit`, COMMIT in the same round trip."""
-    key = _key("pending")
+    key, fingerprint = _key("pending"), key_fingerprint()
     rows = []
     for chain, items in chains.items():
         for item in items:
-            row = {"id": uuid.uuid4(), "chain_id": chain, **_fields(item)}
+            row = {"id": ordered_id(), "chain_id": chain, **_fields(item)}
             row["mac"] = pending_mac(SimpleNamespace(**row), key)
+            row["key_fingerprint"] = fingerprint
             rows.append(row)
+    # Which entries this commit queued: the sealer thread checks that each reaches its
+    # chain (an entry deleted from the queue is reported on the chain, see sealer.py).
+    session.info.setdefault(QUEUED, []).extend((row["chain_id"], row["id"]) for row in rows)
     _append(connection, rows, None, commit)
 
 
@@ -525,6 +565,17 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     # left was rolled back: its successes never happened, its refusals did.
     if transaction.parent is None and session.info.get(PENDING):
         keep_refusals_only(session)
+    if transaction.parent is None:
+        session.info.pop(QUEUED, None)  # rolled back: nothing was queued after all
+
+
+def _after_commit(session: Session) -> None:
+    # The entries this commit queued are now durable: hand them to the sealer's check.
+    queued = session.info.pop(QUEUED, None)
+    if queued and not session.in_nested_transaction():
+        from practice.audit import sealer
+
+        sealer.watch(queued)
 
 
 def init_session_events() -> None:
@@ -533,3 +584,5 @@ def init_session_events() -> None:
         event.listen(Session, "before_commit", _before_commit)
     if not event.contains(Session, "after_transaction_end", _after_transaction_end):
         event.listen(Session, "after_transaction_end", _after_transaction_end)
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)

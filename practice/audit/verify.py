@@ -34,7 +34,6 @@ sealed entry already carries is a copy put back: both are named.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +46,9 @@ from practice.audit.service import (
     DEPLOYMENT_CHAIN,
     GENESIS,
     KEY_CHANGE_ACTION,
+    LOST_ACTION,
+    OTHER_KEY_ACTION,
+    REFUSED_ACTION,
     REPAIR_ACTION,
     SPLIT_ACTION,
     _key,
@@ -57,6 +59,7 @@ from practice.audit.service import (
     insert_checkpoint,
     key_fingerprint,
     pending_mac,
+    same_digest,
 )
 
 COLUMNS = (
@@ -113,26 +116,30 @@ class Waiting:
 def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Waiting:
     """Read and check the pending entries (of one practice's chain, with `practice`)."""
     table = AuditPending.__table__
-    query = sa.select(*table.c).order_by(table.c.occurred_at, table.c.id)
+    # One statement (one snapshot): an entry the sealer moves meanwhile is seen waiting
+    # or sealed, never both, so a genuine one is never taken for a copy.
+    query = (
+        sa.select(*table.c, AuditEntry.seq.label("sealed_as"))
+        .outerjoin(AuditEntry, AuditEntry.pending_id == table.c.id)
+        .order_by(table.c.occurred_at, table.c.id)
+    )
     if practice is not None:
         query = query.where(table.c.chain_id == practice)
     rows = session.execute(query).all()
     if not rows:
         return Waiting()
-    key = _key("pending")
-    edited = tuple(
-        (row.chain_id, row.id, "does not match its HMAC: it was edited while it waited")
-        for row in rows
-        if not hmac.compare_digest(row.mac, pending_mac(row, key))
-    )
-    ids = [row.id for row in rows]
-    copied = sa.select(AuditEntry.chain_id, AuditEntry.pending_id).where(
-        AuditEntry.pending_id.in_(ids)
-    )
-    edited += tuple(
-        (chain, pending_id, "is a copy of an entry already sealed, put back")
-        for chain, pending_id in session.execute(copied)
-    )
+    key, fingerprint = _key("pending"), key_fingerprint()
+    edited = []
+    for row in rows:
+        if row.sealed_as is not None:
+            edited.append((row.chain_id, row.id, "is a copy of an entry already sealed, put back"))
+        elif not same_digest(row.mac, pending_mac(row, key)):
+            what = (
+                "was queued under another chain key (unverifiable)"
+                if row.key_fingerprint != fingerprint
+                else "does not match its HMAC: it was edited while it waited"
+            )
+            edited.append((row.chain_id, row.id, what))
     return Waiting(
         count=len(rows),
         oldest=rows[0].occurred_at,
@@ -140,9 +147,11 @@ def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Wait
         opened=frozenset(
             row.object_id
             for row in rows
-            if row.chain_id == DEPLOYMENT_CHAIN and row.object_type == "practice"
+            if row.chain_id == DEPLOYMENT_CHAIN
+            and row.object_type == "practice"
+            and row.id not in {pending_id for _c, pending_id, _w in edited}
         ),
-        edited=edited,
+        edited=tuple(edited),
     )
 
 
@@ -173,6 +182,8 @@ class _Walk:
     notes: list[str] = field(default_factory=list)
     # (first unverifiable seq, seq where this key took over, the other key's fingerprint)
     other_keys: list[tuple[int, int, str]] = field(default_factory=list)
+    # Entries the sealer wrote in place of queued ones it could not seal: (seq, action).
+    alarms: list[tuple[int, str]] = field(default_factory=list)
 
 
 _PRACTICES = sa.table("practices", sa.column("id", sa.Uuid()))
@@ -196,6 +207,8 @@ def _checkpoint(session: Session, chain: uuid.UUID) -> tuple[int, str, str, str 
 
 def _note(walk: _Walk, row) -> None:
     """Remember what the log says about the log and the practices it covers."""
+    if row.action in _ALARMS:
+        walk.alarms.append((row.seq, row.action))
     if row.object_type == "practice" and row.object_id:
         walk.practices.add(row.object_id)
     if row.action == REPAIR_ACTION:
@@ -209,6 +222,26 @@ def _note(walk: _Walk, row) -> None:
             f"deployment chain, entry {row.seq}: the single chain of every practice ended "
             f"at entry {row.object_id} (migration 0013); each practice's later entries are "
             "on its own chain"
+        )
+
+
+_ALARMS = {
+    REFUSED_ACTION: "the sealer refused a queued entry (edited, or a copy of one already "
+    "sealed, while it waited)",
+    LOST_ACTION: "a queued entry this app committed was removed before it was sealed",
+    OTHER_KEY_ACTION: "a queued entry was written with another chain key and could not be checked",
+}
+
+
+def _check_alarms(walk: _Walk) -> None:
+    """The first entry the sealer wrote in place of one it could not seal."""
+    if walk.alarms:
+        seq, action = walk.alarms[0]
+        more = f" ({len(walk.alarms) - 1} more such entries)" if len(walk.alarms) > 1 else ""
+        raise ChainBroken(
+            f"entry {seq}: {_ALARMS[action]}{more}",
+            seq,
+            wrong_key=all(a == OTHER_KEY_ACTION for _s, a in walk.alarms),
         )
 
 
@@ -255,9 +288,7 @@ def _walk_to(session: Session, walk: _Walk, head_seq: int, batch: int, key: byte
                     "(an entry was deleted, reordered or inserted here)",
                     row.seq,
                 )
-            if not hmac.compare_digest(
-                entry_hash(walk.prev_hash, hashed_fields(row), key), row.entry_hash
-            ):
+            if not same_digest(row.entry_hash, entry_hash(walk.prev_hash, hashed_fields(row), key)):
                 if _skip_to_key_change(session, walk, row.seq):
                     break  # continue where this key took over
                 raise ChainBroken(f"entry {row.seq} was edited (its hash does not match)", row.seq)
@@ -324,7 +355,7 @@ def _last(session: Session, chain: uuid.UUID) -> int | None:
 
 def _check_signature(checkpoint: tuple, chain: uuid.UUID) -> None:
     head_seq, head_hash, signature, fingerprint = checkpoint
-    if hmac.compare_digest(signature, checkpoint_signature(head_seq, head_hash, chain)):
+    if same_digest(signature, checkpoint_signature(head_seq, head_hash, chain)):
         return
     ours = key_fingerprint()
     if fingerprint is not None and fingerprint != ours:
@@ -353,13 +384,17 @@ def _verify(session: Session, batch: int, walk: _Walk) -> None:
     if checkpoint is None:
         first = _first_after(session, walk.chain, -(2**62))
         if first is not None:
+            # Its first sealing may have committed between the two reads.
+            checkpoint = _checkpoint(session, walk.chain)
+        if first is not None and checkpoint is None:
             raise ChainBroken(
                 f"the signed checkpoint is missing while the log holds entries up to "
                 f"{_last(session, walk.chain)}: it was deleted (if it was lost, `flask audit "
                 "repair-checkpoint` rebuilds it after checking the chain)",
                 first,
             )
-        return
+        if checkpoint is None:
+            return
     while True:
         head_seq, head_hash, _signature, _fingerprint = checkpoint
         _check_signature(checkpoint, walk.chain)
@@ -443,6 +478,7 @@ def _walk_chain(session: Session, walk: _Walk, batch: int) -> Problem | None:
         _verify(session, batch, walk)
         _check_reaches(walk)
         _check_other_keys(walk)
+        _check_alarms(walk)
     except ChainBroken as broken:
         return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key)
     return None
@@ -479,8 +515,9 @@ def verify_chain(
         problems.append(
             Problem(
                 chain,
-                f"pending entry {pending_id} {what} to be sealed (the sealer leaves it)",
+                f"queued entry {pending_id} {what}; the sealer will record it as refused",
                 None,
+                wrong_key="another chain key" in what,
             )
         )
     deployment = walks.get(DEPLOYMENT_CHAIN)
@@ -540,11 +577,17 @@ def rebuild_checkpoints(
     anchors = _anchors(anchor)
     present = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
     practice_ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
+    # A chain whose first entries still wait gets its checkpoint from its first sealing.
+    waiting = waiting_entries(session)
     begun = _last(session, DEPLOYMENT_CHAIN) is not None or DEPLOYMENT_CHAIN in anchors
     lost = [c for c in chains_of(session) if c not in present]
     if not begun and DEPLOYMENT_CHAIN in lost:
         lost.remove(DEPLOYMENT_CHAIN)  # never began: its first entry creates the checkpoint
-    lost += [p for p in practice_ids if p not in present and p not in lost]
+    lost += [
+        p
+        for p in practice_ids
+        if p not in present and p not in lost and (p not in waiting.chains or _last(session, p))
+    ]
     lost += [c for c in anchors if c not in present and c not in lost]
     if not lost:
         if not begun and not practice_ids:
@@ -576,6 +619,7 @@ def rebuild_checkpoints(
             )
         )
         deployment.checked = 1
+    deployment.practices.update(waiting.opened)  # creations still waiting to be sealed
     _check_practices(session, deployment, practice_ids, set(practice_ids))
     rebuilt = []
     for chain in lost:

@@ -43,6 +43,11 @@ def bypass_append_only(session) -> None:
         session.execute(sa.text("DROP TRIGGER audit_checkpoint_no_delete"))
 
 
+def bypass_pending_triggers(session) -> None:
+    """Switch off the refusal of UPDATE on the queue of entries waiting to be sealed."""
+    session.execute(sa.text("ALTER TABLE audit_pending DISABLE TRIGGER audit_pending_no_update"))
+
+
 def delete_checkpoint(session, chain: uuid.UUID | None = None) -> None:
     """Remove every checkpoint row, or `chain`'s (the triggers bypassed first)."""
     bypass_append_only(session)

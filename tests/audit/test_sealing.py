@@ -102,7 +102,11 @@ def test_a_practice_created_under_deferred_sealing_is_complete_while_it_waits(db
 
 
 @postgresql_only
-def test_a_pending_entry_edited_while_it_waits_is_named_and_never_sealed(db, practice, deferred):
+def test_a_pending_entry_edited_while_it_waits_is_named_then_refused_on_its_chain(
+    db, practice, deferred
+):
+    """Never sealed, never left to block the queue: the chain records the refusal in its
+    place, and verify reports that entry from then on."""
     for _ in range(3):
         audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
         db.session.commit()
@@ -113,15 +117,109 @@ def test_a_pending_entry_edited_while_it_waits_is_named_and_never_sealed(db, pra
     with pytest.raises(sa.exc.DBAPIError, match="refused"), db.session.begin_nested():
         db.session.execute(change, {"id": victim})
     # A superuser drops the trigger first; the row's HMAC still gives it away.
-    db.session.execute(sa.text("ALTER TABLE audit_pending DISABLE TRIGGER audit_pending_no_update"))
+    tamper.bypass_pending_triggers(db.session)
     db.session.execute(change, {"id": victim})
     result = verify_chain(db.session)
-    assert not result.ok
-    assert f"pending entry {victim} does not match its HMAC" in result.problem
+    assert not result.ok and not result.wrong_key
+    assert f"queued entry {victim} does not match its HMAC" in result.problem
+    before = head(db.session, practice.id)
     done = sealer.seal(db.session.connection())
-    assert (done.sealed, done.refused) == (2, 1)  # the other two go on; the forgery stays
-    assert db.session.scalars(sa.select(AuditPending.id)).all() == [victim]
+    assert (done.sealed, done.refused) == (2, 1)
+    assert count(db.session, AuditPending) == 0  # nothing blocks the queue
+    refusal = db.session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.object_id, AuditEntry.actor_id).where(
+            AuditEntry.chain_id == practice.id, AuditEntry.action == audit.REFUSED_ACTION
+        )
+    ).one()
+    assert refusal == (before + 1, str(victim), None)  # in the forged entry's place
+    result = verify_chain(db.session)
+    assert not result.ok and result.bad_seq == before + 1
+    assert "the sealer refused a queued entry" in result.problem
+
+
+@postgresql_only
+def test_junk_in_a_digest_column_is_refused_without_stopping_other_chains(db, deferred):
+    """A non-ASCII MAC, on the deployment chain (sealed first), neither crashes verify
+    nor stops the other chains' sealing."""
+    practice = make_practice("Junk Practice")
+    db.session.commit()
+    audit.record(db.session, "test.event", object_type="thing")
+    db.session.commit()
+    tamper.bypass_pending_triggers(db.session)
+    db.session.execute(
+        sa.text("UPDATE audit_pending SET mac = :junk WHERE chain_id = :chain"),
+        {"junk": "é" * 64, "chain": audit.DEPLOYMENT_CHAIN},
+    )
     assert not verify_chain(db.session).ok
+    done = sealer.seal(db.session.connection())
+    assert done.refused >= 1 and done.failed == 0
+    assert head(db.session, practice.id) == 1  # its creation, sealed after the junk
+    assert count(db.session, AuditPending) == 0
+
+
+@postgresql_only
+def test_a_queued_entry_of_another_chain_key_is_reported_as_unverifiable(db, practice, deferred):
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    tamper.bypass_pending_triggers(db.session)
+    db.session.execute(
+        sa.text("UPDATE audit_pending SET key_fingerprint = :other, mac = :mac"),
+        {"other": "f" * 32, "mac": "0" * 64},
+    )
+    result = verify_chain(db.session)
+    assert not result.ok and result.wrong_key  # `verify` exits 3, not 1
+    sealer.seal(db.session.connection())
+    result = verify_chain(db.session)
+    assert not result.ok and result.wrong_key
+    assert "written with another chain key" in result.problem
+
+
+@postgresql_only
+def test_an_entry_deleted_from_the_queue_is_recorded_lost_on_its_chain(
+    db, practice, deferred, monkeypatch
+):
+    """The app process that committed an entry keeps its id for a while; an id neither
+    sealed nor waiting then was deleted (say by a trigger dropping reads), and the
+    sealer records that on the chain, where verify reports it."""
+    monkeypatch.setattr(sealer, "LOST_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(sealer, "_WATCHED", __import__("collections").deque())
+    sealer._WATCHING.set()
+    try:
+        for _ in range(2):
+            audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+            db.session.commit()
+        kept, gone = db.session.scalars(
+            sa.select(AuditPending.id).order_by(AuditPending.occurred_at)
+        ).all()
+        assert [p for _c, p, _t in sealer._WATCHED][-2:] == [kept, gone]
+        db.session.execute(sa.text("DELETE FROM audit_pending WHERE id = :id"), {"id": gone})
+        assert verify_chain(db.session).ok  # unseen until the sealer's check
+        done = sealer.seal(db.session.connection())
+        assert (done.sealed, done.lost) == (1, 1)
+    finally:
+        sealer._WATCHING.clear()
+    lost = db.session.scalar(
+        sa.select(AuditEntry.object_id).where(AuditEntry.action == audit.LOST_ACTION)
+    )
+    assert lost == str(gone)
+    result = verify_chain(db.session)
+    assert not result.ok
+    assert "removed before it was sealed" in result.problem
+
+
+def test_verify_fails_while_entries_wait_too_long(app, db, practice, deferred, monkeypatch):
+    """Intact as far as it goes, but not complete: no sealer runs, or one is held back."""
+    from practice.audit import cli
+
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    monkeypatch.setattr(cli, "STALE_PENDING_SECONDS", -1)
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    if TestDatabase().kind == "postgresql":
+        assert result.exit_code == cli.STALE_EXIT, result.output
+        assert "NOT SEALED" in result.output
+    else:
+        assert result.exit_code == 0, result.output  # SQLite seals inline
 
 
 @postgresql_only
@@ -138,7 +236,7 @@ def test_requests_keep_working_without_a_checkpoint_and_their_entries_wait(
         audit.record(db.session, "test.event", object_type="thing", practice_id=practice_id)
         db.session.commit()
     done = sealer.seal(db.session.connection())
-    assert (done.sealed, done.blocked) == (1, 1)
+    assert (done.sealed, done.failed) == (1, 1)
     waiting = db.session.scalars(sa.select(AuditPending.chain_id)).all()
     assert waiting == [practice.id]
 
@@ -289,13 +387,17 @@ def test_a_pending_row_put_back_after_it_was_sealed_is_never_sealed_twice(db, pr
     ).all()
     assert sealed == [copy["id"]]
     db.session.execute(table.insert().values(**copy))
-    done = sealer.seal(db.session.connection())
-    assert (done.sealed, done.refused) == (0, 1)
     result = verify_chain(db.session)
     assert not result.ok
-    assert f"pending entry {copy['id']} is a copy of an entry already sealed" in result.problem
+    assert f"queued entry {copy['id']} is a copy of an entry already sealed" in result.problem
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.refused) == (0, 1)
+    sealed_twice = db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEntry.pending_id == copy["id"])
+    )
+    assert sealed_twice == 1
+    assert "the sealer refused a queued entry" in verify_chain(db.session).problem
     # The sealed entry's pending id is covered by its hash: clearing it breaks the chain.
-    db.session.execute(sa.text("DELETE FROM audit_pending"))
     tamper.bypass_append_only(db.session)
     db.session.execute(
         sa.text("UPDATE audit_entries SET pending_id = NULL WHERE pending_id = :id"),
