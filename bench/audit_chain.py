@@ -170,9 +170,9 @@ UPDATE audit_checkpoint SET head_seq = :seq + 1, head_hash = md5(random()::text)
 }
 PGBENCH_DEFERRED = """{pick}
 INSERT INTO audit_pending (id, chain_id, occurred_at, practice_id, action, object_type,
-  object_id, address, outcome, mac)
+  object_id, address, outcome, mac, key_fingerprint)
   SELECT gen_random_uuid(), id, now(), id, 'bench.append', 'thing', gen_random_uuid()::text,
-  '192.0.2.1', 'success', md5(random()::text) || md5(random()::text)
+  '192.0.2.1', 'success', md5(random()::text) || md5(random()::text), md5(random()::text)
   FROM bench_chains WHERE n = :n;
 """
 PGBENCH_MODES = {
