@@ -35,6 +35,12 @@ def upgrade():
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("mac", sa.String(length=64), nullable=False),
         sa.Column("key_fingerprint", sa.String(length=32), nullable=False),
+        sa.Column(
+            "queued_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_pending")),
     )
     op.create_index(op.f("ix_audit_pending_chain_id"), "audit_pending", ["chain_id"])

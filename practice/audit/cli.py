@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
 from practice.audit import sealer
 from practice.audit import service as audit
+from practice.audit.models import AuditPending
 from practice.audit.service import DEPLOYMENT_CHAIN, chain_name
 from practice.audit.verify import Anchor, ChainBroken, rebuild_checkpoints, verify_chain
-from practice.database import utcnow
 from practice.extensions import db
 from practice.files import write_private
 
@@ -99,7 +100,7 @@ def write_anchor(path: Path, heads: dict[uuid.UUID, tuple[int, str]]) -> None:
     "anchor_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A file outside the database's reach: the heads seen last time are checked, "
-    "and after success the new heads are written there.",
+    "and afterwards the heads of every chain found intact are written there.",
 )
 @click.option(
     "--practice",
@@ -111,12 +112,15 @@ def verify_command(anchor_path: Path | None, practice_id: uuid.UUID | None):
     """Check every hash chain and its signed head; exit 1 naming, per chain, the first
     bad entry."""
     if anchor_path is None:
-        _verify(None, practice_id)
-        return
+        _, code = _verify(None, practice_id)
+        sys.exit(code)
     with locked(anchor_path):
         anchors = read_anchor(anchor_path) or {}
-        heads = _verify(anchors, practice_id)
-        # Never backwards: each walk reached its anchor. A one-practice run keeps the rest.
+        heads, code = _verify(anchors, practice_id)
+        # Never backwards: each walk reached its anchor. A one-practice run keeps the rest,
+        # and so does a failing run for the chains it could not walk whole; the chains it
+        # did walk are pinned even then, so a broken chain elsewhere (or one waiting to
+        # be sealed) does not leave the others unanchored.
         write_anchor(
             anchor_path, {**{c: (a.seq, a.entry_hash) for c, a in anchors.items()}, **heads}
         )
@@ -126,8 +130,9 @@ def verify_command(anchor_path: Path | None, practice_id: uuid.UUID | None):
                 f"anchored entry {deployment[0]} of the deployment chain and the heads of "
                 f"{len(heads) - 1} practice chain(s) in {anchor_path}"
             )
-        else:
+        elif practice_id in heads:
             click.echo(f"anchored entry {heads[practice_id][0]} of practice {practice_id}")
+    sys.exit(code)
 
 
 WRONG_KEY_EXIT = 3  # not tampering: the configured chain key is not the one that wrote it
@@ -137,34 +142,52 @@ STALE_PENDING_SECONDS = 60
 STALE_EXIT = 4
 
 
-def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> dict:
+def _verify(anchors: dict | None, practice_id: uuid.UUID | None) -> tuple[dict, int]:
+    """Verify and report; the heads of the chains walked whole, and the exit code."""
     result = verify_chain(db.session, anchor=anchors, practice=practice_id)
+    code = 0
     if not result.ok:
         word = "UNVERIFIABLE" if result.wrong_key else "BROKEN"
         for problem in result.problems:
             click.echo(
                 f"audit log {word}: {chain_name(problem.chain)}: {problem.problem}", err=True
             )
-        sys.exit(WRONG_KEY_EXIT if result.wrong_key else 1)
-    click.echo(f"audit log intact: {result.checked} entries in {len(result.heads)} chain(s)")
+        code = WRONG_KEY_EXIT if result.wrong_key else 1
+    else:
+        click.echo(f"audit log intact: {result.checked} entries in {len(result.heads)} chain(s)")
     if result.pending:
         click.echo(
             f"  pending: {result.pending} entries wait to be sealed, the oldest recorded "
             f"{result.oldest_pending:%Y-%m-%d %H:%M:%S} UTC (not yet checked; sealed within "
             "seconds while the app runs, or now by `flask audit seal`)"
+            if result.oldest_pending
+            else f"  pending: {result.pending} entries wait to be sealed"
         )
-        waited = (utcnow() - result.oldest_pending).total_seconds()
-        if waited > STALE_PENDING_SECONDS:
-            click.echo(
-                f"audit log NOT SEALED: entries have waited {waited:.0f} s (more than "
-                f"{STALE_PENDING_SECONDS} s): no app process is sealing, or sealing is "
-                "blocked (see its log); run `flask audit seal`",
-                err=True,
-            )
-            sys.exit(STALE_EXIT)
+    waited = _longest_wait(practice_id)
+    if waited is not None and waited > STALE_PENDING_SECONDS:
+        click.echo(
+            f"audit log NOT SEALED: entries have waited {waited:.0f} s (more than "
+            f"{STALE_PENDING_SECONDS} s): no app process is sealing, or sealing is blocked "
+            "(see its log); run `flask audit seal`",
+            err=True,
+        )
+        code = code or STALE_EXIT
     for note in result.notes:
         click.echo(f"  note: {note}")
-    return result.heads
+    return result.heads, code
+
+
+def _longest_wait(practice_id: uuid.UUID | None) -> float | None:
+    """Seconds the longest-waiting entry still waiting now has waited, by the database's
+    clock (read after the walk: entries sealed meanwhile do not count)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None  # SQLite seals inline: nothing waits
+    waited = sa.func.now() - sa.func.min(AuditPending.queued_at)
+    query = sa.select(sa.func.extract("epoch", waited))
+    if practice_id is not None:
+        query = query.where(AuditPending.chain_id == practice_id)
+    seconds = db.session.scalar(query)
+    return float(seconds) if seconds is not None else None
 
 
 @audit_cli.command("seal")

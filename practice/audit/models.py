@@ -81,3 +81,6 @@ class AuditPending(db.Model):
     # The chain key's fingerprint when it was queued: a row of another key (a restore onto
     # a server with its own keys) is told apart from an edited one.
     key_fingerprint: Mapped[str] = mapped_column(sa.String(32))
+    # The database's clock when it was queued: how long it has waited, whatever the app
+    # hosts' clocks say (`flask audit verify` fails when entries wait too long).
+    queued_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())

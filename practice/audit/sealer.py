@@ -28,6 +28,7 @@ and instances share the work through the row locks. `flask audit seal` seals at 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -44,6 +45,7 @@ from flask import Flask
 from practice.audit import service
 from practice.audit.models import AuditEntry, AuditPending
 from practice.audit.service import chain_name
+from practice.audit.verify import foreign_fingerprints, pending_columns
 from practice.database import utcnow
 from practice.extensions import db
 
@@ -57,24 +59,37 @@ _PENDING = AuditPending.__table__
 _WAITING_CHAINS = sa.select(_PENDING.c.chain_id).distinct()
 # Waiting entries with, for each, whether a sealed entry already carries its id: one
 # statement, so a sealing committed in between cannot make a genuine entry look copied.
-_WAITING = (
-    sa.select(*_PENDING.c, AuditEntry.seq.label("sealed_as"))
-    .outerjoin(AuditEntry, AuditEntry.pending_id == _PENDING.c.id)
-    .where(_PENDING.c.chain_id == sa.bindparam("chain"))
-    .order_by(_PENDING.c.occurred_at, _PENDING.c.id)
-    .limit(sa.bindparam("limit"))
-)
+
+
+def _waiting(bind) -> sa.Select:
+    # `occurred_at` read so that no value someone wrote there can make the driver raise
+    # (verify.pending_columns): an impossible time reads as NULL and is refused.
+    return (
+        sa.select(*pending_columns(bind), AuditEntry.seq.label("sealed_as"))
+        .outerjoin(AuditEntry, AuditEntry.pending_id == _PENDING.c.id)
+        .where(_PENDING.c.chain_id == sa.bindparam("chain"))
+        .order_by(_PENDING.c.occurred_at, _PENDING.c.id)
+        .limit(sa.bindparam("limit"))
+    )
+
+
 _DONE = sa.delete(AuditPending).where(AuditPending.id.in_(sa.bindparam("ids", expanding=True)))
 # Where watched ids are now, in one statement (one snapshot: the sealer moves an entry
 # from the queue to its chain in one transaction, so it is seen in one or the other).
 _SEEN = sa.union_all(
-    sa.select(AuditEntry.pending_id, sa.literal(True).label("sealed")).where(
+    sa.select(sa.cast(AuditEntry.pending_id, sa.String).label("id"), sa.literal("sealed")).where(
         AuditEntry.pending_id.in_(sa.bindparam("ids", expanding=True))
     ),
-    sa.select(_PENDING.c.id, sa.literal(False).label("sealed")).where(
+    # Refused ones: the sealer recorded them on their chain already.
+    sa.select(AuditEntry.object_id.label("id"), sa.literal("sealed")).where(
+        AuditEntry.object_type == "audit_pending",
+        AuditEntry.object_id.in_(sa.bindparam("names", expanding=True)),
+    ),
+    sa.select(sa.cast(_PENDING.c.id, sa.String).label("id"), sa.literal("waiting")).where(
         _PENDING.c.id.in_(sa.bindparam("ids", expanding=True))
     ),
 )
+_PRACTICE_IDS = sa.select(sa.table("practices", sa.column("id", sa.Uuid())).c.id)
 
 
 @dataclass
@@ -101,19 +116,23 @@ def watch(queued: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
 
 def _lost(bind) -> dict[uuid.UUID, list[uuid.UUID]]:
     """The watched entries old enough to have been sealed, that are neither sealed nor
-    waiting, by chain. Watched entries still waiting stay watched."""
-    due, cutoff = [], time.monotonic() - LOST_AFTER_SECONDS
-    while _WATCHED and _WATCHED[0][2] < cutoff:
-        due.append(_WATCHED.popleft())
+    waiting, by chain. Watched entries still waiting stay watched; if the check fails,
+    every one stays watched (they leave the list only once it succeeded)."""
+    cutoff = time.monotonic() - LOST_AFTER_SECONDS
+    due = list(itertools.takewhile(lambda item: item[2] < cutoff, list(_WATCHED)))
     if not due:
         return {}
+    ids = [pending_id for _chain, pending_id, _at in due]
     with _transaction(bind) as connection:
-        seen = dict(connection.execute(_SEEN, {"ids": [p for _c, p, _t in due]}).all())
+        found = dict(connection.execute(_SEEN, {"ids": ids, "names": [str(i) for i in ids]}).all())
+    for _ in due:  # only the sealer thread takes from the left; others append on the right
+        _WATCHED.popleft()
     lost: dict[uuid.UUID, list[uuid.UUID]] = {}
     for chain, pending_id, queued_at in due:
-        if seen.get(pending_id) is False:
-            _WATCHED.appendleft((chain, pending_id, queued_at))  # still waiting: keep watching
-        elif pending_id not in seen:
+        state = found.get(str(pending_id))
+        if state == "waiting":
+            _WATCHED.append((chain, pending_id, queued_at))  # keep watching
+        elif state is None:
             lost.setdefault(chain, []).append(pending_id)
     return lost
 
@@ -128,9 +147,36 @@ def seal(bind: sa.Engine | sa.Connection | None = None, batch: int = BATCH) -> S
     bind = bind or db.engine
     result = Sealed()
     lost = _lost(bind) if _WATCHING.is_set() else {}
+    try:
+        _seal_all(bind, batch, lost, result)
+    finally:
+        for chain, gone in lost.items():  # not recorded this round: the next one will
+            _rewatch(chain, gone)
+    if result.refused or result.lost:
+        log.error(
+            "audit: %d queued entries refused and %d lost before sealing; each is recorded on "
+            "its chain: run `flask audit verify`",
+            result.refused,
+            result.lost,
+        )
+    return result
+
+
+def _seal_all(bind, batch: int, lost: dict, result: Sealed) -> None:
     with _transaction(bind) as connection:
         chains = set(connection.execute(_WAITING_CHAINS).scalars())
-    for chain in sorted(chains | set(lost)):
+        known = set(connection.execute(_PRACTICE_IDS).scalars()) | {service.DEPLOYMENT_CHAIN}
+    for chain in sorted(chains - known):
+        # Rows naming no practice were never queued by the app: one refusal for them all
+        # on the deployment chain, and no chain (nor checkpoint) for something that is
+        # not a practice.
+        try:
+            with _transaction(bind) as connection:
+                result.refused += _refuse_unknown(connection, chain)
+        except sa.exc.SQLAlchemyError as error:
+            log.error("audit: refusing rows of an unknown chain failed (%s)", type(error).__name__)
+            result.failed += 1
+    for chain in sorted((chains & known) | set(lost)):
         gone = lost.pop(chain, [])
         while True:
             try:
@@ -160,14 +206,34 @@ def seal(bind: sa.Engine | sa.Connection | None = None, batch: int = BATCH) -> S
             gone = []
             if not more:
                 break
-    if result.refused or result.lost:
-        log.error(
-            "audit: %d queued entries refused and %d lost before sealing; each is recorded on "
-            "its chain: run `flask audit verify`",
-            result.refused,
-            result.lost,
-        )
-    return result
+
+
+def _refuse_unknown(connection: sa.Connection, chain: uuid.UUID) -> int:
+    head = service._lock_head(connection, service.DEPLOYMENT_CHAIN, skip_locked=True)
+    if head is None:
+        return 0  # the deployment chain is being sealed: next round
+    rows = connection.execute(
+        sa.delete(AuditPending).where(AuditPending.chain_id == chain).returning(AuditPending.id)
+    ).all()
+    if not rows:
+        return 0
+    alarm = service.Event(
+        action=service.REFUSED_ACTION,
+        outcome="failure",
+        practice_id=None,
+        actor_id=None,
+        object_type="audit_chain",
+        object_id=str(chain),
+        address=None,
+        occurred_at=utcnow(),
+    )
+    seq, prev, other_key = head
+    entries, moved = service.chained(
+        service.DEPLOYMENT_CHAIN, seq, prev, other_key, [alarm], service._key("chain")
+    )
+    connection.execute(service._APPEND, entries)
+    connection.execute(service._MOVE_HEAD, moved)
+    return len(rows)
 
 
 def _rewatch(chain: uuid.UUID, gone: list[uuid.UUID]) -> None:
@@ -207,7 +273,8 @@ def _alarm(action: str, chain: uuid.UUID, pending_id) -> service.Event:
 def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int, lost: list):
     """Seal up to `batch` waiting entries of `chain`, and record `lost` ones: (sealed,
     refused, more waiting), or None when another sealer holds the chain."""
-    rows = connection.execute(_WAITING, {"chain": chain, "limit": batch}).all()
+    waiting = _waiting(connection)
+    rows = connection.execute(waiting, {"chain": chain, "limit": batch}).all()
     if not rows and not lost:
         return 0, 0, False  # sealed meanwhile by another process: no checkpoint to create
     head = service._lock_head(connection, chain, skip_locked=True)
@@ -215,16 +282,18 @@ def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int, lost: l
         return None
     seq, prev, other_key = head
     # Read again under the chain's lock: another sealer may have sealed some meanwhile.
-    rows = connection.execute(_WAITING, {"chain": chain, "limit": batch}).all()
-    key, fingerprint = service._key("pending"), service.key_fingerprint()
+    rows = connection.execute(waiting, {"chain": chain, "limit": batch}).all()
+    key = service._key("pending")
+    foreign = foreign_fingerprints(connection) if rows else set()
     items: list = [_alarm(service.LOST_ACTION, chain, pending_id) for pending_id in lost]
     refused = 0
     for row in rows:
-        if row.sealed_as is None and service.same_digest(row.mac, service.pending_mac(row, key)):
+        genuine = row.sealed_as is None and row.occurred_at is not None
+        if genuine and service.same_digest(row.mac, service.pending_mac(row, key)):
             items.append(row)
             continue
         refused += 1
-        other = row.sealed_as is None and row.key_fingerprint != fingerprint
+        other = genuine and row.key_fingerprint in foreign
         action = service.OTHER_KEY_ACTION if other else service.REFUSED_ACTION
         items.append(_alarm(action, chain, row.id))
     if not items:

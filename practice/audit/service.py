@@ -295,6 +295,9 @@ def _lock_head(connection: sa.Connection, chain: uuid.UUID, *, skip_locked: bool
     busy = skip_locked and head is None
     if busy and connection.execute(_HAS_CHECKPOINT, {"chain": chain}).first() is not None:
         return None  # another transaction holds the chain
+    if head is None and skip_locked:
+        # Another sealer may have committed this chain's first sealing just now.
+        head = _read_head(connection, chain)
     if head is None:  # the chain's first entry: create the row, then lock it like any other
         if connection.execute(_ANY_ENTRY, {"chain": chain}).first() is not None:
             raise CheckpointMissing(
@@ -572,7 +575,10 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 def _after_commit(session: Session) -> None:
     # The entries this commit queued are now durable: hand them to the sealer's check.
     queued = session.info.pop(QUEUED, None)
-    if queued and not session.in_nested_transaction():
+    # A session inside someone else's transaction (a savepoint of it) has not made its
+    # entries durable: that transaction may still roll back.
+    if queued and not isinstance(session.get_bind(), sa.Connection):
+        # Imported here: the sealer imports this module (an import cycle otherwise).
         from practice.audit import sealer
 
         sealer.watch(queued)

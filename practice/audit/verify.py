@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -61,6 +61,7 @@ from practice.audit.service import (
     pending_mac,
     same_digest,
 )
+from practice.database import UTCDateTime
 
 COLUMNS = (
     AuditEntry.seq,
@@ -84,6 +85,9 @@ class Problem:
     problem: str
     bad_seq: int | None
     wrong_key: bool = False
+    # Only the sealer's own record of an entry it refused or found gone: the chain itself
+    # was walked whole and is intact, so its head can still be anchored.
+    alarm: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,9 @@ class VerifyResult:
     notes: tuple[str, ...] = ()  # what an intact log records about itself (repairs)
     chain: uuid.UUID | None = None  # the chain `problem` is about
     problems: tuple[Problem, ...] = ()  # one per broken chain
-    heads: dict = field(default_factory=dict)  # chain -> (seq, hash) of every intact chain
+    # chain -> (seq, hash) of every chain walked whole (intact, or broken only by the
+    # sealer's alarm entries)
+    heads: dict = field(default_factory=dict)
     pending: int = 0  # entries waiting to be sealed (deferred sealing): not yet checked
     oldest_pending: datetime | None = None  # when the oldest of them was recorded
 
@@ -113,13 +119,52 @@ class Waiting:
     edited: tuple = ()  # (chain, pending id, what): edited, or a copy of a sealed entry
 
 
+def pending_columns(bind) -> list:
+    """The queue's columns, with an `occurred_at` the driver cannot fail on: someone with
+    database access can write 'infinity' or a year past 9999 there, which no datetime
+    holds; such a time reads as NULL (and the entry as edited) instead of raising."""
+    table = AuditPending.__table__
+    when = table.c.occurred_at
+    if bind.dialect.name == "postgresql":
+        when = sa.case(
+            (
+                sa.and_(
+                    sa.func.isfinite(when),
+                    when.between(
+                        sa.literal(datetime(1970, 1, 1, tzinfo=UTC), UTCDateTime()),
+                        sa.literal(datetime(9000, 1, 1, tzinfo=UTC), UTCDateTime()),
+                    ),
+                ),
+                when,
+            ),
+            else_=sa.null(),
+        )
+    return [c for c in table.c if c.name != "occurred_at"] + [
+        sa.type_coerce(when, UTCDateTime()).label("occurred_at")
+    ]
+
+
+def foreign_fingerprints(session: Session | sa.Connection) -> set[str]:
+    """The fingerprints of chain keys this log was written with before the configured
+    one (named by checkpoints and key-change entries), so only an entry queued under one
+    of them counts as another key's: any other mismatch is an edit."""
+    ours = key_fingerprint()
+    named = set(session.scalars(sa.select(AuditCheckpoint.key_fingerprint)))
+    named.update(
+        session.scalars(
+            sa.select(AuditEntry.object_id).where(AuditEntry.action == KEY_CHANGE_ACTION)
+        )
+    )
+    return {f for f in named if f and f != ours}
+
+
 def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Waiting:
     """Read and check the pending entries (of one practice's chain, with `practice`)."""
     table = AuditPending.__table__
     # One statement (one snapshot): an entry the sealer moves meanwhile is seen waiting
     # or sealed, never both, so a genuine one is never taken for a copy.
     query = (
-        sa.select(*table.c, AuditEntry.seq.label("sealed_as"))
+        sa.select(*pending_columns(session.get_bind()), AuditEntry.seq.label("sealed_as"))
         .outerjoin(AuditEntry, AuditEntry.pending_id == table.c.id)
         .order_by(table.c.occurred_at, table.c.id)
     )
@@ -128,21 +173,24 @@ def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Wait
     rows = session.execute(query).all()
     if not rows:
         return Waiting()
-    key, fingerprint = _key("pending"), key_fingerprint()
+    key, foreign = _key("pending"), foreign_fingerprints(session)
     edited = []
     for row in rows:
         if row.sealed_as is not None:
             edited.append((row.chain_id, row.id, "is a copy of an entry already sealed, put back"))
+        elif row.occurred_at is None:
+            edited.append((row.chain_id, row.id, "has an impossible time: it was edited"))
         elif not same_digest(row.mac, pending_mac(row, key)):
             what = (
                 "was queued under another chain key (unverifiable)"
-                if row.key_fingerprint != fingerprint
+                if row.key_fingerprint in foreign
                 else "does not match its HMAC: it was edited while it waited"
             )
             edited.append((row.chain_id, row.id, what))
+    times = [row.occurred_at for row in rows if row.occurred_at is not None]
     return Waiting(
         count=len(rows),
-        oldest=rows[0].occurred_at,
+        oldest=min(times, default=None),
         chains=frozenset(row.chain_id for row in rows),
         opened=frozenset(
             row.object_id
@@ -477,10 +525,23 @@ def _walk_chain(session: Session, walk: _Walk, batch: int) -> Problem | None:
     try:
         _verify(session, batch, walk)
         _check_reaches(walk)
-        _check_other_keys(walk)
-        _check_alarms(walk)
     except ChainBroken as broken:
         return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key)
+    # Tampering the sealer recorded is not hidden behind a key change.
+    if any(action != OTHER_KEY_ACTION for _seq, action in walk.alarms):
+        return _alarm_problem(walk)
+    try:
+        _check_other_keys(walk)
+    except ChainBroken as broken:
+        return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key)
+    return _alarm_problem(walk)
+
+
+def _alarm_problem(walk: _Walk) -> Problem | None:
+    try:
+        _check_alarms(walk)
+    except ChainBroken as broken:
+        return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key, alarm=True)
     return None
 
 
@@ -521,7 +582,8 @@ def verify_chain(
             )
         )
     deployment = walks.get(DEPLOYMENT_CHAIN)
-    if deployment is not None and not any(p.chain == DEPLOYMENT_CHAIN for p in problems):
+    walked = not any(p.chain == DEPLOYMENT_CHAIN and not p.alarm for p in problems)
+    if deployment is not None and walked:
         deployment.practices.update(waiting.opened)
         with_checkpoint = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
         with_checkpoint.update(waiting.chains)  # the first sealing creates the checkpoint
@@ -540,6 +602,12 @@ def verify_chain(
             problems.append(Problem(practice, "its chain checkpoint is missing: deleted", None))
     checked = sum(walk.checked for walk in walks.values())
     notes = tuple(note for walk in walks.values() for note in walk.notes)
+    broken = {p.chain for p in problems if not p.alarm}
+    heads = {
+        chain: (walk.last_seq, walk.prev_hash)
+        for chain, walk in walks.items()
+        if chain not in broken
+    }
     if problems:
         first = problems[0]
         return VerifyResult(
@@ -551,10 +619,10 @@ def verify_chain(
             notes=notes,
             chain=first.chain,
             problems=tuple(problems),
+            heads=heads,  # the chains walked whole: safe to anchor even now
             pending=waiting.count,
             oldest_pending=waiting.oldest,
         )
-    heads = {chain: (walk.last_seq, walk.prev_hash) for chain, walk in walks.items()}
     head = heads.get(DEPLOYMENT_CHAIN, (0, GENESIS))
     return VerifyResult(
         True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from practice.audit import sealer
 from practice.audit import service as audit
 from practice.audit.chain_state import chain_state
+from practice.audit.cli import read_anchor
 from practice.audit.models import AuditCheckpoint, AuditEntry, AuditPending
 from practice.audit.verify import verify_chain
 from practice.extensions import db as _db
@@ -158,20 +160,97 @@ def test_junk_in_a_digest_column_is_refused_without_stopping_other_chains(db, de
 
 
 @postgresql_only
-def test_a_queued_entry_of_another_chain_key_is_reported_as_unverifiable(db, practice, deferred):
+def test_a_queued_entry_of_another_chain_key_is_reported_as_unverifiable(
+    app, db, practice, deferred, monkeypatch
+):
+    """A restore onto a server with its own keys: entries queued under the old key are
+    unverifiable, not edited (`verify` exits 3); the sealer records them as such."""
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PRACTICE_AUDIT_KEY", "another-audit-key-" + "x" * 32)
+    result = verify_chain(db.session)
+    assert not result.ok and result.wrong_key
+    assert any("queued under another chain key" in p.problem for p in result.problems)
+    sealer.seal(db.session.connection())
+    assert count(db.session, AuditPending) == 0
+    result = verify_chain(db.session)
+    assert not result.ok and result.wrong_key
+
+
+@postgresql_only
+def test_an_edit_passed_off_as_another_key_is_still_an_edit(db, practice, deferred):
+    """Only a fingerprint this log was really written with (a checkpoint's, a key
+    change's) makes a mismatch 'another key': any other is an edit (exit 1, not 3)."""
     audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
     db.session.commit()
     tamper.bypass_pending_triggers(db.session)
     db.session.execute(
-        sa.text("UPDATE audit_pending SET key_fingerprint = :other, mac = :mac"),
-        {"other": "f" * 32, "mac": "0" * 64},
+        sa.text("UPDATE audit_pending SET key_fingerprint = :other, object_id = 'forged'"),
+        {"other": "f" * 32},
     )
     result = verify_chain(db.session)
-    assert not result.ok and result.wrong_key  # `verify` exits 3, not 1
+    assert not result.ok and not result.wrong_key
+    assert "edited while it waited" in result.problem
     sealer.seal(db.session.connection())
+    refusal = db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEntry.action == audit.REFUSED_ACTION)
+    )
+    assert refusal == 1
+
+
+@postgresql_only
+def test_an_impossible_time_in_the_queue_neither_crashes_verify_nor_blocks_sealing(
+    db, practice, deferred
+):
+    """'infinity' fits the column but no datetime: read as no time, refused, recorded."""
+    for _ in range(2):
+        audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+        db.session.commit()
+    tamper.bypass_pending_triggers(db.session)
+    victim = db.session.scalars(sa.select(AuditPending.id).limit(1)).first()
+    db.session.execute(
+        sa.text("UPDATE audit_pending SET occurred_at = 'infinity' WHERE id = :id"),
+        {"id": victim},
+    )
     result = verify_chain(db.session)
-    assert not result.ok and result.wrong_key
-    assert "written with another chain key" in result.problem
+    assert not result.ok and "impossible time" in result.problem
+    assert chain_state(db.session, practice.id).ok is False  # the owner's page: no 500
+    done = sealer.seal(db.session.connection())
+    assert (done.sealed, done.refused, done.failed) == (1, 1, 0)
+    assert count(db.session, AuditPending) == 0
+
+
+@postgresql_only
+def test_rows_naming_no_practice_make_no_chain(db, deferred):
+    """Junk rows for a chain that is no practice: one refusal on the deployment chain,
+    and no checkpoint (no chain) for something that does not exist."""
+    stranger = uuid.uuid4()
+    key = audit._key("pending")
+    for _ in range(3):
+        row = {
+            "id": audit.ordered_id(),
+            "chain_id": stranger,
+            "occurred_at": audit.utcnow(),
+            "practice_id": stranger,
+            "actor_id": None,
+            "action": "test.event",
+            "object_type": "thing",
+            "object_id": None,
+            "address": None,
+            "outcome": "success",
+            "key_fingerprint": audit.key_fingerprint(),
+        }
+        row["mac"] = audit.pending_mac(SimpleNamespace(**row), key)
+        db.session.execute(sa.insert(AuditPending).values(**row))
+    done = sealer.seal(db.session.connection())
+    assert done.refused == 3 and done.sealed == 0
+    assert head(db.session, stranger) is None
+    refusal = db.session.execute(
+        sa.select(AuditEntry.chain_id, AuditEntry.object_id).where(
+            AuditEntry.action == audit.REFUSED_ACTION
+        )
+    ).one()
+    assert refusal == (audit.DEPLOYMENT_CHAIN, str(stranger))
 
 
 @postgresql_only
@@ -191,7 +270,10 @@ def test_an_entry_deleted_from_the_queue_is_recorded_lost_on_its_chain(
         kept, gone = db.session.scalars(
             sa.select(AuditPending.id).order_by(AuditPending.occurred_at)
         ).all()
-        assert [p for _c, p, _t in sealer._WATCHED][-2:] == [kept, gone]
+        # This test's session sits inside the test's transaction, so the hook does not
+        # watch it (nothing is durable yet); the app's own sessions are watched.
+        assert not sealer._WATCHED
+        sealer.watch([(practice.id, kept), (practice.id, gone)])
         db.session.execute(sa.text("DELETE FROM audit_pending WHERE id = :id"), {"id": gone})
         assert verify_chain(db.session).ok  # unseen until the sealer's check
         done = sealer.seal(db.session.connection())
@@ -404,3 +486,32 @@ def test_a_pending_row_put_back_after_it_was_sealed_is_never_sealed_twice(db, pr
         {"id": copy["id"]},
     )
     assert not verify_chain(db.session).ok
+
+
+@postgresql_only
+def test_an_alarm_fails_verify_but_every_chain_walked_whole_is_still_anchored(
+    app, db, practice, deferred, tmp_path
+):
+    """An alarm entry fails every run (it is evidence), but the chains walked whole are
+    still pinned in the anchor, and the practices check still runs: a later cut-back or
+    deletion elsewhere is not hidden behind it."""
+    audit.record(db.session, "test.event", object_type="thing", practice_id=practice.id)
+    db.session.commit()
+    tamper.bypass_pending_triggers(db.session)
+    db.session.execute(sa.text("UPDATE audit_pending SET object_id = 'forged'"))
+    sealer.seal(db.session.connection())
+    anchor = tmp_path / "anchor.json"
+    run = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", str(anchor)])
+    assert run.exit_code == 1, run.output
+    assert "the sealer refused a queued entry" in run.output
+    pinned = read_anchor(anchor)
+    assert set(pinned) == {audit.DEPLOYMENT_CHAIN, practice.id}
+    assert pinned[practice.id].seq == head(db.session, practice.id)
+    # A practice whose chain is deleted afterwards is still found.
+    other = make_practice("Other Practice")
+    db.session.commit()
+    sealer.seal(db.session.connection())
+    tamper.delete_checkpoint(db.session, other.id)
+    db.session.execute(sa.text("DELETE FROM audit_entries WHERE chain_id = :c"), {"c": other.id})
+    result = verify_chain(db.session)
+    assert any(p.chain == other.id or str(other.id) in p.problem for p in result.problems)

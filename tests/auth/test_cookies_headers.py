@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from practice import create_app
+from practice.audit import sealer
 from practice.extensions import db, limiter
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_practice, make_user
@@ -37,6 +38,11 @@ def production_app(database, keyring_path, monkeypatch):
     yield app
     limiter.enabled = False  # the limiter is shared by every app in this process
     with app.app_context():
+        # Production seals audit entries deferred: end this app's sealer thread and seal
+        # what its requests queued, so no later test finds them waiting.
+        if "audit_sealer" in app.extensions:  # PostgreSQL only
+            app.extensions["audit_sealer"].stop()
+            sealer.seal()
         db.engine.dispose()
 
 
