@@ -45,7 +45,7 @@ from flask import Flask
 from practice.audit import service
 from practice.audit.models import AuditEntry, AuditPending
 from practice.audit.service import chain_name
-from practice.audit.verify import foreign_fingerprints, pending_columns
+from practice.audit.verify import PRACTICES, foreign_fingerprints, waiting_query
 from practice.database import utcnow
 from practice.extensions import db
 
@@ -57,22 +57,6 @@ LOST_AFTER_SECONDS = 10.0
 
 _PENDING = AuditPending.__table__
 _WAITING_CHAINS = sa.select(_PENDING.c.chain_id).distinct()
-# Waiting entries with, for each, whether a sealed entry already carries its id: one
-# statement, so a sealing committed in between cannot make a genuine entry look copied.
-
-
-def _waiting(bind) -> sa.Select:
-    # `occurred_at` read so that no value someone wrote there can make the driver raise
-    # (verify.pending_columns): an impossible time reads as NULL and is refused.
-    return (
-        sa.select(*pending_columns(bind), AuditEntry.seq.label("sealed_as"))
-        .outerjoin(AuditEntry, AuditEntry.pending_id == _PENDING.c.id)
-        .where(_PENDING.c.chain_id == sa.bindparam("chain"))
-        .order_by(_PENDING.c.occurred_at, _PENDING.c.id)
-        .limit(sa.bindparam("limit"))
-    )
-
-
 _DONE = sa.delete(AuditPending).where(AuditPending.id.in_(sa.bindparam("ids", expanding=True)))
 # Where watched ids are now, in one statement (one snapshot: the sealer moves an entry
 # from the queue to its chain in one transaction, so it is seen in one or the other).
@@ -89,7 +73,6 @@ _SEEN = sa.union_all(
         _PENDING.c.id.in_(sa.bindparam("ids", expanding=True))
     ),
 )
-_PRACTICE_IDS = sa.select(sa.table("practices", sa.column("id", sa.Uuid())).c.id)
 
 
 @dataclass
@@ -163,9 +146,18 @@ def seal(bind: sa.Engine | sa.Connection | None = None, batch: int = BATCH) -> S
 
 
 def _seal_all(bind, batch: int, lost: dict, result: Sealed) -> None:
+    """Seal chain by chain; a chain's lost ids leave `lost` only once they are recorded
+    (what is left there is watched again by `seal`)."""
     with _transaction(bind) as connection:
-        chains = set(connection.execute(_WAITING_CHAINS).scalars())
-        known = set(connection.execute(_PRACTICE_IDS).scalars()) | {service.DEPLOYMENT_CHAIN}
+        chains = set(connection.execute(_WAITING_CHAINS).scalars()) | set(lost)
+        if not chains:
+            return
+        known = {service.DEPLOYMENT_CHAIN}
+        known.update(
+            connection.execute(
+                sa.select(PRACTICES.c.id).where(PRACTICES.c.id.in_(chains))
+            ).scalars()
+        )
     for chain in sorted(chains - known):
         # Rows naming no practice were never queued by the app: one refusal for them all
         # on the deployment chain, and no chain (nor checkpoint) for something that is
@@ -176,9 +168,9 @@ def _seal_all(bind, batch: int, lost: dict, result: Sealed) -> None:
         except sa.exc.SQLAlchemyError as error:
             log.error("audit: refusing rows of an unknown chain failed (%s)", type(error).__name__)
             result.failed += 1
-    for chain in sorted((chains & known) | set(lost)):
-        gone = lost.pop(chain, [])
+    for chain in sorted(chains & known):
         while True:
+            gone = lost.get(chain, [])
             try:
                 with _transaction(bind) as connection:
                     done = _seal_chain(connection, chain, batch, gone)
@@ -187,23 +179,19 @@ def _seal_all(bind, batch: int, lost: dict, result: Sealed) -> None:
                 # repairs the checkpoint; the other chains are sealed as usual.
                 log.error("audit: %s has no checkpoint; its entries wait", chain_name(chain))
                 result.failed += 1
-                _rewatch(chain, gone)
                 break
             except sa.exc.SQLAlchemyError as error:
                 # Only the class: the statement's parameters name people and addresses.
                 log.error("audit: sealing %s failed (%s)", chain_name(chain), type(error).__name__)
                 result.failed += 1
-                _rewatch(chain, gone)
                 break
             if done is None:
                 result.busy += 1
-                _rewatch(chain, gone)
                 break
             sealed, refused, more = done
             result.sealed += sealed
             result.refused += refused
-            result.lost += len(gone)
-            gone = []
+            result.lost += len(lost.pop(chain, []))
             if not more:
                 break
 
@@ -215,25 +203,17 @@ def _refuse_unknown(connection: sa.Connection, chain: uuid.UUID) -> int:
     rows = connection.execute(
         sa.delete(AuditPending).where(AuditPending.chain_id == chain).returning(AuditPending.id)
     ).all()
-    if not rows:
-        return 0
-    alarm = service.Event(
-        action=service.REFUSED_ACTION,
-        outcome="failure",
-        practice_id=None,
-        actor_id=None,
-        object_type="audit_chain",
-        object_id=str(chain),
-        address=None,
-        occurred_at=utcnow(),
-    )
-    seq, prev, other_key = head
-    entries, moved = service.chained(
-        service.DEPLOYMENT_CHAIN, seq, prev, other_key, [alarm], service._key("chain")
-    )
-    connection.execute(service._APPEND, entries)
-    connection.execute(service._MOVE_HEAD, moved)
+    if rows:
+        alarm = _alarm(service.REFUSED_ACTION, service.DEPLOYMENT_CHAIN, chain, "audit_chain")
+        _append(connection, service.DEPLOYMENT_CHAIN, head, [alarm])
     return len(rows)
+
+
+def _append(connection: sa.Connection, chain: uuid.UUID, head: tuple, items: list) -> None:
+    """Chain `items` after the locked `head`, as an inline commit appends its events."""
+    seq, prev, other_key = head
+    rows, moved = service.chained(chain, seq, prev, other_key, items, service._key("chain"))
+    service._append(connection, rows, moved, commit=False)
 
 
 def _rewatch(chain: uuid.UUID, gone: list[uuid.UUID]) -> None:
@@ -255,16 +235,18 @@ def _transaction(bind: sa.Engine | sa.Connection) -> Iterator[sa.Connection]:
         yield connection
 
 
-def _alarm(action: str, chain: uuid.UUID, pending_id) -> service.Event:
-    """The entry the sealer writes in place of one it cannot seal: who, what and where
-    come from nothing the queue says (it cannot be trusted), only its id."""
+def _alarm(
+    action: str, chain: uuid.UUID, about, object_type: str = "audit_pending"
+) -> service.Event:
+    """The entry the sealer writes in place of what it cannot seal: who, what and where
+    come from nothing the queue says (it cannot be trusted), only its id (`about`)."""
     return service.Event(
         action=action,
         outcome="failure",
         practice_id=None if chain == service.DEPLOYMENT_CHAIN else chain,
         actor_id=None,
-        object_type="audit_pending",
-        object_id=str(pending_id),
+        object_type=object_type,
+        object_id=str(about),
         address=None,
         occurred_at=utcnow(),
     )
@@ -273,18 +255,17 @@ def _alarm(action: str, chain: uuid.UUID, pending_id) -> service.Event:
 def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int, lost: list):
     """Seal up to `batch` waiting entries of `chain`, and record `lost` ones: (sealed,
     refused, more waiting), or None when another sealer holds the chain."""
-    waiting = _waiting(connection)
+    waiting = waiting_query(connection).where(AuditPending.chain_id == sa.bindparam("chain"))
+    waiting = waiting.limit(sa.bindparam("limit"))
     rows = connection.execute(waiting, {"chain": chain, "limit": batch}).all()
     if not rows and not lost:
         return 0, 0, False  # sealed meanwhile by another process: no checkpoint to create
     head = service._lock_head(connection, chain, skip_locked=True)
     if head is None:
         return None
-    seq, prev, other_key = head
     # Read again under the chain's lock: another sealer may have sealed some meanwhile.
     rows = connection.execute(waiting, {"chain": chain, "limit": batch}).all()
-    key = service._key("pending")
-    foreign = foreign_fingerprints(connection) if rows else set()
+    key, foreign = service._key("pending"), None
     items: list = [_alarm(service.LOST_ACTION, chain, pending_id) for pending_id in lost]
     refused = 0
     for row in rows:
@@ -293,16 +274,17 @@ def _seal_chain(connection: sa.Connection, chain: uuid.UUID, batch: int, lost: l
             items.append(row)
             continue
         refused += 1
+        if genuine and foreign is None:  # read only when some entry fails its HMAC
+            foreign = foreign_fingerprints(connection)
         other = genuine and row.key_fingerprint in foreign
-        action = service.OTHER_KEY_ACTION if other else service.REFUSED_ACTION
-        items.append(_alarm(action, chain, row.id))
+        items.append(
+            _alarm(service.OTHER_KEY_ACTION if other else service.REFUSED_ACTION, chain, row.id)
+        )
     if not items:
         return 0, 0, False
-    entries, head = service.chained(chain, seq, prev, other_key, items, service._key("chain"))
-    connection.execute(service._APPEND, entries)
     if rows:
         connection.execute(_DONE, {"ids": [row.id for row in rows]})
-    connection.execute(service._MOVE_HEAD, head)
+    _append(connection, chain, head, items)
     return len(rows) - refused, refused, len(rows) == batch
 
 

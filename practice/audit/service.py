@@ -295,15 +295,16 @@ def _lock_head(connection: sa.Connection, chain: uuid.UUID, *, skip_locked: bool
     busy = skip_locked and head is None
     if busy and connection.execute(_HAS_CHECKPOINT, {"chain": chain}).first() is not None:
         return None  # another transaction holds the chain
-    if head is None and skip_locked:
-        # Another sealer may have committed this chain's first sealing just now.
+    if head is None and connection.execute(_ANY_ENTRY, {"chain": chain}).first() is not None:
+        # Entries without a checkpoint: unless another sealer's first sealing of this
+        # chain committed them, and its checkpoint, just now.
         head = _read_head(connection, chain)
-    if head is None:  # the chain's first entry: create the row, then lock it like any other
-        if connection.execute(_ANY_ENTRY, {"chain": chain}).first() is not None:
+        if head is None:
             raise CheckpointMissing(
                 f"the audit checkpoint of the {chain_name(chain)} is missing while entries "
                 "exist; run `flask audit verify`, then `flask audit repair-checkpoint`"
             )
+    if head is None:  # the chain's first entry: create the row, then lock it like any other
         insert_checkpoint(connection, 0, GENESIS, chain)
         head = _read_head(connection, chain)
     seq, head_hash, fingerprint, signature = head

@@ -144,6 +144,19 @@ def pending_columns(bind) -> list:
     ]
 
 
+def waiting_query(bind) -> sa.Select:
+    """The queue in sealing order, each row with the seq of a sealed entry already
+    carrying its id (`sealed_as`). One statement, one snapshot: an entry the sealer moves
+    meanwhile is seen waiting or sealed, never both, so a genuine one is never taken for
+    a copy."""
+    table = AuditPending.__table__
+    return (
+        sa.select(*pending_columns(bind), AuditEntry.seq.label("sealed_as"))
+        .outerjoin(AuditEntry, AuditEntry.pending_id == table.c.id)
+        .order_by(table.c.occurred_at, table.c.id)
+    )
+
+
 def foreign_fingerprints(session: Session | sa.Connection) -> set[str]:
     """The fingerprints of chain keys this log was written with before the configured
     one (named by checkpoints and key-change entries), so only an entry queued under one
@@ -160,20 +173,13 @@ def foreign_fingerprints(session: Session | sa.Connection) -> set[str]:
 
 def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Waiting:
     """Read and check the pending entries (of one practice's chain, with `practice`)."""
-    table = AuditPending.__table__
-    # One statement (one snapshot): an entry the sealer moves meanwhile is seen waiting
-    # or sealed, never both, so a genuine one is never taken for a copy.
-    query = (
-        sa.select(*pending_columns(session.get_bind()), AuditEntry.seq.label("sealed_as"))
-        .outerjoin(AuditEntry, AuditEntry.pending_id == table.c.id)
-        .order_by(table.c.occurred_at, table.c.id)
-    )
+    query = waiting_query(session.get_bind())
     if practice is not None:
-        query = query.where(table.c.chain_id == practice)
+        query = query.where(AuditPending.chain_id == practice)
     rows = session.execute(query).all()
     if not rows:
         return Waiting()
-    key, foreign = _key("pending"), foreign_fingerprints(session)
+    key, foreign = _key("pending"), None
     edited = []
     for row in rows:
         if row.sealed_as is not None:
@@ -181,12 +187,15 @@ def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Wait
         elif row.occurred_at is None:
             edited.append((row.chain_id, row.id, "has an impossible time: it was edited"))
         elif not same_digest(row.mac, pending_mac(row, key)):
+            if foreign is None:  # read only when some entry fails its HMAC
+                foreign = foreign_fingerprints(session)
             what = (
                 "was queued under another chain key (unverifiable)"
                 if row.key_fingerprint in foreign
                 else "does not match its HMAC: it was edited while it waited"
             )
             edited.append((row.chain_id, row.id, what))
+    refused = {pending_id for _chain, pending_id, _what in edited}
     times = [row.occurred_at for row in rows if row.occurred_at is not None]
     return Waiting(
         count=len(rows),
@@ -197,7 +206,7 @@ def waiting_entries(session: Session, practice: uuid.UUID | None = None) -> Wait
             for row in rows
             if row.chain_id == DEPLOYMENT_CHAIN
             and row.object_type == "practice"
-            and row.id not in {pending_id for _c, pending_id, _w in edited}
+            and row.id not in refused
         ),
         edited=tuple(edited),
     )
@@ -234,7 +243,7 @@ class _Walk:
     alarms: list[tuple[int, str]] = field(default_factory=list)
 
 
-_PRACTICES = sa.table("practices", sa.column("id", sa.Uuid()))
+PRACTICES = sa.table("practices", sa.column("id", sa.Uuid()))
 
 
 def _in_chain(walk: _Walk):
@@ -279,18 +288,6 @@ _ALARMS = {
     LOST_ACTION: "a queued entry this app committed was removed before it was sealed",
     OTHER_KEY_ACTION: "a queued entry was written with another chain key and could not be checked",
 }
-
-
-def _check_alarms(walk: _Walk) -> None:
-    """The first entry the sealer wrote in place of one it could not seal."""
-    if walk.alarms:
-        seq, action = walk.alarms[0]
-        more = f" ({len(walk.alarms) - 1} more such entries)" if len(walk.alarms) > 1 else ""
-        raise ChainBroken(
-            f"entry {seq}: {_ALARMS[action]}{more}",
-            seq,
-            wrong_key=all(a == OTHER_KEY_ACTION for _s, a in walk.alarms),
-        )
 
 
 def _check_row(walk: _Walk, row) -> None:
@@ -538,11 +535,13 @@ def _walk_chain(session: Session, walk: _Walk, batch: int) -> Problem | None:
 
 
 def _alarm_problem(walk: _Walk) -> Problem | None:
-    try:
-        _check_alarms(walk)
-    except ChainBroken as broken:
-        return Problem(walk.chain, broken.problem, broken.bad_seq, broken.wrong_key, alarm=True)
-    return None
+    """The first entry the sealer wrote in place of one it could not seal, if any."""
+    if not walk.alarms:
+        return None
+    seq, action = walk.alarms[0]
+    more = f" ({len(walk.alarms) - 1} more such entries)" if len(walk.alarms) > 1 else ""
+    wrong_key = all(a == OTHER_KEY_ACTION for _s, a in walk.alarms)
+    return Problem(walk.chain, f"entry {seq}: {_ALARMS[action]}{more}", seq, wrong_key, True)
 
 
 def verify_chain(
@@ -559,7 +558,7 @@ def verify_chain(
     # Practices first, then the waiting entries, then the walk: a practice's creation is
     # committed with the practice, so it is in the walk or among these (sealing moves an
     # entry from the one to the other, never out of both).
-    ids = session.scalars(sa.select(_PRACTICES.c.id)).all() if practice is None else []
+    ids = session.scalars(sa.select(PRACTICES.c.id)).all() if practice is None else []
     waiting = waiting_entries(session, practice)
     chains = [practice] if practice is not None else chains_of(session)
     for chain in anchors:  # an anchored chain that vanished entirely is walked too (empty)
@@ -597,7 +596,7 @@ def verify_chain(
         and practice not in waiting.chains
         and _checkpoint(session, practice) is None
     ):
-        exists = sa.select(_PRACTICES.c.id).where(_PRACTICES.c.id == practice)
+        exists = sa.select(PRACTICES.c.id).where(PRACTICES.c.id == practice)
         if session.execute(exists).first() is not None:
             problems.append(Problem(practice, "its chain checkpoint is missing: deleted", None))
     checked = sum(walk.checked for walk in walks.values())
@@ -644,7 +643,7 @@ def rebuild_checkpoints(
     fails. The caller records the repairs and commits."""
     anchors = _anchors(anchor)
     present = set(session.scalars(sa.select(AuditCheckpoint.chain_id)))
-    practice_ids = session.scalars(sa.select(_PRACTICES.c.id)).all()
+    practice_ids = session.scalars(sa.select(PRACTICES.c.id)).all()
     # A chain whose first entries still wait gets its checkpoint from its first sealing.
     waiting = waiting_entries(session)
     begun = _last(session, DEPLOYMENT_CHAIN) is not None or DEPLOYMENT_CHAIN in anchors
